@@ -1,0 +1,74 @@
+//! Code generation for the exporter's API types.
+//!
+//! Input: a merged `FileDescriptorSet` (upstream + overlays, from `schema-overlay`).
+//! Output, in `OUT_DIR`: the prost types (`_includes.rs` and one file per package)
+//! and `resources.rs`, the per-kind glue made with `quote`.
+
+mod glue;
+mod table;
+
+use std::path::Path;
+
+use prost_types::FileDescriptorSet;
+use schema_overlay::Pin;
+use thiserror::Error;
+
+pub use table::{ResourceSpec, ResourceTable};
+
+#[derive(Debug, Error)]
+pub enum CodegenError {
+    #[error("cannot access {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid resource table: {message}")]
+    Table { path: String, message: String },
+    #[error("resource {resource}: apiVersion {api_version} has no protobuf package in proto/upstream.toml [groups]")]
+    UnknownApiVersion { resource: String, api_version: String },
+    #[error("resource {resource}: message {message} is not in the schema")]
+    MissingMessage { resource: String, message: String },
+    #[error("prost-build failed: {0}")]
+    Prost(std::io::Error),
+    #[error("generated glue does not parse: {0}")]
+    Glue(String),
+}
+
+/// Fields whose bytes stay zero-copy views into the response buffer.
+const BYTES_FIELDS: &[&str] = &[
+    ".k8s.io.apimachinery.pkg.runtime.Unknown.raw",
+    ".k8s.io.apimachinery.pkg.runtime.RawExtension.raw",
+];
+
+/// Generates everything into `out_dir`.
+pub fn generate(
+    fds: &FileDescriptorSet,
+    pin: &Pin,
+    table: &ResourceTable,
+    out_dir: &Path,
+) -> Result<(), CodegenError> {
+    let mut config = prost_build::Config::new();
+    config
+        .out_dir(out_dir)
+        .include_file("_includes.rs")
+        // One call each: these setters replace earlier paths.
+        .bytes(BYTES_FIELDS)
+        .btree_map(["."]);
+    config
+        .compile_fds(fds.clone())
+        .map_err(CodegenError::Prost)?;
+
+    let glue = glue::resource_glue(fds, pin, table)?;
+    write_rust(out_dir, "resources.rs", glue)
+}
+
+fn write_rust(out_dir: &Path, name: &str, tokens: proc_macro2::TokenStream) -> Result<(), CodegenError> {
+    let file: syn::File =
+        syn::parse2(tokens).map_err(|err| CodegenError::Glue(err.to_string()))?;
+    let path = out_dir.join(name);
+    std::fs::write(&path, prettyplease::unparse(&file)).map_err(|source| CodegenError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}

@@ -1,0 +1,8 @@
+//! kube-state-exporter: kube-state-metrics compatible metrics from a protobuf client
+//! whose Kubernetes schema is assembled at build time (upstream + vendor overlays).
+//!
+//! Data flows one way: `client` (HTTP, envelope, framing) → `reflector` (list/watch)
+//! → `store` → `metrics` (one file per resource) → `server`.
+
+pub mod api;
+pub mod cli;
