@@ -22,6 +22,7 @@ mod resources {
 }
 pub use resources::{Object, ObjectList, RESOURCES};
 
+pub mod diagnose;
 pub mod envelope;
 pub mod schema;
 

@@ -44,6 +44,7 @@ pub(crate) fn resource_glue(
     let mut list_items_arms = Vec::new();
     let mut list_meta_arms = Vec::new();
     let mut encode_arms = Vec::new();
+    let mut from_metadata_arms = Vec::new();
 
     for (index, spec) in table.resources.iter().enumerate() {
         let package = pin.package_for(&spec.api_version).ok_or_else(|| {
@@ -107,6 +108,12 @@ pub(crate) fn resource_glue(
                 .collect(),
         });
         encode_arms.push(quote!(Object::#variant(object) => ::prost::Message::encode_to_vec(object.as_ref()),));
+        from_metadata_arms.push(quote! {
+            #index => Object::#variant(::std::boxed::Box::new(#object_ty {
+                metadata: Some(metadata),
+                ..::std::default::Default::default()
+            })),
+        });
     }
 
     Ok(quote! {
@@ -145,6 +152,19 @@ pub(crate) fn resource_glue(
 
             pub fn metadata(&self) -> ::std::option::Option<&ObjectMeta> {
                 match self { #(#metadata_arms)* }
+            }
+
+            /// An object of the given kind carrying only metadata: what a
+            /// metadata-only (PartialObjectMetadata) list or watch delivers.
+            pub fn from_metadata(resource: &'static ResourceType, metadata: ObjectMeta) -> Object {
+                let index = RESOURCES
+                    .iter()
+                    .position(|candidate| ::std::ptr::eq(candidate, resource) || candidate == resource)
+                    .expect("ResourceType values only come from RESOURCES");
+                match index {
+                    #(#from_metadata_arms)*
+                    _ => unreachable!("index comes from RESOURCES"),
+                }
             }
 
             /// The object's protobuf encoding (without envelope).
