@@ -554,8 +554,10 @@ fn resolve_message(
     }
     let version = api_version.rsplit('/').next().unwrap_or(api_version);
     let suffix = format!(".{version}");
-    pool.all_messages()
-        .find(|message| message.name() == kind && message.package_name().ends_with(&suffix))
+    pool.all_messages().find(|message| {
+        let package = message.package_name();
+        message.name() == kind && (package == version || package.ends_with(&suffix))
+    })
 }
 
 /// A watch stream starts with a 4-byte big-endian length that fits the body and a
@@ -655,5 +657,130 @@ fn diagnose_watch_event(
             "the watch event carries no protobuf object (object.raw without \"k8s\\0\")"
                 .to_string(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost_types::field_descriptor_proto::{Label, Type};
+    use prost_types::{
+        DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet,
+    };
+
+    use super::*;
+
+    /// `t.R { optional R child = 1; optional string s = 2; }`: a recursive message,
+    /// which the Kubernetes schema does not have but an overlay could.
+    fn recursive_pool() -> DescriptorPool {
+        let field = |name: &str, number, kind, type_name: Option<&str>| {
+            let mut field = FieldDescriptorProto {
+                name: Some(name.into()),
+                number: Some(number),
+                type_name: type_name.map(str::to_string),
+                ..Default::default()
+            };
+            field.set_label(Label::Optional);
+            field.set_type(kind);
+            field
+        };
+        let file = FileDescriptorProto {
+            name: Some("t.proto".into()),
+            package: Some("t".into()),
+            syntax: Some("proto2".into()),
+            message_type: vec![DescriptorProto {
+                name: Some("R".into()),
+                field: vec![
+                    field("child", 1, Type::Message, Some(".t.R")),
+                    field("s", 2, Type::String, None),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        DescriptorPool::from_file_descriptor_set(FileDescriptorSet { file: vec![file] })
+            .expect("valid test schema")
+    }
+
+    fn nested(levels: usize) -> Vec<u8> {
+        let mut bytes = vec![0x12, 0x01, b'x'];
+        for _ in 0..levels {
+            let mut outer = vec![0x0a];
+            prost::encoding::encode_varint(bytes.len() as u64, &mut outer);
+            outer.extend_from_slice(&bytes);
+            bytes = outer;
+        }
+        bytes
+    }
+
+    #[test]
+    fn nesting_is_bounded_like_prost() {
+        let pool = recursive_pool();
+        assert!(diagnose_object(&pool, "t", "R", &nested(90)).is_clean());
+        let deep = diagnose_object(&pool, "t", "R", &nested(150));
+        assert_eq!(deep.findings.len(), 1, "{deep}");
+        assert_eq!(deep.findings[0].kind, FindingKind::WrongType);
+        assert!(
+            deep.findings[0].detail.contains("nested more than 100"),
+            "{deep}"
+        );
+        // Nothing along the chain looks like an R (the string is past the limit), so
+        // it is reported at the root's field, the long way down abbreviated.
+        assert_eq!(deep.findings[0].path, "child");
+        assert!(
+            deep.findings[0].detail.contains(
+                "(at child.child.child.child.(… 91 more …).child.child.child.child: nested"
+            ),
+            "{deep}"
+        );
+    }
+
+    #[test]
+    fn findings_are_bounded_and_failures_are_kept() {
+        let pool = recursive_pool();
+        // 80 unknown fields, then a string that is not UTF-8.
+        let mut bytes = Vec::new();
+        for number in 100..180u64 {
+            prost::encoding::encode_varint(number << 3, &mut bytes);
+            bytes.push(0x01);
+        }
+        bytes.extend_from_slice(&[0x12, 0x01, 0xff]);
+        let diagnosis = diagnose_object(&pool, "t", "R", &bytes);
+        assert_eq!(diagnosis.findings.len(), MAX_FINDINGS);
+        assert_eq!(diagnosis.omitted, 81 - MAX_FINDINGS);
+        assert!(!diagnosis.decodes());
+        assert!(diagnosis.summary().ends_with(
+            "(and 80 more findings); hint: the field is dropped when decoding; an overlay makes it available (see docs/overlays.md)"
+        ), "{}", diagnosis.summary());
+        assert!(diagnosis
+            .to_string()
+            .ends_with("... and 31 more findings not shown"));
+    }
+
+    #[test]
+    fn broken_bytes_at_the_root_name_the_message() {
+        let pool = recursive_pool();
+        let diagnosis = diagnose_object(&pool, "t", "R", &[0x12, 0x05, b'a']);
+        assert_eq!(diagnosis.findings.len(), 1);
+        let finding = &diagnosis.findings[0];
+        assert_eq!(finding.kind, FindingKind::Malformed);
+        assert_eq!(
+            finding.to_string(),
+            "R: field 2 needs 5 bytes but only 1 remain (truncated)"
+        );
+    }
+
+    #[test]
+    fn the_pin_maps_api_versions_to_packages() {
+        let pin = pin().expect("proto/upstream.toml parses");
+        assert_eq!(pin.package_for("apps/v1"), Some("k8s.io.api.apps.v1"));
+        let pool = crate::api::schema::compiled_pool();
+        let deployment = resolve_message(&pool, "apps/v1", "Deployment").expect("Deployment");
+        assert_eq!(deployment.full_name(), "k8s.io.api.apps.v1.Deployment");
+        let status = resolve_message(&pool, "v1", "Status").expect("v1 Status");
+        assert_eq!(
+            status.full_name(),
+            "k8s.io.apimachinery.pkg.apis.meta.v1.Status"
+        );
+        assert!(resolve_message(&pool, "example.com/v1", "Widget").is_none());
     }
 }

@@ -60,11 +60,18 @@ struct Failure {
 
 impl Failure {
     fn describe(&self) -> String {
-        if self.within.is_empty() {
-            self.reason.clone()
-        } else {
-            format!("at {}: {}", self.within.join("."), self.reason)
-        }
+        const SHOWN: usize = 4;
+        let path = match self.within.len() {
+            0 => return self.reason.clone(),
+            n if n <= 2 * SHOWN => self.within.join("."),
+            n => format!(
+                "{}.(… {} more …).{}",
+                self.within[..SHOWN].join("."),
+                n - 2 * SHOWN,
+                self.within[n - SHOWN..].join(".")
+            ),
+        };
+        format!("at {path}: {}", self.reason)
     }
 }
 
@@ -152,7 +159,7 @@ impl Walker {
                     0,
                     0,
                     format!(
-                        "nested more than {RECURSION_LIMIT} messages deep (prost refuses this too)"
+                        "nested more than {RECURSION_LIMIT} messages deep (beyond the decoder's recursion limit)"
                     ),
                 ),
                 self.limit,
@@ -201,16 +208,17 @@ impl Walker {
         depth: usize,
     ) {
         let kind = declared.kind();
-        let segment = segment_of(declared, &field, index);
-        let type_name = type_name(&kind);
+        // Segment and type name are only spelled out when there is something to report:
+        // a clean walk over a large list allocates nothing per field.
+        let segment = || segment_of(declared, &field, index);
         let issue = |detail: String| Issue {
             kind: FindingKind::WrongType,
             within: Vec::new(),
-            segment: Some(segment.clone()),
+            segment: Some(segment()),
             message: message.name().to_string(),
             field_number: field.number,
             wire_type: field.wire_type,
-            expected: Some(type_name.clone()),
+            expected: Some(type_name(&kind)),
             detail,
             offset: field.offset,
         };
@@ -227,7 +235,8 @@ impl Walker {
                 } else {
                     out.fail(
                         issue(format!(
-                            "expected packed {type_name} values, but its {} bytes are not a whole number of them",
+                            "expected packed {} values, but its {} bytes are not a whole number of them",
+                            type_name(&kind),
                             bytes.len()
                         )),
                         self.limit,
@@ -245,7 +254,8 @@ impl Walker {
         if field.wire_type != expected_wire {
             out.fail(
                 issue(format!(
-                    "expected {type_name}, but it has wire type {} ({})",
+                    "expected {}, but it has wire type {} ({})",
+                    type_name(&kind),
                     field.wire_type,
                     wire::wire_type_name(field.wire_type)
                 )),
@@ -254,13 +264,13 @@ impl Walker {
             return;
         }
 
-        match (kind, field.value) {
+        match (&kind, field.value) {
             (
                 Kind::Message(nested),
                 Value::Bytes { bytes, offset } | Value::Group { bytes, offset },
             ) => {
-                let child = self.walk(&nested, bytes, depth + 1, None, &mut Vec::new());
-                self.adopt(out, child, issue, &segment, offset, &type_name);
+                let child = self.walk(nested, bytes, depth + 1, None, &mut Vec::new());
+                self.adopt(out, child, issue, segment, offset, nested.name());
             }
             (Kind::String, Value::Bytes { bytes, .. }) => match std::str::from_utf8(bytes) {
                 Ok(text) => out.evidence |= looks_like_text(text),
@@ -280,25 +290,27 @@ impl Walker {
         out: &mut Outcome,
         child: Outcome,
         issue: impl Fn(String) -> Issue,
-        segment: &str,
+        segment: impl Fn() -> String,
         offset: usize,
         type_name: &str,
     ) {
         out.evidence |= child.evidence;
         let Some(failure) = child.failure else {
-            self.adopt_issues(out, child.issues, child.omitted, segment, offset);
+            if !child.issues.is_empty() || child.omitted > 0 {
+                self.adopt_issues(out, child.issues, child.omitted, &segment(), offset);
+            }
             return;
         };
         if out.failure.is_none() {
             let mut within = failure.within.clone();
-            within.insert(0, segment.to_string());
+            within.insert(0, segment());
             out.failure = Some(Failure {
                 within,
                 reason: failure.reason.clone(),
             });
         }
         if child.evidence {
-            self.adopt_issues(out, child.issues, child.omitted, segment, offset);
+            self.adopt_issues(out, child.issues, child.omitted, &segment(), offset);
         } else {
             out.push(
                 issue(format!(

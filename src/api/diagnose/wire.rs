@@ -100,7 +100,7 @@ impl fmt::Display for WireError {
             }
             WireError::TooDeep => write!(
                 f,
-                "groups nested deeper than {RECURSION_LIMIT} levels (prost refuses this too)"
+                "groups nested deeper than {RECURSION_LIMIT} levels (beyond the decoder's recursion limit)"
             ),
         }
     }
