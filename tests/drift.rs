@@ -423,8 +423,35 @@ fn a_watch_stream_names_the_event_that_drifted() {
     // A stream cut inside a frame says so.
     let cut = diagnose(&stock_pool(), &stream[..stream.len() - 10]);
     let last = cut.findings.last().expect("finding");
-    assert_eq!(last.kind, FindingKind::Envelope);
+    assert_eq!(last.kind, FindingKind::CutOff);
     assert!(last.detail.contains("truncated"), "{}", last.detail);
+}
+
+#[test]
+fn a_cut_off_body_says_so_and_still_names_the_object() {
+    let body = vendor_node_body();
+    let diagnosis = diagnose(&stock_pool(), &body[..300]);
+    assert_eq!(diagnosis.kind.as_deref(), Some("v1.Node"));
+    assert_eq!(diagnosis.name.as_deref(), Some("gpu-node-1"));
+    let first = &diagnosis.findings[0];
+    assert_eq!(first.kind, FindingKind::CutOff);
+    assert_eq!(
+        first.detail,
+        format!(
+            "the body is cut off: the object claims {} bytes but only {} arrived",
+            vendor_node_raw().len(),
+            // "k8s\0", typeMeta (2 + 10 bytes), raw's key and 2-byte length.
+            300 - 4 - 12 - 3
+        )
+    );
+    println!("{diagnosis}");
+    assert!(
+        diagnosis
+            .findings
+            .iter()
+            .any(|f| f.detail.contains("truncated")),
+        "{diagnosis}"
+    );
 }
 
 #[test]
@@ -482,7 +509,12 @@ fn not_a_protobuf_body_is_said_so() {
     let diagnosis = diagnose(&stock_pool(), b"{\"kind\":\"Node\"}");
     assert_eq!(diagnosis.findings.len(), 1);
     assert_eq!(diagnosis.findings[0].kind, FindingKind::Envelope);
-    assert!(diagnosis.to_string().contains("7b 22 6b 69"), "{diagnosis}");
+    assert_eq!(
+        diagnosis.to_string(),
+        "body: not a Kubernetes protobuf body: starts with [7b 22 6b 69], expected 6b 38 73 00 \
+         (\"k8s\\0\") or a watch frame; hint: the body is not an apiserver protobuf body of a \
+         kind this build knows"
+    );
 
     let unknown_kind = envelope::seal("example.com/v1", "Widget", Bytes::from(stock_node("w")));
     let diagnosis = diagnose(&stock_pool(), &unknown_kind);

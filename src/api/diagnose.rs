@@ -18,7 +18,7 @@ use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 use schema_overlay::Pin;
 
 use self::walk::{Issue, Item, Walker};
-use self::wire::{Reader, Value};
+use self::wire::{Reader, Value, WireError};
 use super::envelope::MAGIC;
 
 /// Most findings one diagnosis keeps; the rest are counted in [`Diagnosis::omitted`].
@@ -45,6 +45,8 @@ pub enum FindingKind {
     /// A message's bytes break the wire format itself (illegal wire type, invalid
     /// varint, a length running past the end, ...).
     Malformed,
+    /// The body ends before the object it announces: it arrived incomplete.
+    CutOff,
 }
 
 /// Which list item or watch event a finding is in.
@@ -99,6 +101,9 @@ impl Finding {
             FindingKind::Envelope => {
                 "the body is not an apiserver protobuf body of a kind this build knows".to_string()
             }
+            FindingKind::CutOff => {
+                "the body arrived incomplete (connection closed early, or a size limit on the way); this alone is not schema drift".to_string()
+            }
         }
     }
 
@@ -110,7 +115,7 @@ impl Finding {
             format!("{} ({})", self.within, self.message)
         };
         match self.kind {
-            FindingKind::Envelope => holder,
+            FindingKind::Envelope | FindingKind::CutOff => holder,
             // The detail names the field (if the key could be read at all).
             FindingKind::Malformed => holder,
             FindingKind::UnknownField | FindingKind::WrongType => {
@@ -122,7 +127,10 @@ impl Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location(), self.detail)
+        match self.location() {
+            location if location.is_empty() => write!(f, "{}", self.detail),
+            location => write!(f, "{location}: {}", self.detail),
+        }
     }
 }
 
@@ -210,7 +218,13 @@ impl Diagnosis {
         }
     }
 
-    fn envelope_finding(&mut self, item: Option<ItemRef>, message: &str, detail: String) {
+    fn body_finding(
+        &mut self,
+        kind: FindingKind,
+        item: Option<ItemRef>,
+        message: &str,
+        detail: String,
+    ) {
         self.add(Finding {
             path: String::new(),
             message: message.to_string(),
@@ -218,7 +232,7 @@ impl Diagnosis {
             wire_type: 0,
             expected: None,
             detail,
-            kind: FindingKind::Envelope,
+            kind,
             within: String::new(),
             item,
             offset: 0,
@@ -288,7 +302,8 @@ pub fn diagnose(pool: &DescriptorPool, body: &[u8]) -> Diagnosis {
         diagnose_watch_stream(pool, body, &mut diagnosis);
     } else {
         let head: Vec<String> = body.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        diagnosis.envelope_finding(
+        diagnosis.body_finding(
+                FindingKind::Envelope,
             None,
             "",
             format!(
@@ -322,12 +337,31 @@ struct Envelope<'a> {
     kind: Option<String>,
     raw: &'a [u8],
     content_encoding: String,
+    /// Set when `raw` runs past the end of the body: `(claimed, present)` bytes. `raw`
+    /// then holds what arrived, which is still worth walking (a body cut off in
+    /// transit reads differently from a schema change).
+    raw_truncated: Option<(u64, usize)>,
 }
 
-fn read_envelope(unknown: &[u8]) -> Result<Envelope<'_>, String> {
+fn read_envelope(unknown: &[u8]) -> Result<Envelope<'_>, WireError> {
     let mut envelope = Envelope::default();
     let mut reader = Reader::new(unknown);
-    while let Some(field) = reader.next_field().map_err(|e| e.to_string())? {
+    loop {
+        let field = match reader.next_field() {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(WireError::Truncated {
+                field: Some(2),
+                needed,
+                available,
+            }) => {
+                // The reader stopped right after raw's length: the rest is raw's start.
+                envelope.raw = unknown.get(reader.position()..).unwrap_or_default();
+                envelope.raw_truncated = Some((needed, available));
+                break;
+            }
+            Err(error) => return Err(error),
+        };
         let Value::Bytes { bytes, .. } = field.value else {
             continue;
         };
@@ -357,7 +391,8 @@ fn diagnose_envelope(
     let envelope = match read_envelope(unknown) {
         Ok(envelope) => envelope,
         Err(error) => {
-            diagnosis.envelope_finding(
+            diagnosis.body_finding(
+                FindingKind::Envelope,
                 item,
                 "Unknown",
                 format!("the envelope (runtime.Unknown) does not parse: {error}"),
@@ -368,7 +403,8 @@ fn diagnose_envelope(
     let api_version = envelope.api_version.unwrap_or_default();
     let kind = envelope.kind.unwrap_or_default();
     if kind.is_empty() {
-        diagnosis.envelope_finding(
+        diagnosis.body_finding(
+            FindingKind::Envelope,
             item,
             "Unknown",
             "the envelope's typeMeta names no kind: cannot tell what it carries".to_string(),
@@ -379,7 +415,8 @@ fn diagnose_envelope(
         diagnosis.kind = Some(format!("{api_version}.{kind}"));
     }
     if !envelope.content_encoding.is_empty() {
-        diagnosis.envelope_finding(
+        diagnosis.body_finding(
+            FindingKind::Envelope,
             item,
             "Unknown",
             format!(
@@ -388,6 +425,22 @@ fn diagnose_envelope(
             ),
         );
         return;
+    }
+    if let Some((claimed, present)) = envelope.raw_truncated {
+        diagnosis.add(Finding {
+            path: String::new(),
+            message: "Unknown".to_string(),
+            field_number: 2,
+            wire_type: 2,
+            expected: Some("bytes".to_string()),
+            detail: format!(
+                "the body is cut off: the object claims {claimed} bytes but only {present} arrived"
+            ),
+            kind: FindingKind::CutOff,
+            within: String::new(),
+            item: item.clone(),
+            offset: 0,
+        });
     }
     diagnose_raw(pool, &api_version, &kind, envelope.raw, item, diagnosis);
 }
@@ -407,7 +460,8 @@ fn diagnose_raw(
         } else {
             diagnosis.name = lenient_name(None, raw);
         }
-        diagnosis.envelope_finding(
+        diagnosis.body_finding(
+            FindingKind::Envelope,
             event,
             "",
             format!("kind {api_version} {kind} is not in the schema of this build"),
@@ -580,7 +634,8 @@ fn diagnose_watch_stream(pool: &DescriptorPool, body: &[u8], diagnosis: &mut Dia
             name: None,
         };
         let Some((head, tail)) = rest.split_first_chunk::<4>() else {
-            diagnosis.envelope_finding(
+            diagnosis.body_finding(
+                FindingKind::CutOff,
                 Some(at(index)),
                 "WatchEvent",
                 format!(
@@ -592,7 +647,8 @@ fn diagnose_watch_stream(pool: &DescriptorPool, body: &[u8], diagnosis: &mut Dia
         };
         let len = u32::from_be_bytes(*head) as usize;
         if len > tail.len() {
-            diagnosis.envelope_finding(
+            diagnosis.body_finding(
+                FindingKind::CutOff,
                 Some(at(index)),
                 "WatchEvent",
                 format!(
@@ -635,7 +691,8 @@ fn diagnose_watch_event(
                     event: event_type.or(Some("?".to_string())),
                     name: None,
                 };
-                diagnosis.envelope_finding(
+                diagnosis.body_finding(
+                    FindingKind::Envelope,
                     Some(item),
                     "WatchEvent",
                     format!("the watch event does not parse: {error}"),
@@ -651,7 +708,8 @@ fn diagnose_watch_event(
     };
     match raw.and_then(|raw| raw.strip_prefix(MAGIC.as_slice())) {
         Some(unknown) => diagnose_envelope(pool, unknown, Some(item), diagnosis),
-        None => diagnosis.envelope_finding(
+        None => diagnosis.body_finding(
+            FindingKind::Envelope,
             Some(item),
             "WatchEvent",
             "the watch event carries no protobuf object (object.raw without \"k8s\\0\")"
