@@ -427,6 +427,62 @@ fn a_watch_stream_names_the_event_that_drifted() {
     assert!(last.detail.contains("truncated"), "{}", last.detail);
 }
 
+/// Node{metadata{name}, status{<status fields>}} from raw status bytes.
+fn node_with_status(name: &str, status: &[u8]) -> Vec<u8> {
+    let mut metadata = Vec::new();
+    length_delimited(1, name.as_bytes(), &mut metadata);
+    let mut node = Vec::new();
+    length_delimited(1, &metadata, &mut node);
+    length_delimited(3, status, &mut node);
+    node
+}
+
+#[test]
+fn a_message_that_is_recognisably_itself_is_entered() {
+    // nodeInfo has a readable systemUUID, so it is a NodeSystemInfo with one bad field:
+    // the finding is at that field, not at status.nodeInfo as a whole.
+    let mut node_info = Vec::new();
+    length_delimited(1, &[0xff, 0xfe], &mut node_info);
+    length_delimited(2, b"4c4c4544-0051", &mut node_info);
+    let mut status = Vec::new();
+    length_delimited(3, b"Running", &mut status);
+    length_delimited(7, &node_info, &mut status);
+    let node = node_with_status("n1", &status);
+
+    let diagnosis = diagnose_object(&stock_pool(), "v1", "Node", &node);
+    assert_eq!(diagnosis.findings.len(), 1, "{diagnosis}");
+    let finding = &diagnosis.findings[0];
+    assert_eq!(finding.path, "status.nodeInfo.machineID");
+    assert_eq!(
+        finding.to_string(),
+        "status.nodeInfo (NodeSystemInfo) field 1: expected string, but its bytes are not valid UTF-8"
+    );
+    // machineID's key is the first byte of nodeInfo, which ends the node.
+    assert_eq!(finding.offset, node.len() - node_info.len());
+}
+
+#[test]
+fn map_entries_are_named_by_their_key() {
+    // capacity["cpu"] holds a Quantity whose only field comes as a varint.
+    let mut entry = Vec::new();
+    length_delimited(1, b"cpu", &mut entry);
+    length_delimited(2, &[0x08, 0x04], &mut entry);
+    let mut status = Vec::new();
+    length_delimited(1, &entry, &mut status);
+    let diagnosis = diagnose_object(
+        &stock_pool(),
+        "v1",
+        "Node",
+        &node_with_status("n1", &status),
+    );
+    assert_eq!(diagnosis.findings.len(), 1, "{diagnosis}");
+    assert_eq!(
+        diagnosis.findings[0].to_string(),
+        "status.capacity[\"cpu\"] (CapacityEntry) field 2: expected Quantity, but its bytes do \
+         not parse as one (field 1 (string): expected string, but it has wire type 0 (varint))"
+    );
+}
+
 #[test]
 fn a_cut_off_body_says_so_and_still_names_the_object() {
     let body = vendor_node_body();

@@ -7,6 +7,18 @@
 //! carries bytes of another type, and keeps going past the first error where the wire
 //! format allows it. A pure function: any input gives a [`Diagnosis`], never a panic;
 //! recursion depth and the number of findings are bounded.
+//!
+//! A vendor Node whose `NodeStatus.deviceInfo` took field 11 reads, against the stock
+//! schema (one line per finding; [`Diagnosis::summary`] gives the first one for logs):
+//!
+//! ```text
+//! v1.Node "gpu-node-1": status (NodeStatus) field 11: expected NodeConfigStatus, but its
+//! bytes do not parse as one (at assigned.configMap: field 13 has illegal wire type 6);
+//! hint: the server's schema differs from this build; an overlay is needed (see docs/overlays.md)
+//! ```
+//!
+//! Layout: `walk` compares one message with its descriptor, `wire` reads the wire
+//! format without a schema, `body` handles envelopes, lists and watch streams.
 
 mod body;
 mod walk;

@@ -368,6 +368,8 @@ fn diagnose_watch_event(
             Ok(None) => break,
             Ok(Some(field)) => match (field.number, field.value) {
                 (1, Value::Bytes { bytes, .. }) => {
+                    // ADDED, MODIFIED, ...: anything longer is not an event type.
+                    let bytes = &bytes[..bytes.len().min(32)];
                     event_type = Some(String::from_utf8_lossy(bytes).into_owned())
                 }
                 (2, Value::Bytes { bytes, .. }) => raw = wire::first_bytes_of(bytes, 1),
