@@ -138,6 +138,7 @@ fn stock_types_fail_on_the_vendor_node() {
     let err = envelope::decode(Bytes::from(vendor_node_body()))
         .expect_err("stock types must not decode it");
     let text = err.to_string();
+    println!("{text}");
     assert!(text.starts_with("v1 Node: "), "{text}");
     assert!(text.contains("wire type"), "{text}");
 }
