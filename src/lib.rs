@@ -8,3 +8,5 @@ pub mod api;
 pub mod cli;
 pub mod reflector;
 pub mod metrics;
+pub mod server;
+pub mod telemetry;
