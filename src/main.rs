@@ -39,13 +39,17 @@ fn usage_error(error: clap::Error) -> ExitCode {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
+    // clap prints the error, hints (tips, possible values), a usage line and a pointer to
+    // --help on separate lines; keep the error and its hints on one line.
     let rendered = error.render().to_string();
-    let mut lines = rendered.lines().map(str::trim).filter(|line| !line.is_empty());
-    let first = lines.next().unwrap_or("error: invalid command line");
-    match lines.find(|line| line.starts_with("tip:")) {
-        Some(tip) => eprintln!("{first} ({tip})"),
-        None => eprintln!("{first}"),
-    }
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .collect();
+    let message = if message.is_empty() { "error: invalid command line".to_string() } else { message.join(" ") };
+    eprintln!("{message}");
     ExitCode::from(USAGE_ERROR)
 }
 
