@@ -69,8 +69,15 @@ pub struct ConfigError {
 impl ConfigError {
     fn new(origin: impl fmt::Display, message: impl fmt::Display) -> Self {
         // Keep it one line whatever the underlying error printed.
-        let message = message.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
-        ConfigError { origin: origin.to_string(), message }
+        let message = message
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        ConfigError {
+            origin: origin.to_string(),
+            message,
+        }
     }
 }
 
@@ -102,7 +109,9 @@ pub enum MetricFilter {
 
 fn any_match(patterns: &[Regex], name: &str) -> bool {
     // A pattern that exceeds the backtracking limit counts as "no match".
-    patterns.iter().any(|pattern| pattern.is_match(name).unwrap_or(false))
+    patterns
+        .iter()
+        .any(|pattern| pattern.is_match(name).unwrap_or(false))
 }
 
 impl MetricFilter {
@@ -181,9 +190,16 @@ impl Options {
             None => default_resources(),
         };
         let namespaces = merged.list(&args.namespaces, "namespaces", validate_namespace)?;
-        let namespaces_denylist = merged.list(&args.namespaces_denylist, "namespaces-denylist", validate_namespace)?;
+        let namespaces_denylist = merged.list(
+            &args.namespaces_denylist,
+            "namespaces-denylist",
+            validate_namespace,
+        )?;
         if !namespaces.is_empty() && !namespaces_denylist.is_empty() {
-            return Err(ConfigError::new("--namespaces-denylist", "cannot be combined with --namespaces"));
+            return Err(ConfigError::new(
+                "--namespaces-denylist",
+                "cannot be combined with --namespaces",
+            ));
         }
         let allow = merged.list(&args.metric_allowlist, "metric-allowlist", compile_regex)?;
         let deny = merged.list(&args.metric_denylist, "metric-denylist", compile_regex)?;
@@ -192,38 +208,81 @@ impl Options {
             (false, true) => MetricFilter::Allow(allow),
             (true, false) => MetricFilter::Deny(deny),
             (false, false) => {
-                return Err(ConfigError::new("--metric-allowlist", "cannot be combined with --metric-denylist"))
+                return Err(ConfigError::new(
+                    "--metric-allowlist",
+                    "cannot be combined with --metric-denylist",
+                ))
             }
         };
-        let metric_opt_in = OptInList(merged.list(&args.metric_opt_in_list, "metric-opt-in-list", compile_regex)?);
-        let labels_allowlist = merged.allowlist(&args.metric_labels_allowlist, "metric-labels-allowlist", &resources)?;
-        let annotations_allowlist =
-            merged.allowlist(&args.metric_annotations_allowlist, "metric-annotations-allowlist", &resources)?;
+        let metric_opt_in = OptInList(merged.list(
+            &args.metric_opt_in_list,
+            "metric-opt-in-list",
+            compile_regex,
+        )?);
+        let labels_allowlist = merged.allowlist(
+            &args.metric_labels_allowlist,
+            "metric-labels-allowlist",
+            &resources,
+        )?;
+        let annotations_allowlist = merged.allowlist(
+            &args.metric_annotations_allowlist,
+            "metric-annotations-allowlist",
+            &resources,
+        )?;
 
         let defaults = Timeouts::METRICS_DEFAULT;
         let server_timeouts = Timeouts {
-            read_header: merged.duration(args.server_read_header_timeout, "server-read-header-timeout", defaults.read_header)?,
-            read: merged.duration(args.server_read_timeout, "server-read-timeout", defaults.read)?,
-            write: merged.duration(args.server_write_timeout, "server-write-timeout", defaults.write)?,
-            idle: merged.duration(args.server_idle_timeout, "server-idle-timeout", defaults.idle)?,
+            read_header: merged.duration(
+                args.server_read_header_timeout,
+                "server-read-header-timeout",
+                defaults.read_header,
+            )?,
+            read: merged.duration(
+                args.server_read_timeout,
+                "server-read-timeout",
+                defaults.read,
+            )?,
+            write: merged.duration(
+                args.server_write_timeout,
+                "server-write-timeout",
+                defaults.write,
+            )?,
+            idle: merged.duration(
+                args.server_idle_timeout,
+                "server-idle-timeout",
+                defaults.idle,
+            )?,
         };
 
-        let apiserver = merged.string(&args.apiserver, "apiserver")?.map(|(url, origin)| validate_url(url, &origin)).transpose()?;
-        let kubeconfig_flag = args.kubeconfig.as_ref().map(|path| path.display().to_string());
+        let apiserver = merged
+            .string(&args.apiserver, "apiserver")?
+            .map(|(url, origin)| validate_url(url, &origin))
+            .transpose()?;
+        let kubeconfig_flag = args
+            .kubeconfig
+            .as_ref()
+            .map(|path| path.display().to_string());
         let kubeconfig = merged
             .string(&kubeconfig_flag, "kubeconfig")?
             .map(|(path, origin)| validate_file(PathBuf::from(path), &origin))
             .transpose()?;
-        let host = merged.string(&args.host, "host")?.map_or_else(|| DEFAULT_HOST.to_string(), |(host, _)| host);
-        let telemetry_host =
-            merged.string(&args.telemetry_host, "telemetry-host")?.map_or_else(|| DEFAULT_HOST.to_string(), |(host, _)| host);
+        let host = merged
+            .string(&args.host, "host")?
+            .map_or_else(|| DEFAULT_HOST.to_string(), |(host, _)| host);
+        let telemetry_host = merged
+            .string(&args.telemetry_host, "telemetry-host")?
+            .map_or_else(|| DEFAULT_HOST.to_string(), |(host, _)| host);
 
         Ok(Options {
             config_file: args.config.clone(),
             host,
             port: merged.port(args.port, "port", DEFAULT_PORT)?,
             telemetry_host,
-            telemetry_port: merged.port(args.telemetry_port, "telemetry-port", DEFAULT_TELEMETRY_PORT)?,
+            telemetry_port: merged.port(
+                args.telemetry_port,
+                "telemetry-port",
+                DEFAULT_TELEMETRY_PORT,
+            )?,
             apiserver,
             kubeconfig,
             resources,
@@ -234,7 +293,8 @@ impl Options {
             labels_allowlist,
             annotations_allowlist,
             use_apiserver_cache: merged.boolean(args.use_apiserver_cache, "use-apiserver-cache")?,
-            enable_gzip_encoding: merged.boolean(args.enable_gzip_encoding, "enable-gzip-encoding")?,
+            enable_gzip_encoding: merged
+                .boolean(args.enable_gzip_encoding, "enable-gzip-encoding")?,
             server_timeouts,
             telemetry_timeouts: Timeouts::TELEMETRY_DEFAULT,
             content_type: merged.value_enum(args.content_type, "content-type")?,
@@ -245,30 +305,58 @@ impl Options {
 
     /// Plural names of the enabled resources.
     pub fn resource_names(&self) -> Vec<&'static str> {
-        self.resources.iter().map(|resource| resource.plural).collect()
+        self.resources
+            .iter()
+            .map(|resource| resource.plural)
+            .collect()
     }
 
     /// `key: value` lines, for `--validate-config`.
     pub fn summary(&self) -> String {
-        let list = |items: &[String]| if items.is_empty() { "[]".to_string() } else { items.join(",") };
-        let patterns = |patterns: &[Regex]| patterns.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>();
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "[]".to_string()
+            } else {
+                items.join(",")
+            }
+        };
+        let patterns = |patterns: &[Regex]| {
+            patterns
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .collect::<Vec<_>>()
+        };
         let (allow, deny) = match &self.metric_filter {
             MetricFilter::All => (Vec::new(), Vec::new()),
             MetricFilter::Allow(p) => (patterns(p), Vec::new()),
             MetricFilter::Deny(p) => (Vec::new(), patterns(p)),
         };
         let allowlist = |list: &AllowList| {
-            list.0.iter().map(|(resource, keys)| format!("{resource}=[{}]", keys.join(","))).collect::<Vec<_>>().join(",")
+            list.0
+                .iter()
+                .map(|(resource, keys)| format!("{resource}=[{}]", keys.join(",")))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         let timeouts = self.server_timeouts;
         let lines = [
-            ("config", self.config_file.as_ref().map_or(String::new(), |path| path.display().to_string())),
+            (
+                "config",
+                self.config_file
+                    .as_ref()
+                    .map_or(String::new(), |path| path.display().to_string()),
+            ),
             ("host", self.host.clone()),
             ("port", self.port.to_string()),
             ("telemetry-host", self.telemetry_host.clone()),
             ("telemetry-port", self.telemetry_port.to_string()),
             ("apiserver", self.apiserver.clone().unwrap_or_default()),
-            ("kubeconfig", self.kubeconfig.as_ref().map_or(String::new(), |path| path.display().to_string())),
+            (
+                "kubeconfig",
+                self.kubeconfig
+                    .as_ref()
+                    .map_or(String::new(), |path| path.display().to_string()),
+            ),
             ("resources", self.resource_names().join(",")),
             ("namespaces", list(&self.namespaces)),
             ("namespaces-denylist", list(&self.namespaces_denylist)),
@@ -276,10 +364,19 @@ impl Options {
             ("metric-denylist", list(&deny)),
             ("metric-opt-in-list", list(&patterns(&self.metric_opt_in.0))),
             ("metric-labels-allowlist", allowlist(&self.labels_allowlist)),
-            ("metric-annotations-allowlist", allowlist(&self.annotations_allowlist)),
+            (
+                "metric-annotations-allowlist",
+                allowlist(&self.annotations_allowlist),
+            ),
             ("use-apiserver-cache", self.use_apiserver_cache.to_string()),
-            ("enable-gzip-encoding", self.enable_gzip_encoding.to_string()),
-            ("server-read-header-timeout", format_go_duration(timeouts.read_header)),
+            (
+                "enable-gzip-encoding",
+                self.enable_gzip_encoding.to_string(),
+            ),
+            (
+                "server-read-header-timeout",
+                format_go_duration(timeouts.read_header),
+            ),
             ("server-read-timeout", format_go_duration(timeouts.read)),
             ("server-write-timeout", format_go_duration(timeouts.write)),
             ("server-idle-timeout", format_go_duration(timeouts.idle)),
@@ -287,26 +384,37 @@ impl Options {
             ("log-level", self.log_level.as_str().to_string()),
             ("demo", self.demo.to_string()),
         ];
-        lines.iter().map(|(key, value)| format!("{key}: {value}\n")).collect()
+        lines
+            .iter()
+            .map(|(key, value)| format!("{key}: {value}\n"))
+            .collect()
     }
 }
 
 fn default_resources() -> Vec<&'static ResourceType> {
     // DEFAULT_RESOURCES is checked against RESOURCES by a test; skip rather than panic.
-    let mut resources: Vec<_> = DEFAULT_RESOURCES.iter().filter_map(|name| ResourceType::by_plural(name)).collect();
+    let mut resources: Vec<_> = DEFAULT_RESOURCES
+        .iter()
+        .filter_map(|name| ResourceType::by_plural(name))
+        .collect();
     resources.sort_by_key(|resource| resource.plural);
     resources
 }
 
 fn split_list(text: &str) -> impl Iterator<Item = &str> {
-    text.split(',').map(str::trim).filter(|item| !item.is_empty())
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 fn parse_resources(list: &str, origin: &Origin) -> Result<Vec<&'static ResourceType>, ConfigError> {
     let mut resources = Vec::new();
     for name in split_list(list) {
         let resource = ResourceType::by_plural(name).ok_or_else(|| {
-            ConfigError::new(origin, format!("unknown resource {name:?} (known: {})", known_resources()))
+            ConfigError::new(
+                origin,
+                format!("unknown resource {name:?} (known: {})", known_resources()),
+            )
         })?;
         resources.push(resource);
     }
@@ -328,7 +436,9 @@ fn known_resources() -> String {
 fn validate_namespace(name: &str) -> Result<String, String> {
     let valid = !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if valid {
@@ -343,10 +453,15 @@ fn compile_regex(pattern: &str) -> Result<Regex, String> {
 }
 
 fn validate_url(url: String, origin: &Origin) -> Result<String, ConfigError> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() => Ok(url),
-        _ => Err(ConfigError::new(origin, format!("{url:?} is not an http(s):// URL"))),
+        _ => Err(ConfigError::new(
+            origin,
+            format!("{url:?} is not an http(s):// URL"),
+        )),
     }
 }
 
@@ -354,7 +469,10 @@ fn validate_file(path: PathBuf, origin: &Origin) -> Result<PathBuf, ConfigError>
     if path.is_file() {
         Ok(path)
     } else {
-        Err(ConfigError::new(origin, format!("{} is not a readable file", path.display())))
+        Err(ConfigError::new(
+            origin,
+            format!("{} is not a readable file", path.display()),
+        ))
     }
 }
 
@@ -364,12 +482,17 @@ pub fn parse_allowlist(text: &str, enabled: &[&'static ResourceType]) -> Result<
     let mut entries: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
-        let (resource, after) =
-            rest.split_once('=').ok_or_else(|| format!("{SYNTAX}: missing '=' in {rest:?}"))?;
+        let (resource, after) = rest
+            .split_once('=')
+            .ok_or_else(|| format!("{SYNTAX}: missing '=' in {rest:?}"))?;
         let resource = resource.trim();
         let after = after.trim_start();
-        let inner = after.strip_prefix('[').ok_or_else(|| format!("{SYNTAX}: missing '[' after {resource:?}"))?;
-        let (keys, after) = inner.split_once(']').ok_or_else(|| format!("{SYNTAX}: missing ']' for {resource:?}"))?;
+        let inner = after
+            .strip_prefix('[')
+            .ok_or_else(|| format!("{SYNTAX}: missing '[' after {resource:?}"))?;
+        let (keys, after) = inner
+            .split_once(']')
+            .ok_or_else(|| format!("{SYNTAX}: missing ']' for {resource:?}"))?;
         if resource != "*" && ResourceType::by_plural(resource).is_none() {
             return Err(format!("unknown resource {resource:?}"));
         }
@@ -377,8 +500,11 @@ pub fn parse_allowlist(text: &str, enabled: &[&'static ResourceType]) -> Result<
         if let Some(key) = keys.iter().find(|key| key.matches('*').count() > 1) {
             return Err(format!("{key:?}: at most one '*' per key"));
         }
-        let targets: Vec<&str> =
-            if resource == "*" { enabled.iter().map(|r| r.plural).collect() } else { vec![resource] };
+        let targets: Vec<&str> = if resource == "*" {
+            enabled.iter().map(|r| r.plural).collect()
+        } else {
+            vec![resource]
+        };
         for target in targets {
             let list = entries.entry(target.to_string()).or_default();
             for key in &keys {
@@ -413,10 +539,14 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
     let mut rest = text.strip_prefix('+').unwrap_or(text);
     let mut nanos: f64 = 0.0;
     while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(invalid)?;
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(invalid)?;
         let number: f64 = rest[..number_end].parse().map_err(|_| invalid())?;
         rest = &rest[number_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -509,33 +639,62 @@ fn canonical_key(key: &str) -> Option<&'static str> {
 impl FileValues {
     fn load(path: &Path) -> Result<FileValues, ConfigError> {
         let origin = format!("config file {}", path.display());
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::new(&origin, error))?;
-        let document: Value =
-            serde_norway::from_str(&text).map_err(|error| ConfigError::new(&origin, format!("invalid YAML: {error}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|error| ConfigError::new(&origin, error))?;
+        let document: Value = serde_norway::from_str(&text)
+            .map_err(|error| ConfigError::new(&origin, format!("invalid YAML: {error}")))?;
         let mapping = match document {
-            Value::Null => return Ok(FileValues { path: path.to_path_buf(), values: BTreeMap::new() }),
+            Value::Null => {
+                return Ok(FileValues {
+                    path: path.to_path_buf(),
+                    values: BTreeMap::new(),
+                })
+            }
             Value::Mapping(mapping) => mapping,
-            _ => return Err(ConfigError::new(&origin, "expected a mapping of option names to values")),
+            _ => {
+                return Err(ConfigError::new(
+                    &origin,
+                    "expected a mapping of option names to values",
+                ))
+            }
         };
         let mut values = BTreeMap::new();
         for (key, value) in mapping {
             let Value::String(key) = key else {
-                return Err(ConfigError::new(&origin, format!("keys must be strings, found {}", describe(&key))));
+                return Err(ConfigError::new(
+                    &origin,
+                    format!("keys must be strings, found {}", describe(&key)),
+                ));
             };
             let canonical = canonical_key(&key).ok_or_else(|| {
-                ConfigError::new(&origin, format!("unknown key {key:?} (known: {})", FILE_KEYS.join(", ")))
+                ConfigError::new(
+                    &origin,
+                    format!("unknown key {key:?} (known: {})", FILE_KEYS.join(", ")),
+                )
             })?;
             if let Some((previous, _)) = values.insert(canonical, (key.clone(), value)) {
-                return Err(ConfigError::new(&origin, format!("{key:?} and {previous:?} set the same option")));
+                return Err(ConfigError::new(
+                    &origin,
+                    format!("{key:?} and {previous:?} set the same option"),
+                ));
             }
         }
-        Ok(FileValues { path: path.to_path_buf(), values })
+        Ok(FileValues {
+            path: path.to_path_buf(),
+            values,
+        })
     }
 
     fn get(&self, key: &'static str) -> Option<(&Value, Origin)> {
-        self.values
-            .get(key)
-            .map(|(spelled, value)| (value, Origin::File { path: self.path.clone(), key: spelled.clone() }))
+        self.values.get(key).map(|(spelled, value)| {
+            (
+                value,
+                Origin::File {
+                    path: self.path.clone(),
+                    key: spelled.clone(),
+                },
+            )
+        })
     }
 }
 
@@ -566,11 +725,25 @@ fn list_text(value: &Value, origin: &Origin) -> Result<String, ConfigError> {
     match value {
         Value::Sequence(items) => items
             .iter()
-            .map(|item| scalar_text(item).ok_or_else(|| ConfigError::new(origin, format!("list items must be strings, found {}", describe(item)))))
+            .map(|item| {
+                scalar_text(item).ok_or_else(|| {
+                    ConfigError::new(
+                        origin,
+                        format!("list items must be strings, found {}", describe(item)),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(|items| items.join(",")),
-        other => scalar_text(other)
-            .ok_or_else(|| ConfigError::new(origin, format!("expected a list or a comma-separated string, found {}", describe(other)))),
+        other => scalar_text(other).ok_or_else(|| {
+            ConfigError::new(
+                origin,
+                format!(
+                    "expected a list or a comma-separated string, found {}",
+                    describe(other)
+                ),
+            )
+        }),
     }
 }
 
@@ -578,13 +751,23 @@ fn list_text(value: &Value, origin: &Origin) -> Result<String, ConfigError> {
 fn allowlist_text(value: &Value, origin: &Origin) -> Result<String, ConfigError> {
     let Value::Mapping(mapping) = value else {
         return scalar_text(value).ok_or_else(|| {
-            ConfigError::new(origin, format!("expected a mapping or a string, found {}", describe(value)))
+            ConfigError::new(
+                origin,
+                format!("expected a mapping or a string, found {}", describe(value)),
+            )
         });
     };
     let mut parts = Vec::new();
     for (resource, keys) in mapping {
-        let resource = scalar_text(resource)
-            .ok_or_else(|| ConfigError::new(origin, format!("resource names must be strings, found {}", describe(resource))))?;
+        let resource = scalar_text(resource).ok_or_else(|| {
+            ConfigError::new(
+                origin,
+                format!(
+                    "resource names must be strings, found {}",
+                    describe(resource)
+                ),
+            )
+        })?;
         parts.push(format!("{resource}=[{}]", list_text(keys, origin)?));
     }
     Ok(parts.join(","))
@@ -597,7 +780,11 @@ struct Merged<'a> {
 
 impl Merged<'_> {
     /// A single text value (flag or file scalar).
-    fn string(&self, flag: &Option<String>, key: &'static str) -> Result<Option<(String, Origin)>, ConfigError> {
+    fn string(
+        &self,
+        flag: &Option<String>,
+        key: &'static str,
+    ) -> Result<Option<(String, Origin)>, ConfigError> {
         match flag {
             Some(value) => Ok(Some((value.clone(), Origin::Flag(key)))),
             None => self.file_scalar(key),
@@ -605,7 +792,11 @@ impl Merged<'_> {
     }
 
     /// A comma list as text (flag, or file list/string).
-    fn list_string(&self, flag: &Option<String>, key: &'static str) -> Result<Option<(String, Origin)>, ConfigError> {
+    fn list_string(
+        &self,
+        flag: &Option<String>,
+        key: &'static str,
+    ) -> Result<Option<(String, Origin)>, ConfigError> {
         match (flag, self.file.get(key)) {
             (Some(value), _) => Ok(Some((value.clone(), Origin::Flag(key)))),
             (None, Some((value, origin))) => Ok(Some((list_text(value, &origin)?, origin))),
@@ -619,8 +810,12 @@ impl Merged<'_> {
         key: &'static str,
         parse: impl Fn(&str) -> Result<T, String>,
     ) -> Result<Vec<T>, ConfigError> {
-        let Some((text, origin)) = self.list_string(flag, key)? else { return Ok(Vec::new()) };
-        split_list(&text).map(|item| parse(item).map_err(|message| ConfigError::new(&origin, message))).collect()
+        let Some((text, origin)) = self.list_string(flag, key)? else {
+            return Ok(Vec::new());
+        };
+        split_list(&text)
+            .map(|item| parse(item).map_err(|message| ConfigError::new(&origin, message)))
+            .collect()
     }
 
     fn allowlist(
@@ -635,7 +830,8 @@ impl Merged<'_> {
             (None, None) => None,
         };
         match text {
-            Some((text, origin)) => parse_allowlist(&text, enabled).map_err(|message| ConfigError::new(&origin, message)),
+            Some((text, origin)) => parse_allowlist(&text, enabled)
+                .map_err(|message| ConfigError::new(&origin, message)),
             None => Ok(AllowList::default()),
         }
     }
@@ -645,7 +841,10 @@ impl Merged<'_> {
             None => Ok(None),
             Some((value, origin)) => match scalar_text(value) {
                 Some(text) => Ok(Some((text, origin))),
-                None => Err(ConfigError::new(&origin, format!("expected a single value, found {}", describe(value)))),
+                None => Err(ConfigError::new(
+                    &origin,
+                    format!("expected a single value, found {}", describe(value)),
+                )),
             },
         }
     }
@@ -656,9 +855,9 @@ impl Merged<'_> {
         }
         match self.file_scalar(key)? {
             None => Ok(default),
-            Some((text, origin)) => {
-                text.parse().map_err(|_| ConfigError::new(&origin, format!("{text:?} is not a port number (0-65535)")))
-            }
+            Some((text, origin)) => text.parse().map_err(|_| {
+                ConfigError::new(&origin, format!("{text:?} is not a port number (0-65535)"))
+            }),
         }
     }
 
@@ -668,32 +867,49 @@ impl Merged<'_> {
         }
         match self.file_scalar(key)? {
             None => Ok(false),
-            Some((text, origin)) => {
-                text.parse().map_err(|_| ConfigError::new(&origin, format!("{text:?} is not true or false")))
-            }
+            Some((text, origin)) => text
+                .parse()
+                .map_err(|_| ConfigError::new(&origin, format!("{text:?} is not true or false"))),
         }
     }
 
-    fn duration(&self, flag: Option<Duration>, key: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    fn duration(
+        &self,
+        flag: Option<Duration>,
+        key: &'static str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
         if let Some(value) = flag {
             return Ok(value);
         }
         match self.file_scalar(key)? {
             None => Ok(default),
-            Some((text, origin)) => parse_go_duration(&text).map_err(|message| ConfigError::new(&origin, message)),
+            Some((text, origin)) => {
+                parse_go_duration(&text).map_err(|message| ConfigError::new(&origin, message))
+            }
         }
     }
 
-    fn value_enum<T: ValueEnum + Default>(&self, flag: Option<T>, key: &'static str) -> Result<T, ConfigError> {
+    fn value_enum<T: ValueEnum + Default>(
+        &self,
+        flag: Option<T>,
+        key: &'static str,
+    ) -> Result<T, ConfigError> {
         if let Some(value) = flag {
             return Ok(value);
         }
         match self.file_scalar(key)? {
             None => Ok(T::default()),
             Some((text, origin)) => T::from_str(&text, true).map_err(|_| {
-                let possible: Vec<String> =
-                    T::value_variants().iter().filter_map(|v| v.to_possible_value()).map(|v| v.get_name().to_string()).collect();
-                ConfigError::new(&origin, format!("{text:?} is not one of {}", possible.join(", ")))
+                let possible: Vec<String> = T::value_variants()
+                    .iter()
+                    .filter_map(|v| v.to_possible_value())
+                    .map(|v| v.get_name().to_string())
+                    .collect();
+                ConfigError::new(
+                    &origin,
+                    format!("{text:?} is not one of {}", possible.join(", ")),
+                )
             }),
         }
     }
@@ -727,13 +943,20 @@ mod tests {
     }
 
     fn enabled(names: &[&str]) -> Vec<&'static ResourceType> {
-        names.iter().map(|name| ResourceType::by_plural(name).expect("known resource")).collect()
+        names
+            .iter()
+            .map(|name| ResourceType::by_plural(name).expect("known resource"))
+            .collect()
     }
 
     #[test]
     fn allowlist_syntax() {
-        let list = parse_allowlist("pods=[app, team],nodes=[*]", &enabled(&["nodes", "pods"])).expect("valid");
-        assert_eq!(list.keys_for("pods"), Some(&["app".to_string(), "team".to_string()][..]));
+        let list = parse_allowlist("pods=[app, team],nodes=[*]", &enabled(&["nodes", "pods"]))
+            .expect("valid");
+        assert_eq!(
+            list.keys_for("pods"),
+            Some(&["app".to_string(), "team".to_string()][..])
+        );
         assert_eq!(list.keys_for("nodes"), Some(&["*".to_string()][..]));
         assert_eq!(list.keys_for("services"), None);
         let empty = parse_allowlist("pods=[]", &[]).expect("valid");
@@ -743,22 +966,36 @@ mod tests {
 
     #[test]
     fn allowlist_star_resource_expands_to_enabled_resources() {
-        let list = parse_allowlist("*=[app],pods=[team]", &enabled(&["nodes", "pods"])).expect("valid");
+        let list =
+            parse_allowlist("*=[app],pods=[team]", &enabled(&["nodes", "pods"])).expect("valid");
         assert_eq!(list.keys_for("nodes"), Some(&["app".to_string()][..]));
-        assert_eq!(list.keys_for("pods"), Some(&["app".to_string(), "team".to_string()][..]));
+        assert_eq!(
+            list.keys_for("pods"),
+            Some(&["app".to_string(), "team".to_string()][..])
+        );
         assert_eq!(list.0.len(), 2);
     }
 
     #[test]
     fn allowlist_errors() {
-        for bad in ["pods", "pods=app", "pods=[app", "podz=[app]", "pods=[a*b*]", "pods=[a],", "pods=[a] nodes=[b]"] {
+        for bad in [
+            "pods",
+            "pods=app",
+            "pods=[app",
+            "podz=[app]",
+            "pods=[a*b*]",
+            "pods=[a],",
+            "pods=[a] nodes=[b]",
+        ] {
             assert!(parse_allowlist(bad, &[]).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn metric_filter_is_an_unanchored_search_with_lookaround() {
-        let filter = MetricFilter::Allow(vec![compile_regex("kube_(?=node.*cores|pod.*bytes)").expect("regex")]);
+        let filter = MetricFilter::Allow(vec![
+            compile_regex("kube_(?=node.*cores|pod.*bytes)").expect("regex")
+        ]);
         assert!(filter.allows("kube_pod_container_resource_limits_memory_bytes"));
         assert!(!filter.allows("kube_pod_info"));
         let deny = MetricFilter::Deny(vec![compile_regex("pod_info").expect("regex")]);
@@ -769,7 +1006,10 @@ mod tests {
     #[test]
     fn every_default_resource_is_known() {
         for name in DEFAULT_RESOURCES {
-            assert!(ResourceType::by_plural(name).is_some(), "{name} is not in RESOURCES");
+            assert!(
+                ResourceType::by_plural(name).is_some(),
+                "{name} is not in RESOURCES"
+            );
         }
         assert_eq!(default_resources().len(), 32);
     }
@@ -778,11 +1018,17 @@ mod tests {
     fn defaults_match_kube_state_metrics() {
         let options = Options::resolve(&ExporterArgs::default()).expect("defaults are valid");
         assert_eq!((options.host.as_str(), options.port), ("::", 8080));
-        assert_eq!((options.telemetry_host.as_str(), options.telemetry_port), ("::", 8081));
+        assert_eq!(
+            (options.telemetry_host.as_str(), options.telemetry_port),
+            ("::", 8081)
+        );
         assert_eq!(options.server_timeouts, Timeouts::METRICS_DEFAULT);
         assert_eq!(options.resource_names(), DEFAULT_RESOURCES);
         assert!(matches!(options.metric_filter, MetricFilter::All));
         assert!(!options.enable_gzip_encoding && !options.use_apiserver_cache && !options.demo);
-        assert_eq!((options.content_type, options.log_level), (ContentType::Auto, LogLevel::Info));
+        assert_eq!(
+            (options.content_type, options.log_level),
+            (ContentType::Auto, LogLevel::Info)
+        );
     }
 }

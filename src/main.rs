@@ -35,7 +35,10 @@ fn main() -> ExitCode {
 /// Prints clap's error as one line (plus its tip, if any) and exits with 2.
 fn usage_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
@@ -48,7 +51,11 @@ fn usage_error(error: clap::Error) -> ExitCode {
         .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
         .filter(|line| !line.is_empty())
         .collect();
-    let message = if message.is_empty() { "error: invalid command line".to_string() } else { message.join(" ") };
+    let message = if message.is_empty() {
+        "error: invalid command line".to_string()
+    } else {
+        message.join(" ")
+    };
     eprintln!("{message}");
     ExitCode::from(USAGE_ERROR)
 }
@@ -78,7 +85,10 @@ fn run_exporter(args: &ExporterArgs) -> ExitCode {
 fn init_logging(options: &Options) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(options.log_level.as_str()));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .init();
 }
 
 /// Placeholder until the store and the client are wired in: serves no samples.
@@ -98,7 +108,8 @@ fn serve(options: Options) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let telemetry = Telemetry::new()?;
         let metrics_listener = server::bind(&options.host, options.port).await?;
-        let telemetry_listener = server::bind(&options.telemetry_host, options.telemetry_port).await?;
+        let telemetry_listener =
+            server::bind(&options.telemetry_host, options.telemetry_port).await?;
         tracing::info!(
             metrics = %metrics_listener.local_addr()?,
             telemetry = %telemetry_listener.local_addr()?,
@@ -113,21 +124,28 @@ fn serve(options: Options) -> anyhow::Result<()> {
         metrics.enable_gzip = options.enable_gzip_encoding;
         metrics.timeouts = options.server_timeouts;
         metrics.scrape_metrics = Some(telemetry.scrape_metrics());
-        let mut telemetry_server = TelemetryServer::new(telemetry.registry().clone(), Arc::new(ready));
+        let mut telemetry_server =
+            TelemetryServer::new(telemetry.registry().clone(), Arc::new(ready));
         telemetry_server.timeouts = options.telemetry_timeouts;
 
         let (stop, _) = tokio::sync::watch::channel(false);
         let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
             let _ = receiver.wait_for(|stop| *stop).await;
         };
-        let metrics_task = server::serve_metrics(metrics_listener, metrics, stopped(stop.subscribe()));
-        let telemetry_task = server::serve_telemetry(telemetry_listener, telemetry_server, stopped(stop.subscribe()));
+        let metrics_task =
+            server::serve_metrics(metrics_listener, metrics, stopped(stop.subscribe()));
+        let telemetry_task = server::serve_telemetry(
+            telemetry_listener,
+            telemetry_server,
+            stopped(stop.subscribe()),
+        );
         let signal = async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
             let _ = stop.send(true);
         };
-        let ((), metrics_result, telemetry_result) = tokio::join!(signal, metrics_task, telemetry_task);
+        let ((), metrics_result, telemetry_result) =
+            tokio::join!(signal, metrics_task, telemetry_task);
         metrics_result.context("metrics server")?;
         telemetry_result.context("telemetry server")?;
         Ok(())
@@ -137,10 +155,17 @@ fn serve(options: Options) -> anyhow::Result<()> {
 fn print_version() {
     let overlays = schema::overlays();
     println!("kube-state-exporter {}", env!("CARGO_PKG_VERSION"));
-    println!("kubernetes (upstream protos): {}", schema::UPSTREAM_KUBERNETES);
+    println!(
+        "kubernetes (upstream protos): {}",
+        schema::UPSTREAM_KUBERNETES
+    );
     println!(
         "overlays: {}",
-        if overlays.is_empty() { "none (stock schema)".to_string() } else { overlays.join(", ") }
+        if overlays.is_empty() {
+            "none (stock schema)".to_string()
+        } else {
+            overlays.join(", ")
+        }
     );
     println!("schema hash: {}", schema::SCHEMA_HASH);
 }

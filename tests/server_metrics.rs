@@ -80,9 +80,15 @@ async fn text_format_by_default() {
     let running = start(server).await;
     let response = get(running.port, "/metrics", &[]).await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     assert_eq!(response.text(), EXPOSITION);
-    assert_eq!(source.requests.lock().expect("lock")[0].format, ExpositionFormat::Text);
+    assert_eq!(
+        source.requests.lock().expect("lock")[0].format,
+        ExpositionFormat::Text
+    );
     running.stop().await;
 }
 
@@ -90,21 +96,42 @@ async fn text_format_by_default() {
 async fn openmetrics_when_the_accept_header_prefers_it() {
     let (source, server) = recording_server(false);
     let running = start(server).await;
-    let accept = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let accept =
+        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     let response = get(running.port, "/metrics", &[("Accept", accept)]).await;
-    assert_eq!(response.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
-    assert!(response.text().ends_with("# EOF\n"), "body: {}", response.text());
-    assert_eq!(source.requests.lock().expect("lock")[0].format, ExpositionFormat::OpenMetrics);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(
+        response.text().ends_with("# EOF\n"),
+        "body: {}",
+        response.text()
+    );
+    assert_eq!(
+        source.requests.lock().expect("lock")[0].format,
+        ExpositionFormat::OpenMetrics
+    );
 
-    let response = get(running.port, "/metrics", &[("Accept", "text/plain;version=0.0.4")]).await;
-    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let response = get(
+        running.port,
+        "/metrics",
+        &[("Accept", "text/plain;version=0.0.4")],
+    )
+    .await;
+    assert_eq!(
+        response.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     assert!(!response.text().contains("# EOF"));
     running.stop().await;
 }
 
 fn gunzip(data: &[u8]) -> String {
     let mut text = String::new();
-    GzDecoder::new(data).read_to_string(&mut text).expect("valid gzip");
+    GzDecoder::new(data)
+        .read_to_string(&mut text)
+        .expect("valid gzip");
     text
 }
 
@@ -123,7 +150,12 @@ async fn gzip_needs_both_the_flag_and_the_header() {
     assert_eq!(response.header("content-encoding"), None);
     assert_eq!(response.text(), EXPOSITION);
 
-    let response = get(running.port, "/metrics", &[("Accept-Encoding", "deflate, gzip;q=0.8")]).await;
+    let response = get(
+        running.port,
+        "/metrics",
+        &[("Accept-Encoding", "deflate, gzip;q=0.8")],
+    )
+    .await;
     assert_eq!(response.header("content-encoding"), Some("gzip"));
     assert_eq!(gunzip(&response.body), EXPOSITION);
     running.stop().await;
@@ -133,10 +165,18 @@ async fn gzip_needs_both_the_flag_and_the_header() {
 async fn resource_filters_reach_the_source() {
     let (source, server) = recording_server(false);
     let running = start(server).await;
-    let response = get(running.port, "/metrics?resources=pods,nodes&exclude_resources=nodes", &[]).await;
+    let response = get(
+        running.port,
+        "/metrics?resources=pods,nodes&exclude_resources=nodes",
+        &[],
+    )
+    .await;
     assert_eq!(response.status, 200);
     let request = source.requests.lock().expect("lock")[0].clone();
-    assert_eq!(request.include, Some(["nodes".to_string(), "pods".to_string()].into()));
+    assert_eq!(
+        request.include,
+        Some(["nodes".to_string(), "pods".to_string()].into())
+    );
     assert_eq!(request.exclude, ["nodes".to_string()].into());
     assert!(request.wants("pods") && !request.wants("nodes") && !request.wants("services"));
     running.stop().await;
@@ -145,13 +185,20 @@ async fn resource_filters_reach_the_source() {
 #[tokio::test]
 async fn fifty_megabytes_are_streamed_chunked() {
     const TOTAL: usize = 50 * 1024 * 1024;
-    let running = start(MetricsServer::new(Arc::new(BigSource { total: TOTAL }), Arc::new(AlwaysLive))).await;
+    let running = start(MetricsServer::new(
+        Arc::new(BigSource { total: TOTAL }),
+        Arc::new(AlwaysLive),
+    ))
+    .await;
     let response = get(running.port, "/metrics", &[]).await;
     assert!(response.chunked, "headers: {:?}", response.headers);
     assert_eq!(response.header("content-length"), None);
     assert!(response.complete);
     assert_eq!(response.body.len(), TOTAL);
-    assert!(response.body == big_body(TOTAL), "body differs from what the source wrote");
+    assert!(
+        response.body == big_body(TOTAL),
+        "body differs from what the source wrote"
+    );
     running.stop().await;
 }
 
@@ -163,9 +210,15 @@ async fn fifty_megabytes_gzipped_decompress_to_the_original() {
     let running = start(server).await;
     let response = get(running.port, "/metrics", &[("Accept-Encoding", "gzip")]).await;
     assert!(response.chunked && response.complete);
-    assert!(response.body.len() < TOTAL / 10, "compressed size {}", response.body.len());
+    assert!(
+        response.body.len() < TOTAL / 10,
+        "compressed size {}",
+        response.body.len()
+    );
     let mut plain = Vec::new();
-    GzDecoder::new(response.body.as_slice()).read_to_end(&mut plain).expect("valid gzip");
+    GzDecoder::new(response.body.as_slice())
+        .read_to_end(&mut plain)
+        .expect("valid gzip");
     assert!(plain == big_body(TOTAL));
     running.stop().await;
 }
@@ -183,7 +236,8 @@ impl MetricsSource for GatedSource {
     fn write_exposition(&self, _request: &RenderRequest, out: &mut dyn Write) -> io::Result<()> {
         out.write_all(&vec![b'a'; FIRST_PART])?;
         let gate = self.gate.lock().expect("lock");
-        gate.recv_timeout(PATIENCE).map_err(|_| io::Error::other("the test never opened the gate"))?;
+        gate.recv_timeout(PATIENCE)
+            .map_err(|_| io::Error::other("the test never opened the gate"))?;
         out.write_all(b"second part\n")
     }
 }
@@ -191,10 +245,15 @@ impl MetricsSource for GatedSource {
 #[tokio::test]
 async fn the_first_part_arrives_before_the_source_finishes() {
     let (open_gate, gate) = std::sync::mpsc::channel();
-    let source = GatedSource { gate: Mutex::new(gate) };
+    let source = GatedSource {
+        gate: Mutex::new(gate),
+    };
     let running = start(MetricsServer::new(Arc::new(source), Arc::new(AlwaysLive))).await;
     let mut stream = connect(running.port).await;
-    stream.write_all(&request_bytes("/metrics", &[])).await.expect("send");
+    stream
+        .write_all(&request_bytes("/metrics", &[]))
+        .await
+        .expect("send");
     let mut raw = Vec::new();
     let mut buffer = vec![0; 64 * 1024];
     // Bounded: stop once the first part (plus head and framing) is in.
@@ -207,7 +266,10 @@ async fn the_first_part_arrives_before_the_source_finishes() {
         raw.extend_from_slice(&buffer[..read]);
     }
     open_gate.send(()).expect("source waiting");
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw)).await.expect("rest in time").expect("read");
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("rest in time")
+        .expect("read");
     let response = parse_response(&raw);
     assert!(response.chunked && response.complete);
     assert_eq!(response.body.len(), FIRST_PART + "second part\n".len());
@@ -226,11 +288,18 @@ impl MetricsSource for FailingSource {
 
 #[tokio::test]
 async fn a_failing_source_aborts_the_response_instead_of_truncating_it_silently() {
-    let running = start(MetricsServer::new(Arc::new(FailingSource), Arc::new(AlwaysLive))).await;
+    let running = start(MetricsServer::new(
+        Arc::new(FailingSource),
+        Arc::new(AlwaysLive),
+    ))
+    .await;
     let response = get(running.port, "/metrics", &[]).await;
     assert_eq!(response.status, 200, "headers were already sent");
     assert!(response.chunked);
-    assert!(!response.complete, "the body must not end with the terminating chunk");
+    assert!(
+        !response.complete,
+        "the body must not end with the terminating chunk"
+    );
     running.stop().await;
 }
 
@@ -245,7 +314,11 @@ impl MetricsSource for PanickingSource {
 
 #[tokio::test]
 async fn a_panicking_source_aborts_the_response() {
-    let running = start(MetricsServer::new(Arc::new(PanickingSource), Arc::new(AlwaysLive))).await;
+    let running = start(MetricsServer::new(
+        Arc::new(PanickingSource),
+        Arc::new(AlwaysLive),
+    ))
+    .await;
     let response = get(running.port, "/metrics", &[]).await;
     assert!(!response.complete);
     // The server survives it.
@@ -261,7 +334,10 @@ async fn healthz_index_and_not_found() {
     assert_eq!((healthz.status, healthz.text().as_str()), (200, "OK\n"));
     let index = get(running.port, "/", &[]).await;
     assert_eq!(index.status, 200);
-    assert_eq!(index.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        index.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     for link in ["href=\"/metrics\"", "href=\"/healthz\"", "href=\"/livez\""] {
         assert!(index.text().contains(link), "index lacks {link}");
     }
@@ -271,12 +347,17 @@ async fn healthz_index_and_not_found() {
 
 #[tokio::test]
 async fn livez_reports_the_probe() {
-    let probe: Arc<dyn LivenessProbe> = Arc::new(|| async { Err::<(), _>("connection refused".to_string()) });
+    let probe: Arc<dyn LivenessProbe> =
+        Arc::new(|| async { Err::<(), _>("connection refused".to_string()) });
     let (source, _) = recording_server(false);
     let running = start(MetricsServer::new(Arc::new(source.clone()), probe)).await;
     let livez = get(running.port, "/livez", &[]).await;
     assert_eq!(livez.status, 503);
-    assert!(livez.text().contains("connection refused"), "body: {}", livez.text());
+    assert!(
+        livez.text().contains("connection refused"),
+        "body: {}",
+        livez.text()
+    );
     running.stop().await;
 
     let probe: Arc<dyn LivenessProbe> = Arc::new(|| async { Ok::<(), String>(()) });
@@ -298,7 +379,10 @@ async fn scrape_duration_and_size_are_recorded() {
 
     let families = telemetry.registry().gather();
     let histogram = |name: &str| {
-        let family = families.iter().find(|family| family.name() == name).unwrap_or_else(|| panic!("{name} missing"));
+        let family = families
+            .iter()
+            .find(|family| family.name() == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         family.get_metric()[0].get_histogram().clone()
     };
     let duration = histogram("kube_state_exporter_scrape_duration_seconds");
@@ -311,13 +395,21 @@ async fn scrape_duration_and_size_are_recorded() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
     let (_, mut server) = recording_server(false);
-    server.timeouts = Timeouts { idle: Duration::from_millis(200), ..Timeouts::METRICS_DEFAULT };
+    server.timeouts = Timeouts {
+        idle: Duration::from_millis(200),
+        ..Timeouts::METRICS_DEFAULT
+    };
     let running = start(server).await;
     let mut stream = connect(running.port).await;
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.expect("send");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("send");
     // Keep-alive: the server answers, then keeps the connection until the idle timeout.
     let mut raw = Vec::new();
-    let read = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw)).await.expect("closed by the server");
+    let read = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("closed by the server");
     read.expect("clean close");
     let response = parse_response(&raw);
     assert_eq!((response.status, response.text().as_str()), (200, "OK\n"));
@@ -327,12 +419,17 @@ async fn an_idle_keep_alive_connection_is_closed() {
 #[tokio::test]
 async fn a_silent_connection_is_closed_by_the_read_timeout() {
     let (_, mut server) = recording_server(false);
-    server.timeouts = Timeouts { read: Duration::from_millis(200), ..Timeouts::METRICS_DEFAULT };
+    server.timeouts = Timeouts {
+        read: Duration::from_millis(200),
+        ..Timeouts::METRICS_DEFAULT
+    };
     let running = start(server).await;
     let mut stream = connect(running.port).await;
     let mut raw = Vec::new();
     // Closed (or reset) by the server without a response.
-    let _closed = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw)).await.expect("closed by the server");
+    let _closed = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("closed by the server");
     assert!(raw.is_empty(), "unexpected bytes: {raw:?}");
     running.stop().await;
 }

@@ -21,16 +21,23 @@ async fn start(server: TelemetryServer) -> Running {
 
 /// The first sample line of `name` (a name prefix, e.g. `foo{` or `foo `).
 fn sample_line<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    text.lines().find(|line| line.starts_with(name) && !line.starts_with('#'))
+    text.lines()
+        .find(|line| line.starts_with(name) && !line.starts_with('#'))
 }
 
 #[tokio::test]
 async fn build_info_carries_the_schema_labels() {
     let telemetry = Telemetry::new().expect("telemetry");
-    let running = start(TelemetryServer::new(telemetry.registry().clone(), Arc::new(ReadyFlag::new()))).await;
+    let running = start(TelemetryServer::new(
+        telemetry.registry().clone(),
+        Arc::new(ReadyFlag::new()),
+    ))
+    .await;
     let response = get(running.port, "/metrics", &[]).await;
     assert_eq!(response.status, 200);
-    assert!(response.header("content-type").is_some_and(|value| value.starts_with("text/plain")));
+    assert!(response
+        .header("content-type")
+        .is_some_and(|value| value.starts_with("text/plain")));
     let text = response.text();
     let line = sample_line(&text, "kube_state_exporter_build_info{").expect("build info present");
     let expected_labels = [
@@ -53,10 +60,18 @@ async fn build_info_carries_the_schema_labels() {
 #[tokio::test]
 async fn process_metrics_are_served() {
     let telemetry = Telemetry::new().expect("telemetry");
-    let running = start(TelemetryServer::new(telemetry.registry().clone(), Arc::new(ReadyFlag::new()))).await;
+    let running = start(TelemetryServer::new(
+        telemetry.registry().clone(),
+        Arc::new(ReadyFlag::new()),
+    ))
+    .await;
     let text = get(running.port, "/metrics", &[]).await.text();
     let resident = sample_line(&text, "process_resident_memory_bytes ").expect("resident memory");
-    let bytes: f64 = resident.rsplit(' ').next().and_then(|value| value.parse().ok()).expect("a number");
+    let bytes: f64 = resident
+        .rsplit(' ')
+        .next()
+        .and_then(|value| value.parse().ok())
+        .expect("a number");
     assert!(bytes > 0.0, "{resident}");
     assert!(sample_line(&text, "process_open_fds ").is_some());
     assert!(sample_line(&text, "process_cpu_seconds_total ").is_some());
@@ -66,12 +81,26 @@ async fn process_metrics_are_served() {
 #[tokio::test]
 async fn collectors_registered_later_are_served() {
     let telemetry = Telemetry::new().expect("telemetry");
-    let counter = prometheus::IntCounter::new("kube_state_exporter_test_total", "registered by another part").expect("counter");
-    telemetry.registry().register(Box::new(counter.clone())).expect("register");
+    let counter = prometheus::IntCounter::new(
+        "kube_state_exporter_test_total",
+        "registered by another part",
+    )
+    .expect("counter");
+    telemetry
+        .registry()
+        .register(Box::new(counter.clone()))
+        .expect("register");
     counter.inc_by(3);
-    let running = start(TelemetryServer::new(telemetry.registry().clone(), Arc::new(ReadyFlag::new()))).await;
+    let running = start(TelemetryServer::new(
+        telemetry.registry().clone(),
+        Arc::new(ReadyFlag::new()),
+    ))
+    .await;
     let text = get(running.port, "/metrics", &[]).await.text();
-    assert_eq!(sample_line(&text, "kube_state_exporter_test_total "), Some("kube_state_exporter_test_total 3"));
+    assert_eq!(
+        sample_line(&text, "kube_state_exporter_test_total "),
+        Some("kube_state_exporter_test_total 3")
+    );
     running.stop().await;
 }
 
@@ -79,7 +108,11 @@ async fn collectors_registered_later_are_served() {
 async fn readyz_follows_the_readiness_handle() {
     let telemetry = Telemetry::new().expect("telemetry");
     let ready = ReadyFlag::new();
-    let running = start(TelemetryServer::new(telemetry.registry().clone(), Arc::new(ready.clone()))).await;
+    let running = start(TelemetryServer::new(
+        telemetry.registry().clone(),
+        Arc::new(ready.clone()),
+    ))
+    .await;
     assert_eq!(get(running.port, "/readyz", &[]).await.status, 503);
     ready.set_ready(true);
     let response = get(running.port, "/readyz", &[]).await;
@@ -87,6 +120,8 @@ async fn readyz_follows_the_readiness_handle() {
     ready.set_ready(false);
     assert_eq!(get(running.port, "/readyz", &[]).await.status, 503);
     let index = get(running.port, "/", &[]).await;
-    assert!(index.text().contains("href=\"/readyz\"") && index.text().contains("href=\"/metrics\""));
+    assert!(
+        index.text().contains("href=\"/readyz\"") && index.text().contains("href=\"/metrics\"")
+    );
     running.stop().await;
 }

@@ -119,7 +119,13 @@ pub async fn serve(
             let deadlines = deadlines.clone();
             async move {
                 let response = response.await;
-                Ok::<_, Infallible>(response.map(|body| DoneBody { inner: body, deadlines }.boxed()))
+                Ok::<_, Infallible>(response.map(|body| {
+                    DoneBody {
+                        inner: body,
+                        deadlines,
+                    }
+                    .boxed()
+                }))
             }
         });
         let connection = graceful.watch(builder.serve_connection(io, service));
@@ -153,13 +159,21 @@ struct DeadlineState {
 
 impl Deadlines {
     fn new(timeouts: Timeouts) -> Self {
-        let state = DeadlineState { read: deadline_after(timeouts.read), write: None };
-        Deadlines { timeouts, state: Mutex::new(state) }
+        let state = DeadlineState {
+            read: deadline_after(timeouts.read),
+            write: None,
+        };
+        Deadlines {
+            timeouts,
+            state: Mutex::new(state),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DeadlineState> {
         // Only plain values live behind the lock: a poisoned one is still consistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn request_started(&self) {
@@ -199,7 +213,10 @@ impl Body for DoneBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         Pin::new(&mut self.inner).poll_frame(cx)
     }
 
@@ -235,7 +252,9 @@ impl<S> DeadlineIo<S> {
 /// Called when an operation is pending: true if `deadline` has passed (otherwise the
 /// timer is armed so the task wakes at the deadline).
 fn expired(deadline: Option<Instant>, timer: &mut Pin<Box<Sleep>>, cx: &mut Context<'_>) -> bool {
-    let Some(deadline) = deadline else { return false };
+    let Some(deadline) = deadline else {
+        return false;
+    };
     if timer.deadline() != deadline {
         timer.as_mut().reset(deadline);
     }
@@ -247,7 +266,11 @@ fn timed_out(what: &str) -> io::Error {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for DeadlineIo<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Pending if expired(this.deadlines.read(), &mut this.read_timer, cx) => {
@@ -259,7 +282,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for DeadlineIo<S> {
 }
 
 impl<S: AsyncWrite + Unpin> DeadlineIo<S> {
-    fn guard_write<T>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    fn guard_write<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         match polled {
             Poll::Pending if expired(self.deadlines.write(), &mut self.write_timer, cx) => {
                 Poll::Ready(Err(timed_out("write")))
@@ -270,7 +297,11 @@ impl<S: AsyncWrite + Unpin> DeadlineIo<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for DeadlineIo<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.inner).poll_write(cx, data);
         this.guard_write(cx, polled)

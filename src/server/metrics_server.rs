@@ -20,10 +20,10 @@ use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::conn::{self, Handler, HandlerFuture, ResponseBody, Timeouts};
+use super::negotiate;
 use super::probes::LivenessProbe;
 use super::stream::{self, ChannelBody, ChannelWriter};
 use super::{index_page, text_response};
-use super::negotiate;
 use crate::metrics::{MetricsSource, RenderRequest};
 use crate::telemetry::ScrapeMetrics;
 
@@ -41,7 +41,13 @@ pub struct MetricsServer {
 impl MetricsServer {
     /// KSM defaults: no gzip, KSM's timeouts, no scrape metrics.
     pub fn new(source: Arc<dyn MetricsSource>, liveness: Arc<dyn LivenessProbe>) -> Self {
-        MetricsServer { source, liveness, enable_gzip: false, timeouts: Timeouts::METRICS_DEFAULT, scrape_metrics: None }
+        MetricsServer {
+            source,
+            liveness,
+            enable_gzip: false,
+            timeouts: Timeouts::METRICS_DEFAULT,
+            scrape_metrics: None,
+        }
     }
 }
 
@@ -57,7 +63,11 @@ pub async fn serve_metrics(
     conn::serve(listener, timeouts, handler, shutdown).await
 }
 
-const INDEX_LINKS: &[(&str, &str)] = &[("/metrics", "Metrics"), ("/healthz", "Healthz"), ("/livez", "Livez")];
+const INDEX_LINKS: &[(&str, &str)] = &[
+    ("/metrics", "Metrics"),
+    ("/healthz", "Healthz"),
+    ("/livez", "Livez"),
+];
 
 fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFuture {
     Box::pin(async move {
@@ -68,7 +78,10 @@ fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFutur
                 Ok(()) => text_response(StatusCode::OK, "OK\n"),
                 Err(reason) => {
                     tracing::warn!(%reason, "liveness check failed");
-                    text_response(StatusCode::SERVICE_UNAVAILABLE, &format!("apiserver unreachable: {reason}\n"))
+                    text_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!("apiserver unreachable: {reason}\n"),
+                    )
                 }
             },
             "/" => index_page("kube-state-exporter", INDEX_LINKS),
@@ -77,8 +90,11 @@ fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFutur
     })
 }
 
-fn header<'a>(request: &'a Request<Incoming>, name: hyper::header::HeaderName) -> Option<&'a str> {
-    request.headers().get(name).and_then(|value| value.to_str().ok())
+fn header(request: &Request<Incoming>, name: hyper::header::HeaderName) -> Option<&str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
 }
 
 fn scrape(server: &MetricsServer, request: &Request<Incoming>) -> Response<ResponseBody> {
@@ -90,10 +106,18 @@ fn scrape(server: &MetricsServer, request: &Request<Incoming>) -> Response<Respo
     let source = server.source.clone();
     tokio::task::spawn_blocking(move || write_exposition(source.as_ref(), &render, writer, gzip));
 
-    let body = ScrapeBody { inner: body, started, bytes: 0, metrics: server.scrape_metrics.clone() };
+    let body = ScrapeBody {
+        inner: body,
+        started,
+        bytes: 0,
+        metrics: server.scrape_metrics.clone(),
+    };
     let mut response = Response::new(body.boxed());
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(negotiate::content_type(format)));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(negotiate::content_type(format)),
+    );
     if gzip {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
@@ -101,7 +125,12 @@ fn scrape(server: &MetricsServer, request: &Request<Incoming>) -> Response<Respo
 }
 
 /// Runs on a blocking thread: the source writes straight into the response body.
-fn write_exposition(source: &dyn MetricsSource, request: &RenderRequest, writer: ChannelWriter, gzip: bool) {
+fn write_exposition(
+    source: &dyn MetricsSource,
+    request: &RenderRequest,
+    writer: ChannelWriter,
+    gzip: bool,
+) {
     let failure = writer.failure_handle();
     let outcome = catch_unwind(AssertUnwindSafe(|| -> io::Result<()> {
         if gzip {
@@ -140,7 +169,10 @@ impl Body for ScrapeBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {

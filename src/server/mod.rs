@@ -26,29 +26,43 @@ use conn::ResponseBody;
 /// Binds `host:port`; `host` may be an IPv6 literal without brackets (`::`, KSM's default,
 /// which on Linux also accepts IPv4) or a name.
 pub async fn bind(host: &str, port: u16) -> io::Result<TcpListener> {
-    let address = if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let address = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
     TcpListener::bind(&address)
         .await
         .map_err(|error| io::Error::new(error.kind(), format!("listening on {address}: {error}")))
 }
 
 fn text_response(status: StatusCode, text: &str) -> Response<ResponseBody> {
-    let body = Full::new(bytes::Bytes::copy_from_slice(text.as_bytes())).map_err(|never| match never {}).boxed();
+    let body = Full::new(bytes::Bytes::copy_from_slice(text.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed();
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }
 
 /// A small landing page linking the endpoints (KSM serves one too).
 fn index_page(title: &str, links: &[(&str, &str)]) -> Response<ResponseBody> {
-    let items: String =
-        links.iter().map(|(href, label)| format!("<li><a href=\"{href}\">{label}</a></li>\n")).collect();
+    let items: String = links
+        .iter()
+        .map(|(href, label)| format!("<li><a href=\"{href}\">{label}</a></li>\n"))
+        .collect();
     let html = format!(
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<p>version {}</p>\n<ul>\n{items}</ul>\n</body>\n</html>\n",
         env!("CARGO_PKG_VERSION")
     );
     let mut response = text_response(StatusCode::OK, &html);
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     response
 }

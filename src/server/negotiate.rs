@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use crate::metrics::{ExpositionFormat, RenderRequest};
 
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 pub fn content_type(format: ExpositionFormat) -> &'static str {
     match format {
@@ -29,9 +30,15 @@ struct MediaRange<'a> {
 fn parse_media_range(entry: &str) -> Option<MediaRange<'_>> {
     let mut parts = entry.split(';').map(str::trim);
     let essence = parts.next().filter(|essence| !essence.is_empty())?;
-    let mut range = MediaRange { essence, version: None, quality: 1.0 };
+    let mut range = MediaRange {
+        essence,
+        version: None,
+        quality: 1.0,
+    };
     for param in parts {
-        let Some((key, value)) = param.split_once('=') else { continue };
+        let Some((key, value)) = param.split_once('=') else {
+            continue;
+        };
         let value = value.trim().trim_matches('"');
         match key.trim() {
             "version" => range.version = Some(value),
@@ -45,18 +52,27 @@ fn parse_media_range(entry: &str) -> Option<MediaRange<'_>> {
 
 /// The exposition format for an Accept header (absent header: text).
 pub fn negotiate_format(accept: Option<&str>) -> ExpositionFormat {
-    let Some(accept) = accept else { return ExpositionFormat::Text };
-    let mut ranges: Vec<MediaRange<'_>> =
-        accept.split(',').filter_map(parse_media_range).filter(|range| range.quality > 0.0).collect();
+    let Some(accept) = accept else {
+        return ExpositionFormat::Text;
+    };
+    let mut ranges: Vec<MediaRange<'_>> = accept
+        .split(',')
+        .filter_map(parse_media_range)
+        .filter(|range| range.quality > 0.0)
+        .collect();
     // Stable sort: equal qualities keep the client's order.
     ranges.sort_by(|a, b| b.quality.total_cmp(&a.quality));
     for range in &ranges {
-        if range.essence.eq_ignore_ascii_case("application/openmetrics-text")
+        if range
+            .essence
+            .eq_ignore_ascii_case("application/openmetrics-text")
             && matches!(range.version, None | Some("1.0.0") | Some("0.0.1"))
         {
             return ExpositionFormat::OpenMetrics;
         }
-        if range.essence.eq_ignore_ascii_case("text/plain") && matches!(range.version, None | Some("0.0.4")) {
+        if range.essence.eq_ignore_ascii_case("text/plain")
+            && matches!(range.version, None | Some("0.0.4"))
+        {
             return ExpositionFormat::Text;
         }
     }
@@ -66,9 +82,10 @@ pub fn negotiate_format(accept: Option<&str>) -> ExpositionFormat {
 /// KSM's rule: `gzip` or `gzip;…` among the Accept-Encoding entries (q=0 means refused).
 pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
     accept_encoding.is_some_and(|header| {
-        header.split(',').filter_map(parse_media_range).any(|range| {
-            range.essence.eq_ignore_ascii_case("gzip") && range.quality > 0.0
-        })
+        header
+            .split(',')
+            .filter_map(parse_media_range)
+            .any(|range| range.essence.eq_ignore_ascii_case("gzip") && range.quality > 0.0)
     })
 }
 
@@ -80,14 +97,22 @@ pub fn render_request(format: ExpositionFormat, query: Option<&str>) -> RenderRe
     for pair in query.unwrap_or("").split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let names = percent_decode(value);
-        let names = names.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_string);
+        let names = names
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string);
         match key {
             "resources" => include.get_or_insert_with(BTreeSet::new).extend(names),
             "exclude_resources" => exclude.extend(names),
             _ => {}
         }
     }
-    RenderRequest { format, include, exclude }
+    RenderRequest {
+        format,
+        include,
+        exclude,
+    }
 }
 
 /// Minimal query-value decoding: `+` is a space, `%XX` a byte; malformed escapes stay as they are.
@@ -128,24 +153,34 @@ mod tests {
     #[test]
     fn prometheus_default_accept_picks_openmetrics() {
         let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-        assert_eq!(negotiate_format(Some(accept)), ExpositionFormat::OpenMetrics);
+        assert_eq!(
+            negotiate_format(Some(accept)),
+            ExpositionFormat::OpenMetrics
+        );
     }
 
     #[test]
     fn text_preferred_over_openmetrics_by_quality() {
-        let accept = "application/openmetrics-text;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.9";
+        let accept =
+            "application/openmetrics-text;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.9";
         assert_eq!(negotiate_format(Some(accept)), ExpositionFormat::Text);
     }
 
     #[test]
     fn protobuf_first_still_finds_openmetrics() {
         let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,application/openmetrics-text;version=1.0.0;q=0.6,text/plain;version=0.0.4;q=0.3";
-        assert_eq!(negotiate_format(Some(accept)), ExpositionFormat::OpenMetrics);
+        assert_eq!(
+            negotiate_format(Some(accept)),
+            ExpositionFormat::OpenMetrics
+        );
     }
 
     #[test]
     fn unknown_openmetrics_version_is_skipped() {
-        assert_eq!(negotiate_format(Some("application/openmetrics-text;version=9.9.9")), ExpositionFormat::Text);
+        assert_eq!(
+            negotiate_format(Some("application/openmetrics-text;version=9.9.9")),
+            ExpositionFormat::Text
+        );
     }
 
     #[test]

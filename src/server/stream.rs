@@ -25,7 +25,13 @@ type Chunk = Result<Bytes, io::Error>;
 /// A connected writer/body pair.
 pub fn channel() -> (ChannelWriter, ChannelBody) {
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-    (ChannelWriter { buffer: Vec::with_capacity(CHUNK_SIZE), sender }, ChannelBody { receiver })
+    (
+        ChannelWriter {
+            buffer: Vec::with_capacity(CHUNK_SIZE),
+            sender,
+        },
+        ChannelBody { receiver },
+    )
 }
 
 /// The writing half; use from a blocking thread only (it blocks when the channel is full).
@@ -53,7 +59,9 @@ impl ChannelWriter {
     /// A handle that can end the body with an error even after the writer was moved away
     /// (into a gzip encoder, or lost in a panic).
     pub fn failure_handle(&self) -> FailureHandle {
-        FailureHandle { sender: self.sender.clone() }
+        FailureHandle {
+            sender: self.sender.clone(),
+        }
     }
 }
 
@@ -95,8 +103,13 @@ impl Body for ChannelBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        self.receiver.poll_recv(cx).map(|chunk| chunk.map(|chunk| chunk.map(Frame::data)))
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        self.receiver
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|chunk| chunk.map(Frame::data)))
     }
 
     fn size_hint(&self) -> SizeHint {

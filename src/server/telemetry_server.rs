@@ -26,7 +26,11 @@ pub struct TelemetryServer {
 impl TelemetryServer {
     /// KSM's telemetry timeouts (read-header only).
     pub fn new(registry: Registry, readiness: Arc<dyn Readiness>) -> Self {
-        TelemetryServer { registry, readiness, timeouts: Timeouts::TELEMETRY_DEFAULT }
+        TelemetryServer {
+            registry,
+            readiness,
+            timeouts: Timeouts::TELEMETRY_DEFAULT,
+        }
     }
 }
 
@@ -48,7 +52,10 @@ fn route(server: Arc<TelemetryServer>, request: Request<Incoming>) -> HandlerFut
     let response = match request.uri().path() {
         "/metrics" => self_metrics(&server.registry),
         "/readyz" if server.readiness.is_ready() => text_response(StatusCode::OK, "OK\n"),
-        "/readyz" => text_response(StatusCode::SERVICE_UNAVAILABLE, "not ready: resources are still syncing\n"),
+        "/readyz" => text_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: resources are still syncing\n",
+        ),
         "/" => index_page("kube-state-exporter telemetry", INDEX_LINKS),
         _ => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
     };
@@ -61,9 +68,16 @@ fn self_metrics(registry: &Registry) -> Response<ResponseBody> {
     let mut text = Vec::new();
     if let Err(error) = encoder.encode(&registry.gather(), &mut text) {
         tracing::error!(%error, "encoding self-metrics failed");
-        return text_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("encoding self-metrics: {error}\n"));
+        return text_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("encoding self-metrics: {error}\n"),
+        );
     }
-    let mut response = Response::new(Full::new(text.into()).map_err(|never| match never {}).boxed());
+    let mut response = Response::new(
+        Full::new(text.into())
+            .map_err(|never| match never {})
+            .boxed(),
+    );
     if let Ok(content_type) = HeaderValue::from_str(encoder.format_type()) {
         response.headers_mut().insert(CONTENT_TYPE, content_type);
     }

@@ -32,10 +32,18 @@ impl Telemetry {
         let registry = Registry::new();
         register(&registry, BUILD_INFO, Box::new(build_info()?))?;
         let scrape = ScrapeMetrics::new()?;
-        register(&registry, SCRAPE_DURATION, Box::new(scrape.duration.clone()))?;
+        register(
+            &registry,
+            SCRAPE_DURATION,
+            Box::new(scrape.duration.clone()),
+        )?;
         register(&registry, SCRAPE_SIZE, Box::new(scrape.size.clone()))?;
         #[cfg(target_os = "linux")]
-        register(&registry, "process_*", Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        register(
+            &registry,
+            "process_*",
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        )?;
         Ok(Telemetry { registry, scrape })
     }
 
@@ -55,7 +63,9 @@ fn register(
     name: &'static str,
     collector: Box<dyn prometheus::core::Collector>,
 ) -> Result<(), TelemetryError> {
-    registry.register(collector).map_err(|source| TelemetryError { name, source })
+    registry
+        .register(collector)
+        .map_err(|source| TelemetryError { name, source })
 }
 
 /// `kube_state_exporter_build_info{version, kubernetes_version, overlays, schema_hash} 1`.
@@ -68,7 +78,10 @@ fn build_info() -> Result<IntGauge, TelemetryError> {
     .const_label("kubernetes_version", schema::UPSTREAM_KUBERNETES)
     .const_label("overlays", schema::OVERLAYS)
     .const_label("schema_hash", schema::SCHEMA_HASH);
-    let gauge = IntGauge::with_opts(opts).map_err(|source| TelemetryError { name: BUILD_INFO, source })?;
+    let gauge = IntGauge::with_opts(opts).map_err(|source| TelemetryError {
+        name: BUILD_INFO,
+        source,
+    })?;
     gauge.set(1);
     Ok(gauge)
 }
@@ -86,15 +99,27 @@ impl ScrapeMetrics {
             SCRAPE_DURATION,
             "Time from a /metrics request to the end of its response body.",
         ))
-        .map_err(|source| TelemetryError { name: SCRAPE_DURATION, source })?;
+        .map_err(|source| TelemetryError {
+            name: SCRAPE_DURATION,
+            source,
+        })?;
         // 1 KiB … 256 MiB in steps of 4.
-        let size_buckets = prometheus::exponential_buckets(1024.0, 4.0, 10)
-            .map_err(|source| TelemetryError { name: SCRAPE_SIZE, source })?;
+        let size_buckets =
+            prometheus::exponential_buckets(1024.0, 4.0, 10).map_err(|source| TelemetryError {
+                name: SCRAPE_SIZE,
+                source,
+            })?;
         let size = Histogram::with_opts(
-            HistogramOpts::new(SCRAPE_SIZE, "Bytes sent in a /metrics response body (after compression).")
-                .buckets(size_buckets),
+            HistogramOpts::new(
+                SCRAPE_SIZE,
+                "Bytes sent in a /metrics response body (after compression).",
+            )
+            .buckets(size_buckets),
         )
-        .map_err(|source| TelemetryError { name: SCRAPE_SIZE, source })?;
+        .map_err(|source| TelemetryError {
+            name: SCRAPE_SIZE,
+            source,
+        })?;
         Ok(ScrapeMetrics { duration, size })
     }
 

@@ -25,7 +25,10 @@ pub struct RawResponse {
 
 impl RawResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -45,7 +48,10 @@ pub fn request_bytes(path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
 /// GET with `Connection: close`, reading until the server closes.
 pub async fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> RawResponse {
     let mut stream = connect(port).await;
-    stream.write_all(&request_bytes(path, headers)).await.expect("sending the request");
+    stream
+        .write_all(&request_bytes(path, headers))
+        .await
+        .expect("sending the request");
     let mut raw = Vec::new();
     tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
         .await
@@ -55,32 +61,56 @@ pub async fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> RawResponse
 }
 
 pub async fn connect(port: u16) -> TcpStream {
-    TcpStream::connect(("127.0.0.1", port)).await.expect("connecting to the test server")
+    TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connecting to the test server")
 }
 
 /// Splits head and body, removes chunked framing.
 pub fn parse_response(raw: &[u8]) -> RawResponse {
-    let head_end = raw.windows(4).position(|window| window == b"\r\n\r\n").expect("a complete response head");
+    let head_end = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a complete response head");
     let head = std::str::from_utf8(&raw[..head_end]).expect("ASCII head");
     let mut lines = head.split("\r\n");
     let status_line = lines.next().expect("status line");
-    let status = status_line.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status code");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status code");
     let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
         .collect();
     let rest = &raw[head_end + 4..];
-    let chunked = headers.iter().any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
-    let (body, complete) = if chunked { dechunk(rest) } else { (rest.to_vec(), true) };
-    RawResponse { status, headers, body, chunked, complete }
+    let chunked = headers
+        .iter()
+        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+    let (body, complete) = if chunked {
+        dechunk(rest)
+    } else {
+        (rest.to_vec(), true)
+    };
+    RawResponse {
+        status,
+        headers,
+        body,
+        chunked,
+        complete,
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> (Vec<u8>, bool) {
     let mut body = Vec::with_capacity(data.len());
     loop {
-        let Some(line_end) = data.windows(2).position(|window| window == b"\r\n") else { return (body, false) };
+        let Some(line_end) = data.windows(2).position(|window| window == b"\r\n") else {
+            return (body, false);
+        };
         let size_text = std::str::from_utf8(&data[..line_end]).expect("chunk size line");
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).expect("hex chunk size");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("hex chunk size");
         data = &data[line_end + 2..];
         if size == 0 {
             return (body, true);
@@ -107,7 +137,11 @@ impl Running {
         stop: tokio::sync::oneshot::Sender<()>,
         task: tokio::task::JoinHandle<std::io::Result<()>>,
     ) -> Self {
-        Running { port, stop: Some(stop), task: Some(task) }
+        Running {
+            port,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Stops the server and checks it ended cleanly.
@@ -116,8 +150,12 @@ impl Running {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            let ended = tokio::time::timeout(PATIENCE, task).await.expect("server stopped in time");
-            ended.expect("server task did not panic").expect("server ended without error");
+            let ended = tokio::time::timeout(PATIENCE, task)
+                .await
+                .expect("server stopped in time");
+            ended
+                .expect("server task did not panic")
+                .expect("server ended without error");
         }
     }
 }
