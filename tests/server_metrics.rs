@@ -433,3 +433,59 @@ async fn a_silent_connection_is_closed_by_the_read_timeout() {
     assert!(raw.is_empty(), "unexpected bytes: {raw:?}");
     running.stop().await;
 }
+
+/// Writes until the server refuses more (client gone or timed out), then reports the error.
+struct EndlessSource {
+    ended: Mutex<std::sync::mpsc::Sender<io::ErrorKind>>,
+}
+
+impl MetricsSource for EndlessSource {
+    fn write_exposition(&self, _request: &RenderRequest, out: &mut dyn Write) -> io::Result<()> {
+        let line = vec![b'x'; 64 * 1024];
+        // Bounded: 4 GiB is far more than any socket buffer holds.
+        for _ in 0..65_536 {
+            if let Err(error) = out.write_all(&line) {
+                let _ = self.ended.lock().expect("lock").send(error.kind());
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_by_the_write_timeout() {
+    let (ended, source_ended) = std::sync::mpsc::channel();
+    let mut server = MetricsServer::new(
+        Arc::new(EndlessSource {
+            ended: Mutex::new(ended),
+        }),
+        Arc::new(AlwaysLive),
+    );
+    server.timeouts = Timeouts {
+        write: Duration::from_millis(200),
+        ..Timeouts::METRICS_DEFAULT
+    };
+    let running = start(server).await;
+    let mut stream = connect(running.port).await;
+    stream
+        .write_all(&request_bytes("/metrics", &[]))
+        .await
+        .expect("send");
+    // Do not read: the socket buffers fill, the write stalls, the deadline passes and the
+    // server drops the response, which the source sees as a failed write.
+    let kind = tokio::task::spawn_blocking(move || source_ended.recv_timeout(PATIENCE))
+        .await
+        .expect("join")
+        .expect("the source was stopped");
+    assert_eq!(kind, io::ErrorKind::BrokenPipe);
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("closed");
+    assert!(
+        !parse_response(&raw).complete,
+        "the response must be cut off"
+    );
+    running.stop().await;
+}
