@@ -140,7 +140,7 @@ fn serve(options: Options) -> anyhow::Result<()> {
             stopped(stop.subscribe()),
         );
         let signal = async {
-            let _ = tokio::signal::ctrl_c().await;
+            server::shutdown_signal().await;
             tracing::info!("shutting down");
             let _ = stop.send(true);
         };

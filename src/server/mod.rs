@@ -31,9 +31,46 @@ pub async fn bind(host: &str, port: u16) -> io::Result<TcpListener> {
     } else {
         format!("{host}:{port}")
     };
-    TcpListener::bind(&address)
-        .await
-        .map_err(|error| io::Error::new(error.kind(), format!("listening on {address}: {error}")))
+    let bound = TcpListener::bind(&address).await;
+    // Go falls back to IPv4 for "::" on hosts without IPv6; so do we.
+    let bound = match bound {
+        Err(error) if host == "::" && ipv6_unavailable(&error) => {
+            tracing::info!(%error, "IPv6 unavailable; listening on 0.0.0.0 instead of ::");
+            TcpListener::bind(("0.0.0.0", port)).await
+        }
+        other => other,
+    };
+    bound.map_err(|error| io::Error::new(error.kind(), format!("listening on {address}: {error}")))
+}
+
+fn ipv6_unavailable(error: &io::Error) -> bool {
+    // EAFNOSUPPORT (97 on Linux) has no ErrorKind of its own.
+    error.kind() == io::ErrorKind::AddrNotAvailable
+        || (cfg!(target_os = "linux") && error.raw_os_error() == Some(97))
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM (what the kubelet sends).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the exporter");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn text_response(status: StatusCode, text: &str) -> Response<ResponseBody> {
