@@ -489,3 +489,56 @@ async fn a_client_that_stops_reading_is_cut_off_by_the_write_timeout() {
     );
     running.stop().await;
 }
+
+#[tokio::test]
+async fn an_unfinished_request_head_is_cut_off_by_the_read_header_timeout() {
+    let (_, mut server) = recording_server(false);
+    server.timeouts = Timeouts {
+        read_header: Duration::from_millis(200),
+        ..Timeouts::METRICS_DEFAULT
+    };
+    let running = start(server).await;
+    let mut stream = connect(running.port).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .expect("send");
+    let mut raw = Vec::new();
+    // Closed by the server (possibly with a 408); never a 200.
+    let _closed = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("closed");
+    assert!(!String::from_utf8_lossy(&raw).contains("200 OK"), "{raw:?}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_keep_alive_connection_outlives_the_read_header_timeout_while_idle() {
+    let (_, mut server) = recording_server(false);
+    server.timeouts = Timeouts {
+        read_header: Duration::from_millis(100),
+        ..Timeouts::METRICS_DEFAULT
+    };
+    let running = start(server).await;
+    let mut stream = connect(running.port).await;
+    let request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    let expected_tail = b"\r\n\r\nOK\n";
+    for round in 0..2 {
+        stream.write_all(request).await.expect("send");
+        let mut raw = Vec::new();
+        let mut buffer = [0; 1024];
+        // Bounded: one small response.
+        while !raw.ends_with(expected_tail) {
+            let read = tokio::time::timeout(PATIENCE, stream.read(&mut buffer))
+                .await
+                .expect("answer")
+                .expect("read");
+            assert_ne!(read, 0, "round {round}: connection closed while idle");
+            raw.extend_from_slice(&buffer[..read]);
+        }
+        assert!(raw.starts_with(b"HTTP/1.1 200 OK"));
+        // Idle for longer than the read-header timeout (but far below the 5 minute idle one).
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    running.stop().await;
+}

@@ -2,21 +2,25 @@
 //!
 //! kube-state-metrics added server timeouts after slow scrapers locked it up (KSM PR #2412).
 //! Go's semantics, as reproduced here on HTTP/1.1:
-//! - read header: the request head must arrive within this (hyper's own timer);
-//! - read: from accepting the connection until the first request head is complete;
+//! - read header: a request head must be complete this long after the connection was
+//!   accepted, or after the first byte of a later request arrived;
+//! - read: the same, for the whole request (our handlers read no bodies, so: its head);
 //! - write: from a request's head until its response body has been handed over;
-//! - idle: between the end of a response and the next request head (zero: use read).
+//! - idle: between the end of a response and the first byte of the next request (zero: use
+//!   read).
 //!
-//! Zero disables a timeout, as in Go. Read and write deadlines are enforced by wrapping the
-//! socket ([`DeadlineIo`]): a read or write still pending at its deadline fails with
-//! `TimedOut`, and hyper drops the connection.
+//! Zero disables a timeout, as in Go. All of them are enforced by wrapping the socket
+//! ([`DeadlineIo`]): a read or write still pending at its deadline fails with `TimedOut`,
+//! and hyper drops the connection. hyper's own header timer is not used: it starts as soon
+//! as hyper waits for the next request, so it would close idle keep-alive connections after
+//! the read-header timeout instead of the idle timeout.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -95,7 +99,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new());
-    builder.header_read_timeout((!timeouts.read_header.is_zero()).then_some(timeouts.read_header));
+    builder.header_read_timeout(None);
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -155,18 +159,50 @@ struct Deadlines {
 struct DeadlineState {
     read: Option<Instant>,
     write: Option<Instant>,
+    /// Between requests, until the first byte of the next one arrives.
+    idle: bool,
+    /// Tasks waiting on a pending read/write, woken when its deadline changes so that the
+    /// new deadline gets a timer (a read may be pending since before the deadline was set).
+    read_waker: Option<Waker>,
+    write_waker: Option<Waker>,
+}
+
+fn park(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|parked| parked.will_wake(waker)) {
+        *slot = Some(waker.clone());
+    }
+}
+
+fn wake(slot: &mut Option<Waker>) {
+    if let Some(waker) = slot.take() {
+        waker.wake();
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl Deadlines {
     fn new(timeouts: Timeouts) -> Self {
-        let state = DeadlineState {
-            read: deadline_after(timeouts.read),
-            write: None,
-        };
-        Deadlines {
+        let state = DeadlineState::default();
+        let deadlines = Deadlines {
             timeouts,
             state: Mutex::new(state),
-        }
+        };
+        deadlines.lock().read = deadlines.head_deadline();
+        deadlines
+    }
+
+    /// Deadline for a request head starting now.
+    fn head_deadline(&self) -> Option<Instant> {
+        earliest(
+            deadline_after(self.timeouts.read_header),
+            deadline_after(self.timeouts.read),
+        )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DeadlineState> {
@@ -179,21 +215,42 @@ impl Deadlines {
     fn request_started(&self) {
         let mut state = self.lock();
         state.read = None;
+        state.idle = false;
         state.write = deadline_after(self.timeouts.write);
+        wake(&mut state.read_waker);
+        wake(&mut state.write_waker);
     }
 
     fn response_finished(&self) {
         let mut state = self.lock();
         state.write = None;
+        state.idle = true;
         state.read = deadline_after(self.timeouts.idle_or_read());
+        wake(&mut state.read_waker);
+        wake(&mut state.write_waker);
     }
 
-    fn read(&self) -> Option<Instant> {
-        self.lock().read
+    /// Bytes arrived: if the connection was idle, a new request head has begun.
+    fn bytes_read(&self) {
+        let mut state = self.lock();
+        if state.idle {
+            state.idle = false;
+            state.read = self.head_deadline();
+        }
     }
 
-    fn write(&self) -> Option<Instant> {
-        self.lock().write
+    /// The read deadline, remembering `waker` as the pending reader.
+    fn read_pending(&self, waker: &Waker) -> Option<Instant> {
+        let mut state = self.lock();
+        park(&mut state.read_waker, waker);
+        state.read
+    }
+
+    /// The write deadline, remembering `waker` as the pending writer.
+    fn write_pending(&self, waker: &Waker) -> Option<Instant> {
+        let mut state = self.lock();
+        park(&mut state.write_waker, waker);
+        state.write
     }
 }
 
@@ -272,9 +329,20 @@ impl<S: AsyncRead + Unpin> AsyncRead for DeadlineIo<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Pending if expired(this.deadlines.read(), &mut this.read_timer, cx) => {
+            Poll::Pending
+                if expired(
+                    this.deadlines.read_pending(cx.waker()),
+                    &mut this.read_timer,
+                    cx,
+                ) =>
+            {
                 Poll::Ready(Err(timed_out("read")))
+            }
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                this.deadlines.bytes_read();
+                Poll::Ready(Ok(()))
             }
             other => other,
         }
@@ -288,7 +356,13 @@ impl<S: AsyncWrite + Unpin> DeadlineIo<S> {
         polled: Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         match polled {
-            Poll::Pending if expired(self.deadlines.write(), &mut self.write_timer, cx) => {
+            Poll::Pending
+                if expired(
+                    self.deadlines.write_pending(cx.waker()),
+                    &mut self.write_timer,
+                    cx,
+                ) =>
+            {
                 Poll::Ready(Err(timed_out("write")))
             }
             other => other,
