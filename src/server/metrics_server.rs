@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use flate2::write::GzEncoder;
@@ -74,7 +74,7 @@ fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFutur
         match request.uri().path() {
             "/metrics" => scrape(&server, &request),
             "/healthz" => text_response(StatusCode::OK, "OK\n"),
-            "/livez" => match server.liveness.check().await {
+            "/livez" => match liveness(server.liveness.as_ref()).await {
                 Ok(()) => text_response(StatusCode::OK, "OK\n"),
                 Err(reason) => {
                     tracing::warn!(%reason, "liveness check failed");
@@ -88,6 +88,16 @@ fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFutur
             _ => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),
         }
     })
+}
+
+/// A probe that hangs must not hold the request until the write timeout.
+const LIVENESS_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn liveness(probe: &dyn LivenessProbe) -> Result<(), String> {
+    match tokio::time::timeout(LIVENESS_TIMEOUT, probe.check()).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {} s", LIVENESS_TIMEOUT.as_secs())),
+    }
 }
 
 fn header(request: &Request<Incoming>, name: hyper::header::HeaderName) -> Option<&str> {
