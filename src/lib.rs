@@ -6,5 +6,8 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
 pub mod reflector;
 pub mod metrics;
+pub mod server;
+pub mod telemetry;
