@@ -160,19 +160,22 @@ pub enum OverlayError {
         free: i32,
     },
 
-    #[error("{at}: {what} is defined differently by overlay `{overlay}` and by overlay `{other_overlay}` at {other}\n  fix: the overlays disagree; make the definitions identical, or select only one of them in SCHEMA_OVERLAYS")]
+    #[error("{at}: {what} is defined differently by overlay `{overlay}` and by overlay `{other_overlay}` at {other}{detail}\n  fix: the overlays disagree; make the definitions identical, or select only one of them in SCHEMA_OVERLAYS")]
     Conflict {
         at: Loc,
         what: String,
+        /// The two definitions side by side, when they fit on a line.
+        detail: String,
         overlay: String,
         other: Loc,
         other_overlay: String,
     },
 
-    #[error("{at}: {what} is defined twice in overlay `{overlay}`, differently here and at {other}\n  fix: keep one definition")]
+    #[error("{at}: {what} is defined twice in overlay `{overlay}`, differently here and at {other}{detail}\n  fix: keep one definition")]
     Contradiction {
         at: Loc,
         what: String,
+        detail: String,
         overlay: String,
         other: Loc,
     },

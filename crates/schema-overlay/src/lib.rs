@@ -52,3 +52,6 @@ pub fn schema_hash(fds: &prost_types::FileDescriptorSet) -> String {
     let digest = Sha256::digest(fds.encode_to_vec());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 //! the fragments' type names against upstream plus the overlays' new messages, and
 //! finds misspelled targets and conflicts between overlays. Nothing is changed yet.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use prost_types::field_descriptor_proto::Type;
 use prost_types::{DescriptorProto, FieldDescriptorProto, FieldOptions, FileDescriptorSet};
@@ -111,6 +111,7 @@ pub(crate) fn plan(upstream: &FileDescriptorSet, overlays: &[Overlay], errors: &
         messages: &messages,
         errors,
         unresolved: Vec::new(),
+        suggested: BTreeSet::new(),
     };
     for overlay in overlays {
         for fragment in &overlay.fragments {
@@ -168,6 +169,8 @@ struct Planner<'a, 'e> {
     messages: &'a UpstreamMessages<'a>,
     errors: &'e mut Vec<OverlayError>,
     unresolved: Vec<PendingField>,
+    /// Full names offered as did-you-mean for unknown field types.
+    suggested: BTreeSet<String>,
 }
 
 impl Planner<'_, '_> {
@@ -469,13 +472,19 @@ impl Planner<'_, '_> {
                     });
                     field.type_name = Some(full);
                 }
-                None => self.errors.push(OverlayError::UnknownFieldType {
-                    at: pending.loc,
-                    message: pending.message,
-                    field: field.name().to_string(),
-                    type_name: written.clone(),
-                    suggestion: DidYouMean(self.plan.symbols.suggest_type(&written, &pending.package)),
-                }),
+                None => {
+                    let suggestion = self.plan.symbols.suggest_type_full(&written);
+                    if let Some(full) = &suggestion {
+                        self.suggested.insert(full.clone());
+                    }
+                    self.errors.push(OverlayError::UnknownFieldType {
+                        at: pending.loc,
+                        message: pending.message,
+                        field: field.name().to_string(),
+                        type_name: written.clone(),
+                        suggestion: DidYouMean(suggestion.map(|full| relative_to(&full, &pending.package))),
+                    });
+                }
             }
         }
     }
@@ -498,7 +507,8 @@ impl Planner<'_, '_> {
             let used = uses
                 .iter()
                 .any(|(t, holder)| *t == message.full && *holder != message.full && !holder.starts_with(&inside));
-            if used {
+            // A misspelled field type that points here already explains why it is unused.
+            if used || self.suggested.contains(&message.full) {
                 continue;
             }
             let short = relative_to(&message.full, &message.package);
@@ -521,7 +531,12 @@ impl Planner<'_, '_> {
                 }
                 Some(first) if first.edit != edit.edit => {
                     let what = format!("field `{}.{}`", relative_to(&edit.target, &edit.package), edit.field);
-                    self.errors.push(disagreement(what, &edit.origin, &first.origin));
+                    let detail = format!(
+                        "\n  here:  `{}`\n  there: `{}`",
+                        edit_text(edit, &edit.package),
+                        edit_text(first, &edit.package)
+                    );
+                    self.errors.push(disagreement(what, detail, &edit.origin, &first.origin));
                 }
                 Some(_) => {}
             }
@@ -534,7 +549,7 @@ impl Planner<'_, '_> {
                 }
                 Some(first) if first.proto != message.proto => {
                     let what = format!("new message `{}`", relative_to(&message.full, &message.package));
-                    self.errors.push(disagreement(what, &message.origin, &first.origin));
+                    self.errors.push(disagreement(what, String::new(), &message.origin, &first.origin));
                 }
                 Some(_) => {}
             }
@@ -542,11 +557,20 @@ impl Planner<'_, '_> {
     }
 }
 
-fn disagreement(what: String, here: &Origin, first: &Origin) -> OverlayError {
+/// How a fragment wrote the edit (for conflict reports).
+fn edit_text(edit: &Edit, package: &str) -> String {
+    match &edit.edit {
+        FieldEdit::Set(field) => crate::validate::declaration(field, field.number(), package, &DescriptorProto::default()),
+        FieldEdit::Remove => format!("reserved \"{}\";", edit.field),
+    }
+}
+
+fn disagreement(what: String, detail: String, here: &Origin, first: &Origin) -> OverlayError {
     if here.overlay == first.overlay {
         OverlayError::Contradiction {
             at: here.loc.clone(),
             what,
+            detail,
             overlay: here.overlay.clone(),
             other: first.loc.clone(),
         }
@@ -555,6 +579,7 @@ fn disagreement(what: String, here: &Origin, first: &Origin) -> OverlayError {
             at: here.loc.clone(),
             what,
             overlay: here.overlay.clone(),
+            detail,
             other: first.loc.clone(),
             other_overlay: first.overlay.clone(),
         }

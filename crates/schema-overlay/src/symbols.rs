@@ -106,9 +106,13 @@ impl Symbols {
     /// The closest type to an unknown `name`, written as a fragment in `package` would
     /// write it (relative inside the package, absolute elsewhere).
     pub fn suggest_type(&self, name: &str, package: &str) -> Option<String> {
+        self.suggest_type_full(name).map(|full| relative_to(&full, package))
+    }
+
+    /// The full name of the type closest to an unknown `name`.
+    pub fn suggest_type_full(&self, name: &str) -> Option<String> {
         let wanted = last_component(name);
-        let best = closest(wanted, self.types.keys().map(|full| (last_component(full), full.as_str())))?;
-        Some(relative_to(best, package))
+        closest(wanted, self.types.keys().map(|full| (last_component(full), full.as_str()))).map(str::to_string)
     }
 
     /// The closest upstream message of `package` to `name` (a name relative to the package).
@@ -122,6 +126,11 @@ impl Symbols {
     }
 
     pub fn suggest_package(&self, package: &str) -> Option<String> {
+        // The registry package strips `k8s.io.`; fragments copied from it lack the prefix.
+        let suffix = format!(".{package}");
+        if let Some(full) = self.packages.keys().find(|p| p.ends_with(&suffix)) {
+            return Some(full.clone());
+        }
         closest(package, self.packages.keys().map(|p| (p.as_str(), p.as_str()))).map(str::to_string)
     }
 }
@@ -201,6 +210,7 @@ mod tests {
         assert_eq!(symbols.suggest_type("Completely", "a.b"), None);
         assert_eq!(symbols.suggest_upstream_message("Outter", "a.b").as_deref(), Some("Outer"));
         assert_eq!(symbols.suggest_upstream_message("Nw", "a.b"), None);
-        assert_eq!(symbols.suggest_package("a.c").as_deref(), Some("a.b"));
+        assert_eq!(symbols.suggest_package("a.bx").as_deref(), Some("a.b"));
+        assert_eq!(symbols.suggest_package("b").as_deref(), Some("a.b"));
     }
 }

@@ -64,9 +64,13 @@ impl MessageContext<'_> {
             let Some((_, first_origin)) = from_overlays.first() else {
                 continue;
             };
-            let described: Vec<String> = fields
+            // The overlay's fields first, in file order, then upstream's.
+            let mut ordered = fields.clone();
+            ordered.sort_by_key(|f| (self.origin(f).is_none(), self.origin(f).map(|o| o.loc.clone())));
+            let described: Vec<String> = ordered
                 .iter()
                 .map(|f| match self.origin(f) {
+                    Some(origin) if origin.loc == first_origin.loc => format!("`{}` (this line)", f.name()),
                     Some(origin) => format!("`{}` (overlay `{}`, {})", f.name(), origin.overlay, origin.loc),
                     None => format!("`{}` (upstream, {})", f.name(), self.file),
                 })
@@ -75,9 +79,9 @@ impl MessageContext<'_> {
             let upstream_field = fields.iter().find(|f| self.origin(f).is_none());
             let fix = match upstream_field {
                 Some(upstream) => format!(
-                    "every field needs its own number. Move the upstream field to a free number by redefining it in the fragment, e.g. `{}`, or remove it with `reserved \"{}\";`, or give the overlay's field another number",
+                    "every field needs its own number. Move the upstream field `{name}` to a free number by redefining it in the fragment, e.g. `{}`, or remove it with `reserved \"{name}\";`, or give the overlay's field another number",
                     declaration(upstream, free, self.package, self.message),
-                    upstream.name(),
+                    name = upstream.name(),
                 ),
                 None => format!(
                     "every field needs its own number; give one of {} another number, e.g. {free} (the lowest number above all fields and reservations of {})",
