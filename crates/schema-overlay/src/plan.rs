@@ -195,8 +195,10 @@ impl Planner<'_, '_> {
             });
             return;
         }
-        let expected_dir = package.replace('.', "/").replacen("k8s/io", "k8s.io", 1);
-        if !fragment.relative.starts_with(&format!("{expected_dir}/")) {
+        // Mirror the directory of the upstream file of the package.
+        let upstream_file = self.plan.symbols.file_of_package(&package).unwrap_or_default();
+        let expected_dir = upstream_file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+        if !expected_dir.is_empty() && !fragment.relative.starts_with(&format!("{expected_dir}/")) {
             self.plan.warnings.push(format!(
                 "{}: fragment of package {package} is not under {expected_dir}/ of its overlay; mirror the upstream layout so readers find it",
                 fragment.display
