@@ -111,3 +111,38 @@ fn merging_twice_gives_the_same_schema_hash() {
     assert_eq!(schema_overlay::schema_hash(&once), schema_overlay::schema_hash(&twice));
     assert_ne!(schema_overlay::schema_hash(&once), schema_overlay::schema_hash(&upstream));
 }
+
+/// Upstream 1.35 already uses 14 for declaredFeatures: shifting only config,
+/// runtimeHandlers and features (the vendor's pre-1.35 change as first reported)
+/// must be caught, naming both fields and the free number 15.
+#[test]
+fn shifting_without_declared_features_collides_at_14() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("overlays/deviceinfo");
+    let fragment_path = "k8s.io/api/core/v1/nodestatus.proto";
+    let manifest = std::fs::read_to_string(dir.join("overlay.toml")).expect("manifest is readable");
+    let fragment = std::fs::read_to_string(dir.join(fragment_path)).expect("fragment is readable");
+    let without: String = fragment
+        .lines()
+        .filter(|line| !line.contains("declaredFeatures = 15"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(without, fragment, "the fragment moves declaredFeatures to 15");
+    let overlay = Overlay::from_sources("overlays/deviceinfo", &manifest, &[(fragment_path, &without)])
+        .expect("the trimmed overlay parses");
+    let errors = schema_overlay::merge(&schema::upstream_descriptors(), &[overlay])
+        .expect_err("14 is used twice");
+    let text = errors.to_string();
+    let features_line = without
+        .lines()
+        .position(|line| line.contains("features = 14"))
+        .map(|index| index + 1)
+        .expect("features is in the fragment");
+    for part in [
+        format!("overlays/deviceinfo/{fragment_path}:{features_line}: NodeStatus: field number 14"),
+        "`features` (this line) and `declaredFeatures` (upstream, k8s.io/api/core/v1/generated.proto)".to_string(),
+        "`repeated string declaredFeatures = 15;`".to_string(),
+    ] {
+        assert!(text.contains(&part), "missing {part:?} in:\n{text}");
+    }
+    assert_eq!(errors.errors().len(), 1, "{text}");
+}
