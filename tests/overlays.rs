@@ -45,24 +45,50 @@ fn manifest_describes_the_overlay() {
     assert_eq!(overlay.name(), "deviceinfo");
     assert_eq!(overlay.kubernetes(), ["1.35"]);
     assert_eq!(overlay.version_warning(schema::UPSTREAM_KUBERNETES), None);
-    assert!(overlay.description().contains("declaredFeatures"), "{}", overlay.description());
+    assert!(
+        overlay.description().contains("declaredFeatures"),
+        "{}",
+        overlay.description()
+    );
 }
 
 #[test]
 fn node_status_has_the_vendor_numbering() {
     let pool = merged_pool();
     let status = message(&pool, "k8s.io.api.core.v1.NodeStatus");
-    assert_eq!(field(&status, 11), expect("deviceInfo", "k8s.io.api.core.v1.NodeDeviceInfo", false));
-    assert_eq!(field(&status, 12), expect("config", "k8s.io.api.core.v1.NodeConfigStatus", false));
-    assert_eq!(field(&status, 13), expect("runtimeHandlers", "k8s.io.api.core.v1.NodeRuntimeHandler", true));
-    assert_eq!(field(&status, 14), expect("features", "k8s.io.api.core.v1.NodeFeatures", false));
-    assert_eq!(field(&status, 15), expect("declaredFeatures", "string", true));
+    assert_eq!(
+        field(&status, 11),
+        expect("deviceInfo", "k8s.io.api.core.v1.NodeDeviceInfo", false)
+    );
+    assert_eq!(
+        field(&status, 12),
+        expect("config", "k8s.io.api.core.v1.NodeConfigStatus", false)
+    );
+    assert_eq!(
+        field(&status, 13),
+        expect(
+            "runtimeHandlers",
+            "k8s.io.api.core.v1.NodeRuntimeHandler",
+            true
+        )
+    );
+    assert_eq!(
+        field(&status, 14),
+        expect("features", "k8s.io.api.core.v1.NodeFeatures", false)
+    );
+    assert_eq!(
+        field(&status, 15),
+        expect("declaredFeatures", "string", true)
+    );
     // Fields 1-10 keep their upstream numbers.
     assert_eq!(field(&status, 3), expect("phase", "string", false));
     assert_eq!(field(&status, 10).0, "volumesAttached");
     assert_eq!(status.fields().count(), 15);
     assert_eq!(
-        status.get_field_by_name("deviceInfo").map(|f| f.json_name().to_string()).as_deref(),
+        status
+            .get_field_by_name("deviceInfo")
+            .map(|f| f.json_name().to_string())
+            .as_deref(),
         Some("deviceInfo")
     );
 }
@@ -71,8 +97,14 @@ fn node_status_has_the_vendor_numbering() {
 fn node_device_messages_are_added_to_core_v1() {
     let pool = merged_pool();
     let info = message(&pool, "k8s.io.api.core.v1.NodeDeviceInfo");
-    assert_eq!(info.parent_file().name(), "k8s.io/api/core/v1/generated.proto");
-    assert_eq!(field(&info, 1), expect("devices", "k8s.io.api.core.v1.NodeDevice", true));
+    assert_eq!(
+        info.parent_file().name(),
+        "k8s.io/api/core/v1/generated.proto"
+    );
+    assert_eq!(
+        field(&info, 1),
+        expect("devices", "k8s.io.api.core.v1.NodeDevice", true)
+    );
     let device = message(&pool, "k8s.io.api.core.v1.NodeDevice");
     let fields: Vec<_> = (1..=4).map(|n| field(&device, n)).collect();
     assert_eq!(
@@ -93,10 +125,18 @@ fn compiled_schema_matches_the_selected_overlays() {
     let status = message(&schema::compiled_pool(), "k8s.io.api.core.v1.NodeStatus");
     if schema::overlays().is_empty() {
         // A default build: stock upstream numbering, and no trace of the overlay.
-        assert_eq!(field(&status, 11), expect("config", "k8s.io.api.core.v1.NodeConfigStatus", false));
-        assert_eq!(field(&status, 14), expect("declaredFeatures", "string", true));
+        assert_eq!(
+            field(&status, 11),
+            expect("config", "k8s.io.api.core.v1.NodeConfigStatus", false)
+        );
+        assert_eq!(
+            field(&status, 14),
+            expect("declaredFeatures", "string", true)
+        );
         assert!(status.get_field_by_name("deviceInfo").is_none());
-        assert!(schema::compiled_pool().get_message_by_name("k8s.io.api.core.v1.NodeDevice").is_none());
+        assert!(schema::compiled_pool()
+            .get_message_by_name("k8s.io.api.core.v1.NodeDevice")
+            .is_none());
     } else if schema::overlays() == ["deviceinfo"] {
         assert_eq!(field(&status, 11).0, "deviceInfo");
         assert_eq!(field(&status, 12).0, "config");
@@ -108,8 +148,14 @@ fn merging_twice_gives_the_same_schema_hash() {
     let upstream = schema::upstream_descriptors();
     let once = schema_overlay::merge(&upstream, &[deviceinfo()]).expect("merges");
     let twice = schema_overlay::merge(&upstream, &[deviceinfo()]).expect("merges");
-    assert_eq!(schema_overlay::schema_hash(&once), schema_overlay::schema_hash(&twice));
-    assert_ne!(schema_overlay::schema_hash(&once), schema_overlay::schema_hash(&upstream));
+    assert_eq!(
+        schema_overlay::schema_hash(&once),
+        schema_overlay::schema_hash(&twice)
+    );
+    assert_ne!(
+        schema_overlay::schema_hash(&once),
+        schema_overlay::schema_hash(&upstream)
+    );
 }
 
 /// Upstream 1.35 already uses 14 for declaredFeatures: shifting only config,
@@ -126,9 +172,16 @@ fn shifting_without_declared_features_collides_at_14() {
         .filter(|line| !line.contains("declaredFeatures = 15"))
         .map(|line| format!("{line}\n"))
         .collect();
-    assert_ne!(without, fragment, "the fragment moves declaredFeatures to 15");
-    let overlay = Overlay::from_sources("overlays/deviceinfo", &manifest, &[(fragment_path, &without)])
-        .expect("the trimmed overlay parses");
+    assert_ne!(
+        without, fragment,
+        "the fragment moves declaredFeatures to 15"
+    );
+    let overlay = Overlay::from_sources(
+        "overlays/deviceinfo",
+        &manifest,
+        &[(fragment_path, &without)],
+    )
+    .expect("the trimmed overlay parses");
     let errors = schema_overlay::merge(&schema::upstream_descriptors(), &[overlay])
         .expect_err("14 is used twice");
     let text = errors.to_string();

@@ -38,12 +38,13 @@ pub(crate) fn apply(upstream: &FileDescriptorSet, plan: &Plan) -> Applied {
             FieldEdit::Set(field) => {
                 redefined.insert((edit.target.as_str(), edit.field.as_str()));
                 match message.field.iter_mut().find(|f| f.name() == edit.field) {
-                    Some(existing) => *existing = field.clone(),
-                    None => message.field.push(field.clone()),
+                    Some(existing) => *existing = (**field).clone(),
+                    None => message.field.push((**field).clone()),
                 }
-                applied
-                    .origins
-                    .insert((edit.target.clone(), edit.field.clone()), edit.origin.clone());
+                applied.origins.insert(
+                    (edit.target.clone(), edit.field.clone()),
+                    edit.origin.clone(),
+                );
             }
             FieldEdit::Remove => {
                 message.field.retain(|f| f.name() != edit.field);
@@ -106,7 +107,9 @@ fn add_new_messages(applied: &mut Applied, plan: &Plan) {
                 overlay: new.origin.overlay.clone(),
                 loc: loc.clone(),
             };
-            applied.origins.insert((message.clone(), field.clone()), origin);
+            applied
+                .origins
+                .insert((message.clone(), field.clone()), origin);
         }
     }
 }
@@ -130,7 +133,11 @@ fn tidy(message: &mut DescriptorProto) {
         .map(str::to_string)
         .collect();
     message.nested_type.retain(|nested| {
-        let is_map_entry = nested.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false);
+        let is_map_entry = nested
+            .options
+            .as_ref()
+            .and_then(|o| o.map_entry)
+            .unwrap_or(false);
         !is_map_entry || used.contains(nested.name())
     });
 }
@@ -164,7 +171,10 @@ fn add_imports(applied: &mut Applied, plan: &Plan) {
 }
 
 /// The file index and message of a full name (`.pkg.Outer.Inner`).
-pub(crate) fn find_message<'a>(fds: &'a FileDescriptorSet, full: &str) -> Option<(usize, &'a DescriptorProto)> {
+pub(crate) fn find_message<'a>(
+    fds: &'a FileDescriptorSet,
+    full: &str,
+) -> Option<(usize, &'a DescriptorProto)> {
     fds.file.iter().enumerate().find_map(|(index, file)| {
         let rest = strip_package(full, file.package())?;
         let mut parts = rest.split('.');
@@ -177,7 +187,10 @@ pub(crate) fn find_message<'a>(fds: &'a FileDescriptorSet, full: &str) -> Option
     })
 }
 
-pub(crate) fn find_message_mut<'a>(fds: &'a mut FileDescriptorSet, full: &str) -> Option<&'a mut DescriptorProto> {
+pub(crate) fn find_message_mut<'a>(
+    fds: &'a mut FileDescriptorSet,
+    full: &str,
+) -> Option<&'a mut DescriptorProto> {
     let (index, _) = find_message(fds, full)?;
     let file = &mut fds.file[index];
     let rest = strip_package(full, file.package())?.to_string();
@@ -194,6 +207,8 @@ fn strip_package<'a>(full: &'a str, package: &str) -> Option<&'a str> {
     if package.is_empty() {
         full.strip_prefix('.')
     } else {
-        full.strip_prefix('.')?.strip_prefix(package)?.strip_prefix('.')
+        full.strip_prefix('.')?
+            .strip_prefix(package)?
+            .strip_prefix('.')
     }
 }

@@ -86,7 +86,11 @@ impl fmt::Display for DidYouMean {
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum OverlayError {
     #[error("{at}: cannot read the overlay: {message}\n  fix: {fix}")]
-    Io { at: Loc, message: String, fix: String },
+    Io {
+        at: Loc,
+        message: String,
+        fix: String,
+    },
 
     #[error("{at}: invalid overlay manifest: {message}\n  fix: overlay.toml needs exactly `name = \"...\"`, `description = \"...\"` and `kubernetes = [\"1.35\"]` (the upstream versions the overlay was written for)")]
     Manifest { at: Loc, message: String },
@@ -95,7 +99,11 @@ pub enum OverlayError {
     NoFragments { at: Loc },
 
     #[error("{at}: malformed proto: {message}\n  fix: {fix}")]
-    Parse { at: Loc, message: String, fix: String },
+    Parse {
+        at: Loc,
+        message: String,
+        fix: String,
+    },
 
     #[error("{at}: {what} is not supported in overlays\n  fix: {fix}")]
     Unsupported { at: Loc, what: String, fix: String },

@@ -39,8 +39,13 @@ pub(crate) struct Fragment {
 
 impl Fragment {
     /// Parses one fragment; a malformed file yields one error per problem found.
-    pub fn parse(display: &str, relative: &str, source: &str) -> Result<Fragment, Vec<OverlayError>> {
-        let mut file = protox_parse::parse(display, source).map_err(|err| parse_errors(&err, display, source))?;
+    pub fn parse(
+        display: &str,
+        relative: &str,
+        source: &str,
+    ) -> Result<Fragment, Vec<OverlayError>> {
+        let mut file = protox_parse::parse(display, source)
+            .map_err(|err| parse_errors(&err, display, source))?;
         let positions = file
             .source_code_info
             .take()
@@ -97,7 +102,10 @@ fn parse_errors(err: &protox_parse::ParseError, display: &str, source: &str) -> 
     }];
     if let Some(related) = err.related() {
         for diagnostic in related {
-            let offset = diagnostic.labels().and_then(|mut labels| labels.next()).map(|l| l.offset());
+            let offset = diagnostic
+                .labels()
+                .and_then(|mut labels| labels.next())
+                .map(|l| l.offset());
             errors.push(OverlayError::Parse {
                 at: offset_loc(display, source, offset),
                 message: diagnostic.to_string(),
@@ -148,6 +156,9 @@ mod tests {
         )
         .unwrap_err();
         let text = errors[0].to_string();
-        assert!(text.starts_with("o/a.proto:3:23: malformed proto"), "{text}");
+        assert!(
+            text.starts_with("o/a.proto:3:23: malformed proto"),
+            "{text}"
+        );
     }
 }

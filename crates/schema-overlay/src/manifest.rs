@@ -20,6 +20,8 @@ pub const MANIFEST_FILE: &str = "overlay.toml";
 
 impl Manifest {
     /// Parses the manifest text; `file` is how errors name it.
+    // Errors are rare and reported once: their size does not matter.
+    #[allow(clippy::result_large_err)]
     pub fn parse(text: &str, file: &str) -> Result<Manifest, OverlayError> {
         let manifest: Manifest = toml::from_str(text).map_err(|err| OverlayError::Manifest {
             at: match err.span() {

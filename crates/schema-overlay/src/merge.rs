@@ -24,12 +24,18 @@ pub struct Merged {
 
 /// Merges `overlays` (in order; they must not disagree) into `upstream` and validates
 /// the result. Without overlays the upstream set is returned unchanged.
-pub fn merge(upstream: &FileDescriptorSet, overlays: &[Overlay]) -> Result<FileDescriptorSet, OverlayErrors> {
+pub fn merge(
+    upstream: &FileDescriptorSet,
+    overlays: &[Overlay],
+) -> Result<FileDescriptorSet, OverlayErrors> {
     merge_with_warnings(upstream, overlays).map(|merged| merged.descriptors)
 }
 
 /// [`merge`], also returning warnings (fragments outside the mirrored layout, …).
-pub fn merge_with_warnings(upstream: &FileDescriptorSet, overlays: &[Overlay]) -> Result<Merged, OverlayErrors> {
+pub fn merge_with_warnings(
+    upstream: &FileDescriptorSet,
+    overlays: &[Overlay],
+) -> Result<Merged, OverlayErrors> {
     if overlays.is_empty() {
         return Ok(Merged {
             descriptors: upstream.clone(),

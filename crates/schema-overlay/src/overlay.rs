@@ -34,7 +34,8 @@ impl Overlay {
             })
         })?;
         let mut errors = Vec::new();
-        let manifest = Manifest::parse(&manifest_text, &manifest_display).map_err(|e| errors.push(e));
+        let manifest =
+            Manifest::parse(&manifest_text, &manifest_display).map_err(|e| errors.push(e));
         let mut sources = Vec::new();
         collect_protos(dir, dir, 0, &mut sources, &mut errors, &display_root);
         let sources: Vec<(String, String)> = sources;
@@ -102,7 +103,11 @@ fn internal(what: &str) -> OverlayError {
     }
 }
 
-fn parse_fragments(display_root: &str, sources: &[(String, String)], errors: &mut Vec<OverlayError>) -> Vec<Fragment> {
+fn parse_fragments(
+    display_root: &str,
+    sources: &[(String, String)],
+    errors: &mut Vec<OverlayError>,
+) -> Vec<Fragment> {
     if sources.is_empty() {
         errors.push(OverlayError::NoFragments {
             at: Loc::file(display_root),

@@ -23,7 +23,7 @@ pub(crate) struct Origin {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FieldEdit {
     /// Add the field, or replace the upstream field of the same name.
-    Set(FieldDescriptorProto),
+    Set(Box<FieldDescriptorProto>),
     /// `reserved "name";`: drop the upstream field of that name.
     Remove,
 }
@@ -101,7 +101,11 @@ impl Site<'_> {
     }
 }
 
-pub(crate) fn plan(upstream: &FileDescriptorSet, overlays: &[Overlay], errors: &mut Vec<OverlayError>) -> Plan {
+pub(crate) fn plan(
+    upstream: &FileDescriptorSet,
+    overlays: &[Overlay],
+    errors: &mut Vec<OverlayError>,
+) -> Plan {
     let messages = UpstreamMessages::index(upstream);
     let mut planner = Planner {
         plan: Plan {
@@ -131,7 +135,11 @@ struct UpstreamMessages<'a> {
 
 impl<'a> UpstreamMessages<'a> {
     fn index(fds: &'a FileDescriptorSet) -> UpstreamMessages<'a> {
-        fn walk<'a>(scope: &str, message: &'a DescriptorProto, out: &mut BTreeMap<String, &'a DescriptorProto>) {
+        fn walk<'a>(
+            scope: &str,
+            message: &'a DescriptorProto,
+            out: &mut BTreeMap<String, &'a DescriptorProto>,
+        ) {
             let full = format!("{scope}.{}", message.name());
             for nested in &message.nested_type {
                 walk(&full, nested, out);
@@ -140,7 +148,11 @@ impl<'a> UpstreamMessages<'a> {
         }
         let mut by_name = BTreeMap::new();
         for file in &fds.file {
-            let scope = file.package.as_deref().map(|p| format!(".{p}")).unwrap_or_default();
+            let scope = file
+                .package
+                .as_deref()
+                .map(|p| format!(".{p}"))
+                .unwrap_or_default();
             for message in &file.message_type {
                 walk(&scope, message, &mut by_name);
             }
@@ -161,7 +173,11 @@ struct PendingField {
 
 enum Slot {
     Edit(usize),
-    New { message: usize, nested: Vec<usize>, field: usize },
+    New {
+        message: usize,
+        nested: Vec<usize>,
+        field: usize,
+    },
 }
 
 struct Planner<'a, 'e> {
@@ -175,7 +191,11 @@ struct Planner<'a, 'e> {
 
 impl Planner<'_, '_> {
     fn read_fragment(&mut self, overlay: &str, fragment: &Fragment) {
-        let site = |path: Vec<i32>| Site { overlay, fragment, path };
+        let site = |path: Vec<i32>| Site {
+            overlay,
+            fragment,
+            path,
+        };
         let file = &fragment.file;
         let root = site(Vec::new());
         if let Some(syntax) = file.syntax.as_deref().filter(|s| *s != "proto2") {
@@ -196,8 +216,15 @@ impl Planner<'_, '_> {
             return;
         }
         // Mirror the directory of the upstream file of the package.
-        let upstream_file = self.plan.symbols.file_of_package(&package).unwrap_or_default();
-        let expected_dir = upstream_file.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+        let upstream_file = self
+            .plan
+            .symbols
+            .file_of_package(&package)
+            .unwrap_or_default();
+        let expected_dir = upstream_file
+            .rsplit_once('/')
+            .map_or("", |(dir, _)| dir)
+            .to_string();
         if !expected_dir.is_empty() && !fragment.relative.starts_with(&format!("{expected_dir}/")) {
             self.plan.warnings.push(format!(
                 "{}: fragment of package {package} is not under {expected_dir}/ of its overlay; mirror the upstream layout so readers find it",
@@ -216,7 +243,13 @@ impl Planner<'_, '_> {
         for (index, message) in file.message_type.iter().enumerate() {
             let full = format!(".{package}.{}", message.name());
             let site = site(vec![tag::FILE_MESSAGE, index_i32(index)]);
-            self.read_message(&site, message, &full, &package, Parent::Package(package.clone()));
+            self.read_message(
+                &site,
+                message,
+                &full,
+                &package,
+                Parent::Package(package.clone()),
+            );
         }
     }
 
@@ -234,19 +267,40 @@ impl Planner<'_, '_> {
     }
 
     /// A fragment message: a patch when upstream has it, else a new message.
-    fn read_message(&mut self, site: &Site<'_>, message: &DescriptorProto, full: &str, package: &str, parent: Parent) {
-        match self.plan.symbols.get(full).map(|info| (info.kind, info.upstream)) {
+    fn read_message(
+        &mut self,
+        site: &Site<'_>,
+        message: &DescriptorProto,
+        full: &str,
+        package: &str,
+        parent: Parent,
+    ) {
+        match self
+            .plan
+            .symbols
+            .get(full)
+            .map(|info| (info.kind, info.upstream))
+        {
             Some((Kind::Message, true)) => self.read_patch(site, message, full, package),
             Some((Kind::Enum, _)) => self.errors.push(OverlayError::Unsupported {
                 at: site.at(&[]),
-                what: format!("changing the upstream enum `{}`", relative_to(full, package)),
+                what: format!(
+                    "changing the upstream enum `{}`",
+                    relative_to(full, package)
+                ),
                 fix: "leave upstream enums as they are".into(),
             }),
             _ => self.read_new_message(site, message, full, package, parent),
         }
     }
 
-    fn read_patch(&mut self, site: &Site<'_>, message: &DescriptorProto, full: &str, package: &str) {
+    fn read_patch(
+        &mut self,
+        site: &Site<'_>,
+        message: &DescriptorProto,
+        full: &str,
+        package: &str,
+    ) {
         let Some(upstream) = self.messages.by_name.get(full).copied() else {
             return;
         };
@@ -268,7 +322,7 @@ impl Planner<'_, '_> {
                 target: full.to_string(),
                 package: package.to_string(),
                 field: field.name().to_string(),
-                edit: FieldEdit::Set(field),
+                edit: FieldEdit::Set(Box::new(field)),
                 origin: site.origin(&path),
             });
         }
@@ -280,7 +334,9 @@ impl Planner<'_, '_> {
                     at: site.at(&path),
                     message: short.clone(),
                     field: name.clone(),
-                    suggestion: DidYouMean(crate::symbols::closest(name, names).map(str::to_string)),
+                    suggestion: DidYouMean(
+                        crate::symbols::closest(name, names).map(str::to_string),
+                    ),
                 });
                 continue;
             }
@@ -315,18 +371,49 @@ impl Planner<'_, '_> {
                 path,
             };
             let nested_full = format!("{full}.{}", nested.name());
-            self.read_message(&nested_site, nested, &nested_full, package, Parent::Message(full.to_string()));
+            self.read_message(
+                &nested_site,
+                nested,
+                &nested_full,
+                package,
+                Parent::Message(full.to_string()),
+            );
         }
     }
 
-    fn read_new_message(&mut self, site: &Site<'_>, message: &DescriptorProto, full: &str, package: &str, parent: Parent) {
+    fn read_new_message(
+        &mut self,
+        site: &Site<'_>,
+        message: &DescriptorProto,
+        full: &str,
+        package: &str,
+        parent: Parent,
+    ) {
         let index = self.plan.new_messages.len();
-        let file = self.plan.symbols.file_of_package(package).unwrap_or_default().to_string();
-        let scope = full.rsplit_once('.').map_or("", |(scope, _)| scope).to_string();
-        self.plan.symbols.add_message_tree(&scope, message, &file, false);
+        let file = self
+            .plan
+            .symbols
+            .file_of_package(package)
+            .unwrap_or_default()
+            .to_string();
+        let scope = full
+            .rsplit_once('.')
+            .map_or("", |(scope, _)| scope)
+            .to_string();
+        self.plan
+            .symbols
+            .add_message_tree(&scope, message, &file, false);
         let mut proto = message.clone();
         let mut field_locs = Vec::new();
-        self.prepare_new_tree(site, &mut proto, full, package, index, &mut Vec::new(), &mut field_locs);
+        self.prepare_new_tree(
+            site,
+            &mut proto,
+            full,
+            package,
+            index,
+            &mut Vec::new(),
+            &mut field_locs,
+        );
         self.plan.new_messages.push(NewMessage {
             full: full.to_string(),
             package: package.to_string(),
@@ -355,7 +442,9 @@ impl Planner<'_, '_> {
             let path = [tag::MESSAGE_FIELD, index_i32(field_index)];
             let loc = site.at(&path);
             field_locs.push((full.to_string(), field.name().to_string(), loc.clone()));
-            let prepared = self.prepare_field(site, &path, field).unwrap_or_else(|| field.clone());
+            let prepared = self
+                .prepare_field(site, &path, field)
+                .unwrap_or_else(|| field.clone());
             self.unresolved.push(PendingField {
                 slot: Slot::New {
                     message: index,
@@ -380,7 +469,15 @@ impl Planner<'_, '_> {
             };
             let nested_full = format!("{full}.{}", nested.name());
             nested_indexes.push(nested_index);
-            self.prepare_new_tree(&nested_site, nested, &nested_full, package, index, nested_indexes, field_locs);
+            self.prepare_new_tree(
+                &nested_site,
+                nested,
+                &nested_full,
+                package,
+                index,
+                nested_indexes,
+                field_locs,
+            );
             nested_indexes.pop();
         }
     }
@@ -392,21 +489,33 @@ impl Planner<'_, '_> {
             self.unsupported(site.at(&[tag::MESSAGE_ENUM, index_i32(index)]), "an enum");
         }
         for index in 0..message.extension.len() {
-            self.unsupported(site.at(&[tag::MESSAGE_EXTENSION, index_i32(index)]), "an extension");
+            self.unsupported(
+                site.at(&[tag::MESSAGE_EXTENSION, index_i32(index)]),
+                "an extension",
+            );
         }
         if patch {
             for index in 0..message.oneof_decl.len() {
                 self.unsupported(site.at(&[tag::MESSAGE_ONEOF, index_i32(index)]), "a oneof");
             }
         }
-        if message.options.as_ref().is_some_and(|o| !o.uninterpreted_option.is_empty()) {
+        if message
+            .options
+            .as_ref()
+            .is_some_and(|o| !o.uninterpreted_option.is_empty())
+        {
             self.unsupported(site.at(&[tag::MESSAGE_OPTIONS]), "a message option");
         }
     }
 
     /// Fills in what protoc would (json_name) and interprets the few field options
     /// overlays may use; `None` after reporting an error.
-    fn prepare_field(&mut self, site: &Site<'_>, path: &[i32], field: &FieldDescriptorProto) -> Option<FieldDescriptorProto> {
+    fn prepare_field(
+        &mut self,
+        site: &Site<'_>,
+        path: &[i32],
+        field: &FieldDescriptorProto,
+    ) -> Option<FieldDescriptorProto> {
         let mut field = field.clone();
         if field.r#type == Some(Type::Group as i32) {
             self.unsupported(site.at(path), "a group field");
@@ -418,7 +527,11 @@ impl Planner<'_, '_> {
         if let Some(options) = field.options.take() {
             let mut interpreted = FieldOptions::default();
             for option in &options.uninterpreted_option {
-                let name: Vec<&str> = option.name.iter().map(|part| part.name_part.as_str()).collect();
+                let name: Vec<&str> = option
+                    .name
+                    .iter()
+                    .map(|part| part.name_part.as_str())
+                    .collect();
                 let value = option.identifier_value.as_deref();
                 let flag = match value {
                     Some("true") => Some(true),
@@ -454,7 +567,11 @@ impl Planner<'_, '_> {
                     FieldEdit::Set(field) => field,
                     FieldEdit::Remove => continue,
                 },
-                Slot::New { message, nested, field } => {
+                Slot::New {
+                    message,
+                    nested,
+                    field,
+                } => {
                     let mut proto = &mut self.plan.new_messages[*message].proto;
                     for &index in nested {
                         proto = &mut proto.nested_type[index];
@@ -484,7 +601,9 @@ impl Planner<'_, '_> {
                         message: pending.message,
                         field: field.name().to_string(),
                         type_name: written.clone(),
-                        suggestion: DidYouMean(suggestion.map(|full| relative_to(&full, &pending.package))),
+                        suggestion: DidYouMean(
+                            suggestion.map(|full| relative_to(&full, &pending.package)),
+                        ),
                     });
                 }
             }
@@ -496,8 +615,10 @@ impl Planner<'_, '_> {
         // (type referred to, message holding the field)
         let mut uses: Vec<(String, String)> = Vec::new();
         for edit in &self.plan.edits {
-            if let FieldEdit::Set(FieldDescriptorProto { type_name: Some(t), .. }) = &edit.edit {
-                uses.push((t.clone(), edit.target.clone()));
+            if let FieldEdit::Set(field) = &edit.edit {
+                if let Some(t) = &field.type_name {
+                    uses.push((t.clone(), edit.target.clone()));
+                }
             }
         }
         for message in &self.plan.new_messages {
@@ -506,9 +627,9 @@ impl Planner<'_, '_> {
         for message in &self.plan.new_messages {
             // A message referring to itself (or from inside) does not make it used.
             let inside = format!("{}.", message.full);
-            let used = uses
-                .iter()
-                .any(|(t, holder)| *t == message.full && *holder != message.full && !holder.starts_with(&inside));
+            let used = uses.iter().any(|(t, holder)| {
+                *t == message.full && *holder != message.full && !holder.starts_with(&inside)
+            });
             // A misspelled field type that points here already explains why it is unused.
             if used || self.suggested.contains(&message.full) {
                 continue;
@@ -518,7 +639,11 @@ impl Planner<'_, '_> {
                 at: message.origin.loc.clone(),
                 message: short.clone(),
                 package: message.package.clone(),
-                suggestion: DidYouMean(self.plan.symbols.suggest_upstream_message(&short, &message.package)),
+                suggestion: DidYouMean(
+                    self.plan
+                        .symbols
+                        .suggest_upstream_message(&short, &message.package),
+                ),
             });
         }
     }
@@ -532,13 +657,18 @@ impl Planner<'_, '_> {
                     first_edit.insert((&edit.target, &edit.field), edit);
                 }
                 Some(first) if first.edit != edit.edit => {
-                    let what = format!("field `{}.{}`", relative_to(&edit.target, &edit.package), edit.field);
+                    let what = format!(
+                        "field `{}.{}`",
+                        relative_to(&edit.target, &edit.package),
+                        edit.field
+                    );
                     let detail = format!(
                         "\n  here:  `{}`\n  there: `{}`",
                         edit_text(edit, &edit.package),
                         edit_text(first, &edit.package)
                     );
-                    self.errors.push(disagreement(what, detail, &edit.origin, &first.origin));
+                    self.errors
+                        .push(disagreement(what, detail, &edit.origin, &first.origin));
                 }
                 Some(_) => {}
             }
@@ -550,8 +680,16 @@ impl Planner<'_, '_> {
                     first_message.insert(&message.full, message);
                 }
                 Some(first) if first.proto != message.proto => {
-                    let what = format!("new message `{}`", relative_to(&message.full, &message.package));
-                    self.errors.push(disagreement(what, String::new(), &message.origin, &first.origin));
+                    let what = format!(
+                        "new message `{}`",
+                        relative_to(&message.full, &message.package)
+                    );
+                    self.errors.push(disagreement(
+                        what,
+                        String::new(),
+                        &message.origin,
+                        &first.origin,
+                    ));
                 }
                 Some(_) => {}
             }
@@ -562,7 +700,12 @@ impl Planner<'_, '_> {
 /// How a fragment wrote the edit (for conflict reports).
 fn edit_text(edit: &Edit, package: &str) -> String {
     match &edit.edit {
-        FieldEdit::Set(field) => crate::validate::declaration(field, field.number(), package, &DescriptorProto::default()),
+        FieldEdit::Set(field) => crate::validate::declaration(
+            field,
+            field.number(),
+            package,
+            &DescriptorProto::default(),
+        ),
         FieldEdit::Remove => format!("reserved \"{}\";", edit.field),
     }
 }

@@ -33,8 +33,15 @@ impl Symbols {
         for file in &fds.file {
             let package = file.package.clone().unwrap_or_default();
             let name = file.name.clone().unwrap_or_default();
-            symbols.packages.entry(package.clone()).or_insert_with(|| name.clone());
-            let scope = if package.is_empty() { String::new() } else { format!(".{package}") };
+            symbols
+                .packages
+                .entry(package.clone())
+                .or_insert_with(|| name.clone());
+            let scope = if package.is_empty() {
+                String::new()
+            } else {
+                format!(".{package}")
+            };
             for message in &file.message_type {
                 symbols.add_message_tree(&scope, message, &name, true);
             }
@@ -46,7 +53,13 @@ impl Symbols {
     }
 
     /// Registers a message and everything nested in it under `scope` (`.pkg` or a message).
-    pub fn add_message_tree(&mut self, scope: &str, message: &DescriptorProto, file: &str, upstream: bool) {
+    pub fn add_message_tree(
+        &mut self,
+        scope: &str,
+        message: &DescriptorProto,
+        file: &str,
+        upstream: bool,
+    ) {
         let full = format!("{scope}.{}", message.name());
         self.types.entry(full.clone()).or_insert(TypeInfo {
             kind: Kind::Message,
@@ -62,11 +75,13 @@ impl Symbols {
     }
 
     fn insert_enum(&mut self, scope: &str, name: &str, file: &str, upstream: bool) {
-        self.types.entry(format!("{scope}.{name}")).or_insert(TypeInfo {
-            kind: Kind::Enum,
-            file: file.to_string(),
-            upstream,
-        });
+        self.types
+            .entry(format!("{scope}.{name}"))
+            .or_insert(TypeInfo {
+                kind: Kind::Enum,
+                file: file.to_string(),
+                upstream,
+            });
     }
 
     pub fn get(&self, full: &str) -> Option<&TypeInfo> {
@@ -92,7 +107,11 @@ impl Symbols {
         }
         let mut scope = scope.trim_start_matches('.');
         loop {
-            let candidate = if scope.is_empty() { format!(".{name}") } else { format!(".{scope}.{name}") };
+            let candidate = if scope.is_empty() {
+                format!(".{name}")
+            } else {
+                format!(".{scope}.{name}")
+            };
             if self.types.contains_key(&candidate) {
                 return Some(candidate);
             }
@@ -106,13 +125,20 @@ impl Symbols {
     /// The closest type to an unknown `name`, written as a fragment in `package` would
     /// write it (relative inside the package, absolute elsewhere).
     pub fn suggest_type(&self, name: &str, package: &str) -> Option<String> {
-        self.suggest_type_full(name).map(|full| relative_to(&full, package))
+        self.suggest_type_full(name)
+            .map(|full| relative_to(&full, package))
     }
 
     /// The full name of the type closest to an unknown `name`.
     pub fn suggest_type_full(&self, name: &str) -> Option<String> {
         let wanted = last_component(name);
-        closest(wanted, self.types.keys().map(|full| (last_component(full), full.as_str()))).map(str::to_string)
+        closest(
+            wanted,
+            self.types
+                .keys()
+                .map(|full| (last_component(full), full.as_str())),
+        )
+        .map(str::to_string)
     }
 
     /// The closest upstream message of `package` to `name` (a name relative to the package).
@@ -120,7 +146,8 @@ impl Symbols {
         let prefix = format!(".{package}.");
         let candidates = self.types.iter().filter_map(|(full, info)| {
             let relative = full.strip_prefix(&prefix)?;
-            (info.upstream && info.kind == Kind::Message && !is_map_entry_name(relative)).then_some((relative, relative))
+            (info.upstream && info.kind == Kind::Message && !is_map_entry_name(relative))
+                .then_some((relative, relative))
         });
         closest(name, candidates).map(str::to_string)
     }
@@ -131,7 +158,11 @@ impl Symbols {
         if let Some(full) = self.packages.keys().find(|p| p.ends_with(&suffix)) {
             return Some(full.clone());
         }
-        closest(package, self.packages.keys().map(|p| (p.as_str(), p.as_str()))).map(str::to_string)
+        closest(
+            package,
+            self.packages.keys().map(|p| (p.as_str(), p.as_str())),
+        )
+        .map(str::to_string)
     }
 }
 
@@ -177,7 +208,12 @@ mod tests {
         let mut symbols = Symbols::default();
         symbols.packages.insert("a.b".into(), "a/b/x.proto".into());
         symbols.packages.insert("c".into(), "c/y.proto".into());
-        for (name, upstream) in [(".a.b.Outer", true), (".a.b.Outer.Inner", true), (".c.Other", true), (".a.b.New", false)] {
+        for (name, upstream) in [
+            (".a.b.Outer", true),
+            (".a.b.Outer.Inner", true),
+            (".c.Other", true),
+            (".a.b.New", false),
+        ] {
             symbols.types.insert(
                 name.into(),
                 TypeInfo {
@@ -193,11 +229,26 @@ mod tests {
     #[test]
     fn resolves_inner_scope_first_then_outward() {
         let symbols = symbols();
-        assert_eq!(symbols.resolve("Inner", ".a.b.Outer").as_deref(), Some(".a.b.Outer.Inner"));
-        assert_eq!(symbols.resolve("Outer", ".a.b.Outer").as_deref(), Some(".a.b.Outer"));
-        assert_eq!(symbols.resolve("c.Other", ".a.b.Outer").as_deref(), Some(".c.Other"));
-        assert_eq!(symbols.resolve("b.Outer.Inner", ".a.b.New").as_deref(), Some(".a.b.Outer.Inner"));
-        assert_eq!(symbols.resolve(".c.Other", ".a.b.Outer").as_deref(), Some(".c.Other"));
+        assert_eq!(
+            symbols.resolve("Inner", ".a.b.Outer").as_deref(),
+            Some(".a.b.Outer.Inner")
+        );
+        assert_eq!(
+            symbols.resolve("Outer", ".a.b.Outer").as_deref(),
+            Some(".a.b.Outer")
+        );
+        assert_eq!(
+            symbols.resolve("c.Other", ".a.b.Outer").as_deref(),
+            Some(".c.Other")
+        );
+        assert_eq!(
+            symbols.resolve("b.Outer.Inner", ".a.b.New").as_deref(),
+            Some(".a.b.Outer.Inner")
+        );
+        assert_eq!(
+            symbols.resolve(".c.Other", ".a.b.Outer").as_deref(),
+            Some(".c.Other")
+        );
         assert_eq!(symbols.resolve(".Other", ".c").as_deref(), None);
         assert_eq!(symbols.resolve("Inner", ".a.b").as_deref(), None);
     }
@@ -205,10 +256,19 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         let symbols = symbols();
-        assert_eq!(symbols.suggest_type("Outr", "a.b").as_deref(), Some("Outer"));
-        assert_eq!(symbols.suggest_type("Othre", "a.b").as_deref(), Some(".c.Other"));
+        assert_eq!(
+            symbols.suggest_type("Outr", "a.b").as_deref(),
+            Some("Outer")
+        );
+        assert_eq!(
+            symbols.suggest_type("Othre", "a.b").as_deref(),
+            Some(".c.Other")
+        );
         assert_eq!(symbols.suggest_type("Completely", "a.b"), None);
-        assert_eq!(symbols.suggest_upstream_message("Outter", "a.b").as_deref(), Some("Outer"));
+        assert_eq!(
+            symbols.suggest_upstream_message("Outter", "a.b").as_deref(),
+            Some("Outer")
+        );
         assert_eq!(symbols.suggest_upstream_message("Nw", "a.b"), None);
         assert_eq!(symbols.suggest_package("a.bx").as_deref(), Some("a.b"));
         assert_eq!(symbols.suggest_package("b").as_deref(), Some("a.b"));

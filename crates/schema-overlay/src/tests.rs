@@ -55,7 +55,9 @@ fn upstream() -> FileDescriptorSet {
         ("q/remote.proto", UPSTREAM_Q),
     ]));
     compiler.include_imports(true);
-    compiler.open_file("p/types.proto").expect("synthetic upstream compiles");
+    compiler
+        .open_file("p/types.proto")
+        .expect("synthetic upstream compiles");
     compiler.file_descriptor_set()
 }
 
@@ -67,13 +69,19 @@ fn overlay(fragment: &'static str) -> Overlay {
 
 fn named_overlay(name: &str, fragment: &'static str) -> Overlay {
     let manifest = MANIFEST.replace("\"test\"", &format!("\"{name}\""));
-    Overlay::from_sources(&format!("overlays/{name}"), &manifest, &[("p/x.proto", fragment)])
-        .unwrap_or_else(|err| panic!("overlay parses: {err}"))
+    Overlay::from_sources(
+        &format!("overlays/{name}"),
+        &manifest,
+        &[("p/x.proto", fragment)],
+    )
+    .unwrap_or_else(|err| panic!("overlay parses: {err}"))
 }
 
 fn merged(fragment: &'static str) -> FileDescriptorSet {
-    let merged = merge(&upstream(), &[overlay(fragment)]).unwrap_or_else(|err| panic!("merge succeeds: {err}"));
-    prost_reflect::DescriptorPool::from_file_descriptor_set(merged.clone()).expect("merged set builds a pool");
+    let merged = merge(&upstream(), &[overlay(fragment)])
+        .unwrap_or_else(|err| panic!("merge succeeds: {err}"));
+    prost_reflect::DescriptorPool::from_file_descriptor_set(merged.clone())
+        .expect("merged set builds a pool");
     merged
 }
 
@@ -99,7 +107,11 @@ fn field<'a>(message: &'a DescriptorProto, name: &str) -> &'a FieldDescriptorPro
 }
 
 fn numbers(message: &DescriptorProto) -> Vec<(String, i32)> {
-    message.field.iter().map(|f| (f.name().to_string(), f.number())).collect()
+    message
+        .field
+        .iter()
+        .map(|f| (f.name().to_string(), f.number()))
+        .collect()
 }
 
 #[test]
@@ -112,12 +124,22 @@ fn same_name_replaces_number_type_and_label() {
     let fds = merged("package p;\nmessage S {\n  repeated int64 b = 7;\n}\n");
     let s = message(&fds, ".p.S");
     let b = field(s, "b");
-    assert_eq!((b.number(), b.r#type(), b.label()), (7, Type::Int64, Label::Repeated));
+    assert_eq!(
+        (b.number(), b.r#type(), b.label()),
+        (7, Type::Int64, Label::Repeated)
+    );
     assert_eq!(s.field.iter().filter(|f| f.name() == "b").count(), 1);
     // Fields stay in number order, like upstream.
     assert_eq!(
         numbers(s),
-        [("a", 1), ("other", 3), ("labels", 4), ("inner", 5), ("b", 7)].map(|(n, i)| (n.to_string(), i))
+        [
+            ("a", 1),
+            ("other", 3),
+            ("labels", 4),
+            ("inner", 5),
+            ("b", 7)
+        ]
+        .map(|(n, i)| (n.to_string(), i))
     );
 }
 
@@ -144,7 +166,10 @@ fn reserved_number_removes_the_field_using_it_and_keeps_the_number_free() {
     let fds = merged("package p;\nmessage S {\n  reserved 2;\n}\n");
     let s = message(&fds, ".p.S");
     assert!(s.field.iter().all(|f| f.name() != "b"));
-    assert_eq!((s.reserved_range[0].start(), s.reserved_range[0].end()), (2, 3));
+    assert_eq!(
+        (s.reserved_range[0].start(), s.reserved_range[0].end()),
+        (2, 3)
+    );
 
     // Unless the field is redefined by name: then it moves.
     let fds = merged("package p;\nmessage S {\n  reserved 2;\n  optional int32 b = 9;\n}\n");
@@ -156,12 +181,22 @@ fn new_messages_join_the_file_of_their_package() {
     let fds = merged(
         "package p;\nmessage S {\n  optional Extra extra = 6;\n}\nmessage Extra {\n  repeated Item items = 1;\n}\nmessage Item {\n  optional string name = 1;\n}\n",
     );
-    let file = fds.file.iter().find(|f| f.name() == "p/types.proto").unwrap();
+    let file = fds
+        .file
+        .iter()
+        .find(|f| f.name() == "p/types.proto")
+        .unwrap();
     let names: Vec<&str> = file.message_type.iter().map(|m| m.name()).collect();
     assert_eq!(names, ["S", "Other", "Extra", "Item"]);
     let extra = field(message(&fds, ".p.S"), "extra");
-    assert_eq!((extra.type_name(), extra.r#type()), (".p.Extra", Type::Message));
-    assert_eq!(field(message(&fds, ".p.Extra"), "items").type_name(), ".p.Item");
+    assert_eq!(
+        (extra.type_name(), extra.r#type()),
+        (".p.Extra", Type::Message)
+    );
+    assert_eq!(
+        field(message(&fds, ".p.Extra"), "items").type_name(),
+        ".p.Item"
+    );
 }
 
 #[test]
@@ -187,7 +222,11 @@ fn new_message_referring_to_another_package_gets_the_import() {
     let fds = merged(
         "package p;\nmessage S {\n  optional Holder holder = 6;\n}\nmessage Holder {\n  optional q.Remote remote = 1;\n}\n",
     );
-    let file = fds.file.iter().find(|f| f.name() == "p/types.proto").unwrap();
+    let file = fds
+        .file
+        .iter()
+        .find(|f| f.name() == "p/types.proto")
+        .unwrap();
     assert!(file.dependency.contains(&"q/remote.proto".to_string()));
 }
 
@@ -196,8 +235,14 @@ fn nested_messages_patch_and_add() {
     let fds = merged(
         "package p;\nmessage S {\n  message Inner {\n    optional int32 w = 2;\n  }\n  message Fresh {\n    optional string v = 1;\n  }\n  optional Fresh fresh = 6;\n}\n",
     );
-    assert_eq!(numbers(message(&fds, ".p.S.Inner")), [("x".to_string(), 1), ("w".to_string(), 2)]);
-    assert_eq!(field(message(&fds, ".p.S"), "fresh").type_name(), ".p.S.Fresh");
+    assert_eq!(
+        numbers(message(&fds, ".p.S.Inner")),
+        [("x".to_string(), 1), ("w".to_string(), 2)]
+    );
+    assert_eq!(
+        field(message(&fds, ".p.S"), "fresh").type_name(),
+        ".p.S.Fresh"
+    );
     assert_eq!(field(message(&fds, ".p.S.Fresh"), "v").number(), 1);
 }
 
@@ -213,65 +258,122 @@ fn map_fields_can_be_added_and_replaced() {
 #[test]
 fn identical_definitions_in_two_overlays_agree() {
     let fragment = "package p;\nmessage S {\n  optional string c = 6;\n}\n";
-    let merged = merge(&upstream(), &[named_overlay("one", fragment), named_overlay("two", fragment)]).unwrap();
+    let merged = merge(
+        &upstream(),
+        &[
+            named_overlay("one", fragment),
+            named_overlay("two", fragment),
+        ],
+    )
+    .unwrap();
     assert_eq!(field(message(&merged, ".p.S"), "c").number(), 6);
 }
 
 #[test]
 fn fragment_outside_the_mirrored_layout_is_a_warning() {
-    let merged = merge_with_warnings(&upstream(), &[overlay("package p;\nmessage S {\n  optional string c = 6;\n}\n")]).unwrap();
+    let merged = merge_with_warnings(
+        &upstream(),
+        &[overlay(
+            "package p;\nmessage S {\n  optional string c = 6;\n}\n",
+        )],
+    )
+    .unwrap();
     // The fragment is at p/x.proto, which mirrors package p: no warning.
     assert!(merged.warnings.is_empty(), "{:?}", merged.warnings);
     let misplaced = Overlay::from_sources(
         "overlays/test",
         MANIFEST,
-        &[("elsewhere/x.proto", "package p;\nmessage S {\n  optional string c = 6;\n}\n")],
+        &[(
+            "elsewhere/x.proto",
+            "package p;\nmessage S {\n  optional string c = 6;\n}\n",
+        )],
     )
     .unwrap();
     let merged = merge_with_warnings(&upstream(), &[misplaced]).unwrap();
     assert_eq!(merged.warnings.len(), 1);
-    assert!(merged.warnings[0].contains("overlays/test/elsewhere/x.proto"), "{:?}", merged.warnings);
+    assert!(
+        merged.warnings[0].contains("overlays/test/elsewhere/x.proto"),
+        "{:?}",
+        merged.warnings
+    );
 }
 
 #[test]
 fn duplicate_number_names_both_fields_and_a_free_number() {
-    let errors = merge_errors(&[overlay("package p;\nmessage S {\n\n  optional string c = 2;\n}\n")]);
-    let [OverlayError::DuplicateFieldNumber { at, message, number, fields, fix }] = errors.errors() else {
+    let errors = merge_errors(&[overlay(
+        "package p;\nmessage S {\n\n  optional string c = 2;\n}\n",
+    )]);
+    let [OverlayError::DuplicateFieldNumber {
+        at,
+        message,
+        number,
+        fields,
+        fix,
+    }] = errors.errors()
+    else {
         panic!("one duplicate-number error: {errors}");
     };
     assert_eq!(at.to_string(), "overlays/test/p/x.proto:4");
     assert_eq!((message.as_str(), *number), ("S", 2));
-    assert!(fields == "`c` (this line) and `b` (upstream, p/types.proto)", "{fields}");
+    assert!(
+        fields == "`c` (this line) and `b` (upstream, p/types.proto)",
+        "{fields}"
+    );
     assert!(fix.contains("`optional int32 b = 6;`"), "{fix}");
 }
 
 #[test]
 fn numbers_reserved_by_an_overlay_cannot_be_used() {
-    let errors = merge_errors(&[overlay("package p;\nmessage S {\n  reserved 6 to 8;\n  optional string c = 7;\n}\n")]);
+    let errors = merge_errors(&[overlay(
+        "package p;\nmessage S {\n  reserved 6 to 8;\n  optional string c = 7;\n}\n",
+    )]);
     let text = errors.to_string();
-    assert!(text.contains("overlays/test/p/x.proto:4: S.c: number 7 is reserved in S (`reserved 6 to 8;`)"), "{text}");
+    assert!(
+        text.contains(
+            "overlays/test/p/x.proto:4: S.c: number 7 is reserved in S (`reserved 6 to 8;`)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
 fn unknown_target_suggests_the_closest_upstream_message() {
-    let errors = merge_errors(&[overlay("package p;\nmessage Sx {\n  optional string c = 6;\n}\n")]);
+    let errors = merge_errors(&[overlay(
+        "package p;\nmessage Sx {\n  optional string c = 6;\n}\n",
+    )]);
     let text = errors.to_string();
-    assert!(text.contains("overlays/test/p/x.proto:2: message `Sx` does not exist upstream"), "{text}");
-    let errors = merge_errors(&[overlay("package p;\nmessage Othr {\n  optional string c = 6;\n}\n")]);
-    assert!(errors.to_string().contains("(did you mean `Other`?)"), "{errors}");
+    assert!(
+        text.contains("overlays/test/p/x.proto:2: message `Sx` does not exist upstream"),
+        "{text}"
+    );
+    let errors = merge_errors(&[overlay(
+        "package p;\nmessage Othr {\n  optional string c = 6;\n}\n",
+    )]);
+    assert!(
+        errors.to_string().contains("(did you mean `Other`?)"),
+        "{errors}"
+    );
 }
 
 #[test]
 fn self_reference_does_not_make_a_new_message_used() {
-    let errors = merge_errors(&[overlay("package p;\nmessage Tree {\n  repeated Tree children = 1;\n}\n")]);
-    assert!(matches!(errors.errors(), [OverlayError::UnknownTargetMessage { .. }]), "{errors}");
+    let errors = merge_errors(&[overlay(
+        "package p;\nmessage Tree {\n  repeated Tree children = 1;\n}\n",
+    )]);
+    assert!(
+        matches!(errors.errors(), [OverlayError::UnknownTargetMessage { .. }]),
+        "{errors}"
+    );
 }
 
 #[test]
 fn removing_a_field_upstream_lacks_is_an_error() {
     let errors = merge_errors(&[overlay("package p;\nmessage S {\n  reserved \"bb\";\n}\n")]);
     let text = errors.to_string();
-    assert!(text.contains("overlays/test/p/x.proto:3: S: `reserved \"bb\";` removes nothing"), "{text}");
+    assert!(
+        text.contains("overlays/test/p/x.proto:3: S: `reserved \"bb\";` removes nothing"),
+        "{text}"
+    );
     assert!(text.contains("(did you mean `b`?)"), "{text}");
 }
 
@@ -281,11 +383,24 @@ fn enums_oneofs_and_proto3_are_rejected_with_a_fix() {
         "package p;\nenum Color {\n  RED = 0;\n}\nmessage S {\n  oneof choice {\n    string c = 6;\n  }\n}\n",
     )]);
     let text = errors.to_string();
-    assert!(text.contains("overlays/test/p/x.proto:2: an enum is not supported"), "{text}");
+    assert!(
+        text.contains("overlays/test/p/x.proto:2: an enum is not supported"),
+        "{text}"
+    );
     assert!(text.contains("use `optional string`"), "{text}");
-    assert!(text.contains("overlays/test/p/x.proto:6: a oneof is not supported"), "{text}");
-    let errors = merge_errors(&[overlay("syntax = \"proto3\";\npackage p;\nmessage S {\n  string c = 6;\n}\n")]);
-    assert!(errors.to_string().contains("overlays/test/p/x.proto:1: `syntax = \"proto3\"` is not supported"), "{errors}");
+    assert!(
+        text.contains("overlays/test/p/x.proto:6: a oneof is not supported"),
+        "{text}"
+    );
+    let errors = merge_errors(&[overlay(
+        "syntax = \"proto3\";\npackage p;\nmessage S {\n  string c = 6;\n}\n",
+    )]);
+    assert!(
+        errors
+            .to_string()
+            .contains("overlays/test/p/x.proto:1: `syntax = \"proto3\"` is not supported"),
+        "{errors}"
+    );
 }
 
 #[test]
@@ -304,5 +419,8 @@ fn all_errors_are_collected() {
         })
         .collect();
     assert_eq!(kinds, ["type", "number", "target"], "{errors}");
-    assert!(errors.to_string().starts_with("schema overlay: 3 errors"), "{errors}");
+    assert!(
+        errors.to_string().starts_with("schema overlay: 3 errors"),
+        "{errors}"
+    );
 }

@@ -58,20 +58,34 @@ impl MessageContext<'_> {
             by_number.entry(field.number()).or_default().push(field);
         }
         for (number, fields) in by_number.into_iter().filter(|(_, f)| f.len() > 1) {
-            let mut from_overlays: Vec<(&FieldDescriptorProto, &crate::plan::Origin)> =
-                fields.iter().filter_map(|f| self.origin(f).map(|o| (*f, o))).collect();
+            let mut from_overlays: Vec<(&FieldDescriptorProto, &crate::plan::Origin)> = fields
+                .iter()
+                .filter_map(|f| self.origin(f).map(|o| (*f, o)))
+                .collect();
             from_overlays.sort_by(|a, b| a.1.loc.cmp(&b.1.loc));
             let Some((_, first_origin)) = from_overlays.first() else {
                 continue;
             };
             // The overlay's fields first, in file order, then upstream's.
             let mut ordered = fields.clone();
-            ordered.sort_by_key(|f| (self.origin(f).is_none(), self.origin(f).map(|o| o.loc.clone())));
+            ordered.sort_by_key(|f| {
+                (
+                    self.origin(f).is_none(),
+                    self.origin(f).map(|o| o.loc.clone()),
+                )
+            });
             let described: Vec<String> = ordered
                 .iter()
                 .map(|f| match self.origin(f) {
-                    Some(origin) if origin.loc == first_origin.loc => format!("`{}` (this line)", f.name()),
-                    Some(origin) => format!("`{}` (overlay `{}`, {})", f.name(), origin.overlay, origin.loc),
+                    Some(origin) if origin.loc == first_origin.loc => {
+                        format!("`{}` (this line)", f.name())
+                    }
+                    Some(origin) => format!(
+                        "`{}` (overlay `{}`, {})",
+                        f.name(),
+                        origin.overlay,
+                        origin.loc
+                    ),
                     None => format!("`{}` (upstream, {})", f.name(), self.file),
                 })
                 .collect();
@@ -175,7 +189,12 @@ fn join_and(items: &[String]) -> String {
 /// The lowest number above every field and reservation, skipping 19000-19999.
 pub(crate) fn next_free_number(message: &DescriptorProto) -> i32 {
     let highest_field = message.field.iter().map(|f| f.number()).max().unwrap_or(0);
-    let highest_reserved = message.reserved_range.iter().map(|r| r.end() - 1).max().unwrap_or(0);
+    let highest_reserved = message
+        .reserved_range
+        .iter()
+        .map(|r| r.end() - 1)
+        .max()
+        .unwrap_or(0);
     let next = highest_field.max(highest_reserved).saturating_add(1);
     if IMPLEMENTATION_RESERVED.contains(&next) {
         IMPLEMENTATION_RESERVED.end() + 1
@@ -185,17 +204,35 @@ pub(crate) fn next_free_number(message: &DescriptorProto) -> i32 {
 }
 
 /// How the field would be declared in a fragment with another number.
-pub(crate) fn declaration(field: &FieldDescriptorProto, number: i32, package: &str, message: &DescriptorProto) -> String {
+pub(crate) fn declaration(
+    field: &FieldDescriptorProto,
+    number: i32,
+    package: &str,
+    message: &DescriptorProto,
+) -> String {
     let type_text = type_text(field, package);
     let map_entry = field
         .type_name
         .as_deref()
         .and_then(|t| t.rsplit('.').next())
         .and_then(|name| message.nested_type.iter().find(|n| n.name() == name))
-        .filter(|n| n.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false));
+        .filter(|n| {
+            n.options
+                .as_ref()
+                .and_then(|o| o.map_entry)
+                .unwrap_or(false)
+        });
     if let Some(entry) = map_entry {
-        let key = entry.field.iter().find(|f| f.number() == 1).map(|f| type_text_of(f, package));
-        let value = entry.field.iter().find(|f| f.number() == 2).map(|f| type_text_of(f, package));
+        let key = entry
+            .field
+            .iter()
+            .find(|f| f.number() == 1)
+            .map(|f| type_text_of(f, package));
+        let value = entry
+            .field
+            .iter()
+            .find(|f| f.number() == 2)
+            .map(|f| type_text_of(f, package));
         if let (Some(key), Some(value)) = (key, value) {
             return format!("map<{key}, {value}> {} = {number};", field.name());
         }
@@ -264,7 +301,9 @@ fn check_message_references(
         if symbols.get(type_name).is_some() {
             continue;
         }
-        let origin = applied.origins.get(&(full.clone(), field.name().to_string()));
+        let origin = applied
+            .origins
+            .get(&(full.clone(), field.name().to_string()));
         errors.push(match origin {
             Some(origin) => OverlayError::UnknownFieldType {
                 at: origin.loc.clone(),
@@ -274,8 +313,13 @@ fn check_message_references(
                 suggestion: DidYouMean(symbols.suggest_type(type_name, package)),
             },
             None => OverlayError::InvalidSchema {
-                message: format!("{}.{} refers to the missing type {type_name}", &full[1..], field.name()),
-                fix: "an overlay removed or renamed something upstream still uses; keep that type".into(),
+                message: format!(
+                    "{}.{} refers to the missing type {type_name}",
+                    &full[1..],
+                    field.name()
+                ),
+                fix: "an overlay removed or renamed something upstream still uses; keep that type"
+                    .into(),
             },
         });
     }
@@ -289,10 +333,10 @@ pub(crate) fn check_pool(fds: &FileDescriptorSet, errors: &mut Vec<OverlayError>
     if let Err(err) = prost_reflect::DescriptorPool::from_file_descriptor_set(fds.clone()) {
         errors.push(OverlayError::InvalidSchema {
             message: err.to_string(),
-            fix: "the overlays passed the merger's own checks but the schema is still inconsistent; \
+            fix:
+                "the overlays passed the merger's own checks but the schema is still inconsistent; \
                   reduce the overlays to find the element, and report the case"
-                .into(),
+                    .into(),
         });
     }
 }
-

@@ -9,12 +9,16 @@ use schema_overlay::{merge, Overlay, OverlayError, OverlayErrors};
 
 /// The stand-in upstream (NodeStatus numbered as in 1.35).
 fn upstream() -> FileDescriptorSet {
-    protox::compile(["k8s.io/api/core/v1/generated.proto"], ["tests/fixtures/upstream"])
-        .unwrap_or_else(|err| panic!("fixture upstream compiles: {err}"))
+    protox::compile(
+        ["k8s.io/api/core/v1/generated.proto"],
+        ["tests/fixtures/upstream"],
+    )
+    .unwrap_or_else(|err| panic!("fixture upstream compiles: {err}"))
 }
 
 fn load(name: &str) -> Overlay {
-    Overlay::load(&Path::new("tests/fixtures").join(name)).unwrap_or_else(|err| panic!("{name} loads: {err}"))
+    Overlay::load(&Path::new("tests/fixtures").join(name))
+        .unwrap_or_else(|err| panic!("{name} loads: {err}"))
 }
 
 fn merge_errors(names: &[&str]) -> OverlayErrors {
@@ -46,7 +50,10 @@ fn duplicate_field_number() {
     assert_contains(
         &error.to_string(),
         &[
-            &format!("{}: NodeStatus: field number 14 is used by `features` (this line)", fragment("dup-number", 10)),
+            &format!(
+                "{}: NodeStatus: field number 14 is used by `features` (this line)",
+                fragment("dup-number", 10)
+            ),
             "`declaredFeatures` (upstream, k8s.io/api/core/v1/generated.proto)",
             "fix: every field needs its own number",
             "`repeated string declaredFeatures = 15;`",
@@ -64,7 +71,10 @@ fn unknown_target_message() {
     assert_contains(
         &error.to_string(),
         &[
-            &format!("{}: message `NodeStatuss` does not exist upstream", fragment("unknown-target", 6)),
+            &format!(
+                "{}: message `NodeStatuss` does not exist upstream",
+                fragment("unknown-target", 6)
+            ),
             "(did you mean `NodeStatus`?)",
             "fix: rename it to the upstream message you meant to change",
         ],
@@ -111,20 +121,25 @@ fn conflicting_overlays() {
     );
     // Each overlay alone merges.
     for name in ["conflict-a", "conflict-b"] {
-        merge(&upstream(), &[load(name)]).unwrap_or_else(|err| panic!("{name} alone merges: {err}"));
+        merge(&upstream(), &[load(name)])
+            .unwrap_or_else(|err| panic!("{name} alone merges: {err}"));
     }
 }
 
 #[test]
 fn malformed_proto() {
-    let errors = Overlay::load(Path::new("tests/fixtures/malformed")).expect_err("malformed overlay must not load");
+    let errors = Overlay::load(Path::new("tests/fixtures/malformed"))
+        .expect_err("malformed overlay must not load");
     let [error @ OverlayError::Parse { .. }] = errors.errors() else {
         panic!("one parse error:\n{errors}");
     };
     assert_contains(
         &error.to_string(),
         &[
-            &format!("{}:33: malformed proto: expected '=', but found '15'", fragment("malformed", 6)),
+            &format!(
+                "{}:33: malformed proto: expected '=', but found '15'",
+                fragment("malformed", 6)
+            ),
             "fix: correct the proto syntax",
         ],
     );
@@ -136,7 +151,10 @@ fn package_not_upstream() {
     assert_contains(
         &errors.to_string(),
         &[
-            &format!("{}: package `api.core.v1` is not an upstream package", fragment("bad-package", 3)),
+            &format!(
+                "{}: package `api.core.v1` is not an upstream package",
+                fragment("bad-package", 3)
+            ),
             "(did you mean `k8s.io.api.core.v1`?)",
             "fix: a fragment must use the package of the upstream file it changes",
         ],
@@ -145,7 +163,8 @@ fn package_not_upstream() {
 
 #[test]
 fn invalid_manifest() {
-    let errors = Overlay::load(Path::new("tests/fixtures/bad-manifest")).expect_err("bad manifest must not load");
+    let errors = Overlay::load(Path::new("tests/fixtures/bad-manifest"))
+        .expect_err("bad manifest must not load");
     assert_contains(
         &errors.to_string(),
         &[
@@ -157,10 +176,14 @@ fn invalid_manifest() {
 
 #[test]
 fn missing_overlay_directory() {
-    let errors = Overlay::load(Path::new("tests/fixtures/no-such-overlay")).expect_err("nothing to load");
+    let errors =
+        Overlay::load(Path::new("tests/fixtures/no-such-overlay")).expect_err("nothing to load");
     assert_contains(
         &errors.to_string(),
-        &["tests/fixtures/no-such-overlay/overlay.toml: cannot read the overlay", "check the SCHEMA_OVERLAYS entry"],
+        &[
+            "tests/fixtures/no-such-overlay/overlay.toml: cannot read the overlay",
+            "check the SCHEMA_OVERLAYS entry",
+        ],
     );
 }
 
@@ -168,5 +191,8 @@ fn missing_overlay_directory() {
 fn errors_of_several_overlays_are_reported_together() {
     let errors = merge_errors(&["dup-number", "unknown-target", "bad-package"]);
     assert_eq!(errors.errors().len(), 3, "{errors}");
-    assert!(errors.to_string().starts_with("schema overlay: 3 errors"), "{errors}");
+    assert!(
+        errors.to_string().starts_with("schema overlay: 3 errors"),
+        "{errors}"
+    );
 }
