@@ -15,6 +15,7 @@ pub(crate) struct Applied {
     pub origins: Origins,
     /// Full names of every message an overlay changed or added (nested ones too).
     pub touched: BTreeSet<String>,
+    pub warnings: Vec<String>,
 }
 
 pub(crate) fn apply(upstream: &FileDescriptorSet, plan: &Plan) -> Applied {
@@ -22,6 +23,7 @@ pub(crate) fn apply(upstream: &FileDescriptorSet, plan: &Plan) -> Applied {
         fds: upstream.clone(),
         origins: Origins::new(),
         touched: BTreeSet::new(),
+        warnings: Vec::new(),
     };
     let mut seen = BTreeSet::new();
     let mut redefined = BTreeSet::new();
@@ -164,10 +166,36 @@ fn add_imports(applied: &mut Applied, plan: &Plan) {
     }
     for (file_index, dependency) in needed {
         let file = &mut applied.fds.file[file_index];
-        if file.name() != dependency && !file.dependency.contains(&dependency) {
-            file.dependency.push(dependency);
+        if file.name() == dependency || file.dependency.contains(&dependency) {
+            continue;
+        }
+        file.dependency.push(dependency.clone());
+        let importer = file.name().to_string();
+        if imports_transitively(&applied.fds, &dependency, &importer) {
+            applied.warnings.push(format!(
+                "overlay fields make {importer} import {dependency}, which already imports it: \
+                 prost and prost-reflect accept the cycle, protoc would not"
+            ));
         }
     }
+}
+
+/// Whether `from` reaches `to` through imports (bounded by the number of files).
+fn imports_transitively(fds: &FileDescriptorSet, from: &str, to: &str) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut queue = vec![from.to_string()];
+    while let Some(name) = queue.pop() {
+        if name == to {
+            return true;
+        }
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(file) = fds.file.iter().find(|f| f.name() == name) {
+            queue.extend(file.dependency.iter().cloned());
+        }
+    }
+    false
 }
 
 /// The file index and message of a full name (`.pkg.Outer.Inner`).

@@ -54,8 +54,30 @@ pub fn merge_with_warnings(
         validate::check_pool(&applied.fds, &mut errors);
     }
     OverlayErrors::check(errors)?;
+    let mut warnings = plan.warnings;
+    warnings.extend(applied.warnings);
+    warnings.extend(duplicate_names(overlays));
     Ok(Merged {
         descriptors: applied.fds,
-        warnings: plan.warnings,
+        warnings,
     })
+}
+
+/// Two selected overlays with one name make `version` and build info ambiguous.
+fn duplicate_names(overlays: &[Overlay]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (index, overlay) in overlays.iter().enumerate() {
+        if let Some(first) = overlays[..index]
+            .iter()
+            .find(|o| o.name() == overlay.name())
+        {
+            warnings.push(format!(
+                "overlays {} and {} are both named `{}`; give them distinct names in overlay.toml",
+                first.dir().display(),
+                overlay.dir().display(),
+                overlay.name()
+            ));
+        }
+    }
+    warnings
 }

@@ -424,3 +424,41 @@ fn all_errors_are_collected() {
         "{errors}"
     );
 }
+
+#[test]
+fn import_cycle_from_an_overlay_field_is_a_warning() {
+    let overlay = Overlay::from_sources(
+        "overlays/test",
+        MANIFEST,
+        &[(
+            "q/x.proto",
+            "package q;\nmessage Remote {\n  optional p.Other back = 2;\n}\n",
+        )],
+    )
+    .unwrap();
+    let merged = merge_with_warnings(&upstream(), &[overlay]).unwrap_or_else(|err| panic!("{err}"));
+    let file = merged
+        .descriptors
+        .file
+        .iter()
+        .find(|f| f.name() == "q/remote.proto")
+        .unwrap();
+    assert_eq!(file.dependency, ["p/types.proto"]);
+    assert_eq!(merged.warnings.len(), 1, "{:?}", merged.warnings);
+    assert!(merged.warnings[0]
+        .contains("q/remote.proto import p/types.proto, which already imports it"));
+    prost_reflect::DescriptorPool::from_file_descriptor_set(merged.descriptors)
+        .expect("pool accepts the cycle");
+}
+
+#[test]
+fn two_overlays_with_one_name_are_a_warning() {
+    let fragment = "package p;\nmessage S {\n  optional string c = 6;\n}\n";
+    let merged = merge_with_warnings(&upstream(), &[overlay(fragment), overlay(fragment)]).unwrap();
+    assert_eq!(merged.warnings.len(), 1, "{:?}", merged.warnings);
+    assert!(
+        merged.warnings[0].contains("both named `test`"),
+        "{:?}",
+        merged.warnings
+    );
+}
