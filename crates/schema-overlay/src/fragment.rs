@@ -11,6 +11,7 @@ use crate::error::{Loc, OverlayError};
 /// Tags of descriptor fields, as used in `SourceCodeInfo` paths.
 pub(crate) mod tag {
     pub const FILE_PACKAGE: i32 = 2;
+    pub const FILE_SYNTAX: i32 = 12;
     pub const FILE_MESSAGE: i32 = 4;
     pub const FILE_ENUM: i32 = 5;
     pub const FILE_SERVICE: i32 = 6;

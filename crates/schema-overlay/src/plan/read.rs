@@ -1,196 +1,18 @@
-//! First half of the merge: reads every fragment of every overlay into a plan of
-//! edits (fields set or removed by name, reserved numbers, new messages), resolves
-//! the fragments' type names against upstream plus the overlays' new messages, and
-//! finds misspelled targets and conflicts between overlays. Nothing is changed yet.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Reading fragments into edits and new messages (patch or new, per message).
 
 use prost_types::field_descriptor_proto::Type;
-use prost_types::{DescriptorProto, FieldDescriptorProto, FieldOptions, FileDescriptorSet};
+use prost_types::{DescriptorProto, FieldDescriptorProto, FieldOptions};
 
+use super::{
+    index_i32, Edit, FieldEdit, NewMessage, Parent, PendingField, Planner, ReservedNumbers, Site,
+    Slot,
+};
 use crate::error::{DidYouMean, Loc, OverlayError};
 use crate::fragment::{tag, Fragment};
-use crate::symbols::{relative_to, Kind, Symbols};
-use crate::Overlay;
-
-/// Where an edit comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Origin {
-    pub overlay: String,
-    pub loc: Loc,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum FieldEdit {
-    /// Add the field, or replace the upstream field of the same name.
-    Set(Box<FieldDescriptorProto>),
-    /// `reserved "name";`: drop the upstream field of that name.
-    Remove,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Edit {
-    /// Full name of the upstream message (`.k8s.io.api.core.v1.NodeStatus`).
-    pub target: String,
-    /// Package of the fragment (for naming the target in messages).
-    pub package: String,
-    pub field: String,
-    pub edit: FieldEdit,
-    pub origin: Origin,
-}
-
-/// `reserved N;` / `reserved N to M;` in a patched message: the numbers are reserved in
-/// the merged message and the upstream fields using them are dropped (unless an
-/// overlay redefines them by name, which moves them).
-#[derive(Debug, Clone)]
-pub(crate) struct ReservedNumbers {
-    pub target: String,
-    /// Half-open, like `DescriptorProto.reserved_range`.
-    pub start: i32,
-    pub end: i32,
-    pub upstream_fields: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum Parent {
-    /// A top-level message, added to the upstream file of this package.
-    Package(String),
-    /// Nested in an upstream message.
-    Message(String),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct NewMessage {
-    pub full: String,
-    pub package: String,
-    pub parent: Parent,
-    pub proto: DescriptorProto,
-    pub origin: Origin,
-    /// Locations of its fields (and its nested messages' fields) by (message, field).
-    pub field_locs: Vec<(String, String, Loc)>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Plan {
-    pub edits: Vec<Edit>,
-    pub reserved: Vec<ReservedNumbers>,
-    pub new_messages: Vec<NewMessage>,
-    pub symbols: Symbols,
-    pub warnings: Vec<String>,
-}
-
-/// A message of a fragment being read: the fragment, its source path, its full name.
-struct Site<'a> {
-    overlay: &'a str,
-    fragment: &'a Fragment,
-    path: Vec<i32>,
-}
-
-impl Site<'_> {
-    fn at(&self, more: &[i32]) -> Loc {
-        let mut path = self.path.clone();
-        path.extend_from_slice(more);
-        self.fragment.loc(&path)
-    }
-
-    fn origin(&self, more: &[i32]) -> Origin {
-        Origin {
-            overlay: self.overlay.to_string(),
-            loc: self.at(more),
-        }
-    }
-}
-
-pub(crate) fn plan(
-    upstream: &FileDescriptorSet,
-    overlays: &[Overlay],
-    errors: &mut Vec<OverlayError>,
-) -> Plan {
-    let messages = UpstreamMessages::index(upstream);
-    let mut planner = Planner {
-        plan: Plan {
-            symbols: Symbols::from_set(upstream),
-            ..Plan::default()
-        },
-        messages: &messages,
-        errors,
-        unresolved: Vec::new(),
-        suggested: BTreeSet::new(),
-    };
-    for overlay in overlays {
-        for fragment in &overlay.fragments {
-            planner.read_fragment(overlay.name(), fragment);
-        }
-    }
-    planner.resolve_all();
-    planner.check_new_messages_are_used();
-    planner.check_conflicts();
-    planner.plan
-}
-
-/// Upstream messages by full name, for patching.
-struct UpstreamMessages<'a> {
-    by_name: BTreeMap<String, &'a DescriptorProto>,
-}
-
-impl<'a> UpstreamMessages<'a> {
-    fn index(fds: &'a FileDescriptorSet) -> UpstreamMessages<'a> {
-        fn walk<'a>(
-            scope: &str,
-            message: &'a DescriptorProto,
-            out: &mut BTreeMap<String, &'a DescriptorProto>,
-        ) {
-            let full = format!("{scope}.{}", message.name());
-            for nested in &message.nested_type {
-                walk(&full, nested, out);
-            }
-            out.insert(full, message);
-        }
-        let mut by_name = BTreeMap::new();
-        for file in &fds.file {
-            let scope = file
-                .package
-                .as_deref()
-                .map(|p| format!(".{p}"))
-                .unwrap_or_default();
-            for message in &file.message_type {
-                walk(&scope, message, &mut by_name);
-            }
-        }
-        UpstreamMessages { by_name }
-    }
-}
-
-/// A field whose type name still has to be resolved, and where it lives.
-struct PendingField {
-    /// Index into `plan.edits`, or (new message index, path of nested indexes, field index).
-    slot: Slot,
-    scope: String,
-    package: String,
-    message: String,
-    loc: Loc,
-}
-
-enum Slot {
-    Edit(usize),
-    New {
-        message: usize,
-        nested: Vec<usize>,
-        field: usize,
-    },
-}
-
-struct Planner<'a, 'e> {
-    plan: Plan,
-    messages: &'a UpstreamMessages<'a>,
-    errors: &'e mut Vec<OverlayError>,
-    unresolved: Vec<PendingField>,
-    /// Full names offered as did-you-mean for unknown field types.
-    suggested: BTreeSet<String>,
-}
+use crate::symbols::{relative_to, Kind};
 
 impl Planner<'_, '_> {
-    fn read_fragment(&mut self, overlay: &str, fragment: &Fragment) {
+    pub(super) fn read_fragment(&mut self, overlay: &str, fragment: &Fragment) {
         let site = |path: Vec<i32>| Site {
             overlay,
             fragment,
@@ -200,7 +22,7 @@ impl Planner<'_, '_> {
         let root = site(Vec::new());
         if let Some(syntax) = file.syntax.as_deref().filter(|s| *s != "proto2") {
             self.errors.push(OverlayError::Unsupported {
-                at: root.at(&[12]),
+                at: root.at(&[tag::FILE_SYNTAX]),
                 what: format!("`syntax = \"{syntax}\"`"),
                 fix: "write fragments in proto2, like the upstream Kubernetes files (`syntax = \"proto2\";` or no syntax line)".into(),
             });
@@ -559,191 +381,10 @@ impl Planner<'_, '_> {
         }
         Some(field)
     }
-
-    fn resolve_all(&mut self) {
-        for pending in std::mem::take(&mut self.unresolved) {
-            let field = match &pending.slot {
-                Slot::Edit(index) => match &mut self.plan.edits[*index].edit {
-                    FieldEdit::Set(field) => field,
-                    FieldEdit::Remove => continue,
-                },
-                Slot::New {
-                    message,
-                    nested,
-                    field,
-                } => {
-                    let mut proto = &mut self.plan.new_messages[*message].proto;
-                    for &index in nested {
-                        proto = &mut proto.nested_type[index];
-                    }
-                    &mut proto.field[*field]
-                }
-            };
-            let Some(written) = field.type_name.clone() else {
-                continue;
-            };
-            match self.plan.symbols.resolve(&written, &pending.scope) {
-                Some(full) => {
-                    let kind = self.plan.symbols.get(&full).map(|info| info.kind);
-                    field.r#type = Some(match kind {
-                        Some(Kind::Enum) => Type::Enum as i32,
-                        _ => Type::Message as i32,
-                    });
-                    field.type_name = Some(full);
-                }
-                None => {
-                    let suggestion = self.plan.symbols.suggest_type_full(&written);
-                    if let Some(full) = &suggestion {
-                        self.suggested.insert(full.clone());
-                    }
-                    self.errors.push(OverlayError::UnknownFieldType {
-                        at: pending.loc,
-                        message: pending.message,
-                        field: field.name().to_string(),
-                        type_name: written.clone(),
-                        suggestion: DidYouMean(
-                            suggestion.map(|full| relative_to(&full, &pending.package)),
-                        ),
-                    });
-                }
-            }
-        }
-    }
-
-    /// A new message nothing refers to is a misspelled target (`NodeStatuss`).
-    fn check_new_messages_are_used(&mut self) {
-        // (type referred to, message holding the field)
-        let mut uses: Vec<(String, String)> = Vec::new();
-        for edit in &self.plan.edits {
-            if let FieldEdit::Set(field) = &edit.edit {
-                if let Some(t) = &field.type_name {
-                    uses.push((t.clone(), edit.target.clone()));
-                }
-            }
-        }
-        for message in &self.plan.new_messages {
-            collect_uses(&message.full, &message.proto, &mut uses);
-        }
-        for message in &self.plan.new_messages {
-            // A message referring to itself (or from inside) does not make it used.
-            let inside = format!("{}.", message.full);
-            let used = uses.iter().any(|(t, holder)| {
-                *t == message.full && *holder != message.full && !holder.starts_with(&inside)
-            });
-            // A misspelled field type that points here already explains why it is unused.
-            if used || self.suggested.contains(&message.full) {
-                continue;
-            }
-            let short = relative_to(&message.full, &message.package);
-            self.errors.push(OverlayError::UnknownTargetMessage {
-                at: message.origin.loc.clone(),
-                message: short.clone(),
-                package: message.package.clone(),
-                suggestion: DidYouMean(
-                    self.plan
-                        .symbols
-                        .suggest_upstream_message(&short, &message.package),
-                ),
-            });
-        }
-    }
-
-    /// Two overlays (or two fragments) that define the same field or new message differently.
-    fn check_conflicts(&mut self) {
-        let mut first_edit: BTreeMap<(&str, &str), &Edit> = BTreeMap::new();
-        for edit in &self.plan.edits {
-            match first_edit.get(&(edit.target.as_str(), edit.field.as_str())) {
-                None => {
-                    first_edit.insert((&edit.target, &edit.field), edit);
-                }
-                Some(first) if first.edit != edit.edit => {
-                    let what = format!(
-                        "field `{}.{}`",
-                        relative_to(&edit.target, &edit.package),
-                        edit.field
-                    );
-                    let detail = format!(
-                        "\n  here:  `{}`\n  there: `{}`",
-                        edit_text(edit, &edit.package),
-                        edit_text(first, &edit.package)
-                    );
-                    self.errors
-                        .push(disagreement(what, detail, &edit.origin, &first.origin));
-                }
-                Some(_) => {}
-            }
-        }
-        let mut first_message: BTreeMap<&str, &NewMessage> = BTreeMap::new();
-        for message in &self.plan.new_messages {
-            match first_message.get(message.full.as_str()) {
-                None => {
-                    first_message.insert(&message.full, message);
-                }
-                Some(first) if first.proto != message.proto => {
-                    let what = format!(
-                        "new message `{}`",
-                        relative_to(&message.full, &message.package)
-                    );
-                    self.errors.push(disagreement(
-                        what,
-                        String::new(),
-                        &message.origin,
-                        &first.origin,
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-    }
-}
-
-/// How a fragment wrote the edit (for conflict reports).
-fn edit_text(edit: &Edit, package: &str) -> String {
-    match &edit.edit {
-        FieldEdit::Set(field) => crate::validate::declaration(
-            field,
-            field.number(),
-            package,
-            &DescriptorProto::default(),
-        ),
-        FieldEdit::Remove => format!("reserved \"{}\";", edit.field),
-    }
-}
-
-fn disagreement(what: String, detail: String, here: &Origin, first: &Origin) -> OverlayError {
-    if here.overlay == first.overlay {
-        OverlayError::Contradiction {
-            at: here.loc.clone(),
-            what,
-            detail,
-            overlay: here.overlay.clone(),
-            other: first.loc.clone(),
-        }
-    } else {
-        OverlayError::Conflict {
-            at: here.loc.clone(),
-            what,
-            overlay: here.overlay.clone(),
-            detail,
-            other: first.loc.clone(),
-            other_overlay: first.overlay.clone(),
-        }
-    }
-}
-
-fn collect_uses(full: &str, message: &DescriptorProto, uses: &mut Vec<(String, String)>) {
-    for field in &message.field {
-        if let Some(t) = &field.type_name {
-            uses.push((t.clone(), full.to_string()));
-        }
-    }
-    for nested in &message.nested_type {
-        collect_uses(&format!("{full}.{}", nested.name()), nested, uses);
-    }
 }
 
 /// protoc's default JSON name: underscores dropped, the letter after each capitalized.
-pub(crate) fn json_name(name: &str) -> String {
+fn json_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper_next = false;
     for c in name.chars() {
@@ -757,8 +398,4 @@ pub(crate) fn json_name(name: &str) -> String {
         }
     }
     out
-}
-
-pub(crate) fn index_i32(index: usize) -> i32 {
-    i32::try_from(index).unwrap_or(i32::MAX)
 }
