@@ -8,8 +8,6 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage, Value};
-use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, FieldDescriptorProto};
 
 use kube_state_exporter::api::diagnose::{diagnose, diagnose_object, Diagnosis, FindingKind};
 use kube_state_exporter::api::{envelope, schema};
@@ -31,97 +29,29 @@ fn vendor_node_raw() -> Bytes {
 }
 
 // ---------------------------------------------------------------------------------
-// The vendor schema, built here from the upstream descriptors.
-//
-// TODO(lead): once the overlay merger is on main, replace `vendor_pool` with
-// `schema_overlay::merge(&schema::upstream_descriptors(), &[Overlay::load(overlays/deviceinfo)])`;
-// this helper applies the same change to the descriptors directly.
+// The two schemas: the upstream one (what a stock build compiles) and upstream plus
+// overlays/deviceinfo, merged by the same code build.rs uses.
 // ---------------------------------------------------------------------------------
-
-const CORE: &str = "k8s.io.api.core.v1";
-
-fn field(
-    name: &str,
-    number: i32,
-    label: Label,
-    kind: Type,
-    type_name: Option<&str>,
-) -> FieldDescriptorProto {
-    let mut field = FieldDescriptorProto {
-        name: Some(name.to_string()),
-        number: Some(number),
-        json_name: Some(name.to_string()),
-        type_name: type_name.map(|t| format!(".{CORE}.{t}")),
-        ..Default::default()
-    };
-    field.set_label(label);
-    field.set_type(kind);
-    field
-}
 
 /// The vendor pool, built once per test binary.
 fn vendor_pool() -> DescriptorPool {
-    static POOL: std::sync::LazyLock<DescriptorPool> = std::sync::LazyLock::new(build_vendor_pool);
+    static POOL: std::sync::LazyLock<DescriptorPool> = std::sync::LazyLock::new(|| {
+        let overlay = schema_overlay::Overlay::load(&manifest_dir().join("overlays/deviceinfo"))
+            .unwrap_or_else(|e| panic!("overlays/deviceinfo: {e}"));
+        let merged = schema_overlay::merge(&schema::upstream_descriptors(), &[overlay])
+            .unwrap_or_else(|e| panic!("merging overlays/deviceinfo: {e}"));
+        DescriptorPool::from_file_descriptor_set(merged).expect("the merged schema is valid")
+    });
     POOL.clone()
 }
 
+/// The stock pool: upstream without overlays, whatever this build was compiled with.
 fn stock_pool() -> DescriptorPool {
-    static POOL: std::sync::LazyLock<DescriptorPool> =
-        std::sync::LazyLock::new(schema::compiled_pool);
+    static POOL: std::sync::LazyLock<DescriptorPool> = std::sync::LazyLock::new(|| {
+        DescriptorPool::from_file_descriptor_set(schema::upstream_descriptors())
+            .expect("the upstream schema is valid")
+    });
     POOL.clone()
-}
-
-fn build_vendor_pool() -> DescriptorPool {
-    let mut fds = schema::upstream_descriptors();
-    let core = fds
-        .file
-        .iter_mut()
-        .find(|file| file.package.as_deref() == Some(CORE))
-        .expect("upstream descriptors hold core/v1");
-    let status = core
-        .message_type
-        .iter_mut()
-        .find(|message| message.name() == "NodeStatus")
-        .expect("core/v1 has NodeStatus");
-    for existing in &mut status.field {
-        let renumbered = match existing.name() {
-            "config" => 12,
-            "runtimeHandlers" => 13,
-            "features" => 14,
-            "declaredFeatures" => 15,
-            _ => continue,
-        };
-        existing.number = Some(renumbered);
-    }
-    status.field.push(field(
-        "deviceInfo",
-        11,
-        Label::Optional,
-        Type::Message,
-        Some("NodeDeviceInfo"),
-    ));
-    core.message_type.push(DescriptorProto {
-        name: Some("NodeDeviceInfo".into()),
-        field: vec![field(
-            "devices",
-            1,
-            Label::Repeated,
-            Type::Message,
-            Some("NodeDevice"),
-        )],
-        ..Default::default()
-    });
-    core.message_type.push(DescriptorProto {
-        name: Some("NodeDevice".into()),
-        field: vec![
-            field("name", 1, Label::Optional, Type::String, None),
-            field("type", 2, Label::Optional, Type::String, None),
-            field("count", 3, Label::Optional, Type::Int32, None),
-            field("healthy", 4, Label::Optional, Type::Bool, None),
-        ],
-        ..Default::default()
-    });
-    DescriptorPool::from_file_descriptor_set(fds).expect("the vendor change is a valid schema")
 }
 
 fn message(pool: &DescriptorPool, name: &str) -> MessageDescriptor {
