@@ -30,11 +30,47 @@ fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s-testdata/v1.35.0")
 }
 
+/// The checks, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Decode,
+    SameObject,
+    JsonWriter,
+    ReEncode,
+    Dispatch,
+}
+
+/// Failures we understand and cannot fix; the test fails if one of them starts
+/// passing (so the list stays true) or if anything else fails.
+const KNOWN_FAILURES: &[(&str, Step, &str)] = &[
+    (
+        "policy.v1.PodDisruptionBudget",
+        Step::ReEncode,
+        "status.disruptedPods maps to a zero metav1.Time: Go writes the empty value message \
+         (`12 00`) in the map entry, prost leaves default map values out; decoding is the same",
+    ),
+    (
+        "core.v1.ListOptions.after_roundtrip",
+        Step::ReEncode,
+        "written by a Kubernetes newer than 1.35: field 15 is not in our schema, prost drops it",
+    ),
+    (
+        "storage.k8s.io.v1.CSINode.after_roundtrip",
+        Step::ReEncode,
+        "written by a Kubernetes newer than 1.35: field 3 is not in our schema, prost drops it",
+    ),
+    (
+        "storage.k8s.io.v1.CSINode.after_roundtrip",
+        Step::JsonWriter,
+        "the fixture JSON has the newer field; we neither know nor write it",
+    ),
+];
+
 /// What one fixture pair passed.
 #[derive(Debug, Default)]
 struct Outcome {
     stem: String,
-    failures: Vec<String>,
+    failures: Vec<(Step, String)>,
     /// No `.json` twin: only the protobuf checks ran.
     protobuf_only: bool,
 }
@@ -52,14 +88,14 @@ where
     let envelope = match envelope::open(Bytes::from(pb.clone())) {
         Ok(envelope) => envelope,
         Err(err) => {
-            outcome.failures.push(format!("envelope: {err}"));
+            outcome.failures.push((Step::Decode, format!("envelope: {err}")));
             return outcome;
         }
     };
     let from_pb = match T::decode(envelope.raw.clone()) {
         Ok(object) => object,
         Err(err) => {
-            outcome.failures.push(format!("protobuf decode: {err}"));
+            outcome.failures.push((Step::Decode, format!("protobuf decode: {err}")));
             return outcome;
         }
     };
@@ -67,11 +103,11 @@ where
     let resealed = envelope::seal(&envelope.api_version, &envelope.kind, Bytes::from(from_pb.encode_to_vec()));
     if resealed != pb {
         let at = resealed.iter().zip(&pb).position(|(a, b)| a != b).unwrap_or(resealed.len().min(pb.len()));
-        outcome.failures.push(format!(
+        outcome.failures.push((Step::ReEncode, format!(
             "re-encoded protobuf differs at byte {at} ({} vs {} bytes)",
             resealed.len(),
             pb.len()
-        ));
+        )));
     }
 
     let Some(json_text) = json_text else {
@@ -81,39 +117,47 @@ where
     let from_json: T = match json::parse(&json_text) {
         Ok(object) => object,
         Err(err) => {
-            outcome.failures.push(format!("JSON decode: {err}"));
+            outcome.failures.push((Step::Decode, format!("JSON decode: {err}")));
             return outcome;
         }
     };
 
     // 1. Same object from both encodings.
     if from_pb != from_json {
-        outcome.failures.push(format!(
+        outcome.failures.push((Step::SameObject, format!(
             "pb != json object: {}",
             first_difference(&format!("{from_pb:#?}"), &format!("{from_json:#?}"))
-        ));
+        )));
     }
 
     // 2. Our JSON writer reproduces the fixture's JSON.
     let expected: Value = serde_json::from_slice(&json_text).expect("fixture JSON parses");
-    match json::with_type_meta(&envelope.api_version, &envelope.kind, &from_pb) {
+    // WatchEvent is not a registered kind: its envelope and JSON carry no type fields.
+    let written = if envelope.kind.is_empty() {
+        serde_json::to_value(&from_pb)
+    } else {
+        json::with_type_meta(&envelope.api_version, &envelope.kind, &from_pb)
+    };
+    match written {
         Ok(written) if written == expected => {}
-        Ok(written) => outcome.failures.push(format!(
+        Ok(written) => outcome.failures.push((Step::JsonWriter, format!(
             "our JSON != fixture JSON: {}",
             first_difference(&pretty(&written), &pretty(&expected))
-        )),
-        Err(err) => outcome.failures.push(format!("JSON serialize: {err}")),
+        ))),
+        Err(err) => outcome.failures.push((Step::JsonWriter, format!("JSON serialize: {err}"))),
     }
 
     // 4. Dispatch, for kinds we serve.
     if api::ResourceType::by_kind(&envelope.api_version, &envelope.kind).is_some() {
         match (envelope::decode(Bytes::from(pb.clone())), json::decode(&json_text)) {
             (Ok(a @ Body::Object(_)), Ok(b)) if a == b => {}
-            (Ok(a), Ok(b)) => outcome.failures.push(format!(
+            (Ok(a), Ok(b)) => outcome.failures.push((Step::Dispatch, format!(
                 "dispatch: bodies differ: {}",
                 first_difference(&format!("{a:#?}"), &format!("{b:#?}"))
-            )),
-            (a, b) => outcome.failures.push(format!("dispatch: pb {:?} / json {:?}", a.err(), b.err())),
+            ))),
+            (a, b) => outcome
+                .failures
+                .push((Step::Dispatch, format!("dispatch: pb {:?} / json {:?}", a.err(), b.err()))),
         }
     }
     outcome
@@ -253,16 +297,29 @@ fn fixtures_decode_identically_from_protobuf_and_json_and_reencode_byte_for_byte
         .iter()
         .filter_map(|stem| check_for(stem).map(|check| check(stem)))
         .collect();
-    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.failures.is_empty()).collect();
-    let protobuf_only: Vec<&str> =
-        outcomes.iter().filter(|o| o.protobuf_only).map(|o| o.stem.as_str()).collect();
-    println!("{} of {} fixtures pass every check", outcomes.len() - failed.len(), outcomes.len());
-    println!("protobuf checks only (no .json): {protobuf_only:?}");
-    for outcome in &failed {
-        println!("FAIL {}:", outcome.stem);
-        for failure in &outcome.failures {
-            println!("  {failure}");
+    let mut unexpected = Vec::new();
+    let mut known_seen = Vec::new();
+    for outcome in &outcomes {
+        for (step, message) in &outcome.failures {
+            match KNOWN_FAILURES.iter().find(|(stem, s, _)| *stem == outcome.stem && s == step) {
+                Some(known) => known_seen.push(known),
+                None => unexpected.push(format!("{} ({step:?}): {message}", outcome.stem)),
+            }
         }
     }
-    assert!(failed.is_empty(), "{} fixture pairs failed (see output)", failed.len());
+    let clean = outcomes.iter().filter(|o| o.failures.is_empty()).count();
+    let protobuf_only: Vec<&str> =
+        outcomes.iter().filter(|o| o.protobuf_only).map(|o| o.stem.as_str()).collect();
+    println!("{clean} of {} fixtures pass every check", outcomes.len());
+    println!("protobuf checks only (no .json twin): {protobuf_only:?}");
+    for (stem, step, reason) in &known_seen {
+        println!("known failure {stem} ({step:?}): {reason}");
+    }
+    for failure in &unexpected {
+        println!("FAIL {failure}");
+    }
+    assert!(unexpected.is_empty(), "{} unexpected failures (see output)", unexpected.len());
+    let stale: Vec<_> = KNOWN_FAILURES.iter().filter(|k| !known_seen.contains(k)).collect();
+    assert!(stale.is_empty(), "known failures that no longer fail, remove them: {stale:?}");
+    assert_eq!(clean, outcomes.len() - 3, "three fixtures carry known failures");
 }
