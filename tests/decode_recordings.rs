@@ -40,7 +40,8 @@ struct Capture {
 
 impl Capture {
     fn is_protobuf(&self) -> bool {
-        self.content_type.starts_with(envelope::PROTOBUF_CONTENT_TYPE)
+        self.content_type
+            .starts_with(envelope::PROTOBUF_CONTENT_TYPE)
     }
     fn is_watch(&self) -> bool {
         self.path.contains("watch=1")
@@ -59,7 +60,9 @@ fn recording_dir() -> PathBuf {
 
 fn manifest() -> Vec<Capture> {
     let text = std::fs::read(recording_dir().join("manifest.json")).expect("manifest.json");
-    serde_json::from_slice::<Manifest>(&text).expect("manifest parses").captures
+    serde_json::from_slice::<Manifest>(&text)
+        .expect("manifest parses")
+        .captures
 }
 
 fn read(capture: &Capture) -> Vec<u8> {
@@ -125,7 +128,10 @@ fn difference(left: &Value, right: &Value, path: &str) -> Option<String> {
 
 fn assert_same(protobuf: &Value, json: &Value, what: &str) {
     if protobuf != json {
-        panic!("{what}: {}", difference(protobuf, json, "").unwrap_or_default());
+        panic!(
+            "{what}: {}",
+            difference(protobuf, json, "").unwrap_or_default()
+        );
     }
 }
 
@@ -135,16 +141,21 @@ fn decode_protobuf(capture: &Capture) -> Body {
 }
 
 fn decode_json(capture: &Capture) -> Body {
-    json::decode(&read(capture)).unwrap_or_else(|err| panic!("{} ({}): {err}", capture.body, capture.note))
+    json::decode(&read(capture))
+        .unwrap_or_else(|err| panic!("{} ({}): {err}", capture.body, capture.note))
 }
 
 /// The JSON capture to compare a protobuf capture with, if the recording has one.
-fn twin<'a>(captures: &'a [Capture], index: usize) -> Option<&'a Capture> {
+fn twin(captures: &[Capture], index: usize) -> Option<&Capture> {
     let capture = &captures[index];
     if capture.is_metadata_only() {
-        return captures.iter().find(|c| c.path == capture.path && c.is_json());
+        return captures
+            .iter()
+            .find(|c| c.path == capture.path && c.is_json());
     }
-    captures[index + 1..].iter().find(|c| c.path == capture.path && c.is_json())
+    captures[index + 1..]
+        .iter()
+        .find(|c| c.path == capture.path && c.is_json())
 }
 
 fn protobuf_watch_events(capture: &Capture) -> Vec<(String, Body)> {
@@ -153,7 +164,8 @@ fn protobuf_watch_events(capture: &Capture) -> Vec<(String, Body)> {
     for (index, frame) in watch_frames(&bytes).enumerate() {
         let (_, payload) = frame.unwrap_or_else(|err| panic!("{}: {err}", capture.body));
         events.push(
-            decode_watch_frame(payload).unwrap_or_else(|err| panic!("{} frame {index}: {err}", capture.body)),
+            decode_watch_frame(payload)
+                .unwrap_or_else(|err| panic!("{} frame {index}: {err}", capture.body)),
         );
     }
     events
@@ -184,19 +196,26 @@ fn every_protobuf_body_decodes_and_matches_its_json_twin() {
         }
         let body = decode_protobuf(capture);
         decoded += 1;
-        let Some(twin) = twin(&captures, index) else { continue };
+        let Some(twin) = twin(&captures, index) else {
+            continue;
+        };
         let json_body = decode_json(twin);
         let what = format!("{} vs {} ({})", capture.body, twin.body, capture.note);
         if capture.is_metadata_only() {
-            let (Body::PartialObjectMetadataList(partial), Body::List(full)) = (&body, &json_body) else {
+            let (Body::PartialObjectMetadataList(partial), Body::List(full)) = (&body, &json_body)
+            else {
                 panic!("{what}: expected a metadata-only list and a full list");
             };
             let full_items = full.clone().into_items();
             assert_eq!(partial.items.len(), full_items.len(), "{what}: item count");
-            assert!(!partial.items.is_empty(), "{what}: the recording has secrets");
+            assert!(
+                !partial.items.is_empty(),
+                "{what}: the recording has secrets"
+            );
             for (item, full_item) in partial.items.iter().zip(&full_items) {
                 let ours = normalise(&serde_json::to_value(&item.metadata).expect("serializes"));
-                let theirs = normalise(&serde_json::to_value(full_item.metadata()).expect("serializes"));
+                let theirs =
+                    normalise(&serde_json::to_value(full_item.metadata()).expect("serializes"));
                 assert_same(&ours, &theirs, &what);
             }
         } else {
@@ -213,15 +232,28 @@ fn every_protobuf_body_decodes_and_matches_its_json_twin() {
 #[test]
 fn the_recorded_lists_hold_what_the_demo_cluster_had() {
     let captures = manifest();
-    let pods = captures.iter().find(|c| c.body == "0039.body").expect("pods list");
-    let Body::List(list) = decode_protobuf(pods) else { panic!("pods: not a list") };
+    let pods = captures
+        .iter()
+        .find(|c| c.body == "0039.body")
+        .expect("pods list");
+    let Body::List(list) = decode_protobuf(pods) else {
+        panic!("pods: not a list")
+    };
     let items = list.into_items();
     assert_eq!(items.len(), 10, "the ten pods of the demo namespace");
-    let names: Vec<&str> = items.iter().filter_map(|p| p.metadata()?.name.as_deref()).collect();
+    let names: Vec<&str> = items
+        .iter()
+        .filter_map(|p| p.metadata()?.name.as_deref())
+        .collect();
     assert!(names.contains(&"web-5d8f7b9c6-oom1"), "{names:?}");
 
-    let not_found = captures.iter().find(|c| c.status == 404).expect("404 capture");
-    let Body::Status(status) = decode_protobuf(not_found) else { panic!("404: not a Status") };
+    let not_found = captures
+        .iter()
+        .find(|c| c.status == 404)
+        .expect("404 capture");
+    let Body::Status(status) = decode_protobuf(not_found) else {
+        panic!("404: not a Status")
+    };
     assert_eq!(status.code, Some(404));
     assert_eq!(status.reason.as_deref(), Some("NotFound"));
 }
@@ -238,39 +270,74 @@ fn every_json_body_decodes() {
         }
         bodies += 1;
     }
-    assert_eq!(bodies, 38, "JSON bodies in the recording (without /version)");
+    assert_eq!(
+        bodies, 38,
+        "JSON bodies in the recording (without /version)"
+    );
 }
 
 #[test]
 fn protobuf_watch_streams_decode_frame_by_frame() {
     let captures = manifest();
-    let by_body = |name: &str| captures.iter().find(|c| c.body == name).expect("capture").clone();
+    let by_body = |name: &str| {
+        captures
+            .iter()
+            .find(|c| c.body == name)
+            .expect("capture")
+            .clone()
+    };
 
     let too_old = protobuf_watch_events(&by_body("0069.body"));
     assert_eq!(too_old.len(), 1);
-    let (event_type, Body::Status(status)) = &too_old[0] else { panic!("not a Status event") };
+    let (event_type, Body::Status(status)) = &too_old[0] else {
+        panic!("not a Status event")
+    };
     assert_eq!(event_type, "ERROR");
-    assert_eq!((status.code, status.reason.as_deref()), (Some(410), Some("Expired")));
+    assert_eq!(
+        (status.code, status.reason.as_deref()),
+        (Some(410), Some("Expired"))
+    );
 
     let nodes = protobuf_watch_events(&by_body("0072.body"));
-    assert!(nodes.iter().all(|(_, body)| matches!(body, Body::Object(_))));
+    assert!(nodes
+        .iter()
+        .all(|(_, body)| matches!(body, Body::Object(_))));
     assert_eq!(nodes.last().map(|(t, _)| t.as_str()), Some("BOOKMARK"));
-    assert!(nodes.iter().filter(|(t, _)| t == "MODIFIED").count() >= 2, "node-2 flapped");
+    assert!(
+        nodes.iter().filter(|(t, _)| t == "MODIFIED").count() >= 2,
+        "node-2 flapped"
+    );
 }
 
 #[test]
 fn the_protobuf_pod_watch_matches_the_json_pod_watch_event_by_event() {
     let captures = manifest();
-    let protobuf = captures.iter().find(|c| c.body == "0073.body").expect("pb watch");
-    let json_watch = captures.iter().find(|c| c.body == "0074.body").expect("json watch");
+    let protobuf = captures
+        .iter()
+        .find(|c| c.body == "0073.body")
+        .expect("pb watch");
+    let json_watch = captures
+        .iter()
+        .find(|c| c.body == "0074.body")
+        .expect("json watch");
     assert_eq!(protobuf.path, json_watch.path);
     let ours = protobuf_watch_events(protobuf);
     let theirs = json_watch_events(json_watch);
     assert_eq!(ours.len(), theirs.len(), "event count");
-    assert!(ours.len() >= 10, "the pod lifecycle produced {} events", ours.len());
-    for (index, ((pb_type, pb_body), (json_type, json_body))) in ours.iter().zip(&theirs).enumerate() {
+    assert!(
+        ours.len() >= 10,
+        "the pod lifecycle produced {} events",
+        ours.len()
+    );
+    for (index, ((pb_type, pb_body), (json_type, json_body))) in
+        ours.iter().zip(&theirs).enumerate()
+    {
         assert_eq!(pb_type, json_type, "event {index}");
-        assert_same(&to_json(pb_body), &to_json(json_body), &format!("watch event {index} ({pb_type})"));
+        assert_same(
+            &to_json(pb_body),
+            &to_json(json_body),
+            &format!("watch event {index} ({pb_type})"),
+        );
     }
     let types: Vec<&str> = ours.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(types.first(), Some(&"ADDED"));

@@ -79,7 +79,10 @@ fn check<T>(stem: &str) -> Outcome
 where
     T: Message + Default + Serialize + DeserializeOwned + PartialEq + Debug,
 {
-    let mut outcome = Outcome { stem: stem.to_string(), ..Outcome::default() };
+    let mut outcome = Outcome {
+        stem: stem.to_string(),
+        ..Outcome::default()
+    };
     let dir = fixture_dir();
     let pb = std::fs::read(dir.join(format!("{stem}.pb"))).expect("fixture .pb");
     // One fixture (core.v1.ListOptions.after_roundtrip) has no .json twin upstream.
@@ -88,26 +91,41 @@ where
     let envelope = match envelope::open(Bytes::from(pb.clone())) {
         Ok(envelope) => envelope,
         Err(err) => {
-            outcome.failures.push((Step::Decode, format!("envelope: {err}")));
+            outcome
+                .failures
+                .push((Step::Decode, format!("envelope: {err}")));
             return outcome;
         }
     };
     let from_pb = match T::decode(envelope.raw.clone()) {
         Ok(object) => object,
         Err(err) => {
-            outcome.failures.push((Step::Decode, format!("protobuf decode: {err}")));
+            outcome
+                .failures
+                .push((Step::Decode, format!("protobuf decode: {err}")));
             return outcome;
         }
     };
     // 3. Byte-for-byte protobuf re-encoding.
-    let resealed = envelope::seal(&envelope.api_version, &envelope.kind, Bytes::from(from_pb.encode_to_vec()));
+    let resealed = envelope::seal(
+        &envelope.api_version,
+        &envelope.kind,
+        Bytes::from(from_pb.encode_to_vec()),
+    );
     if resealed != pb {
-        let at = resealed.iter().zip(&pb).position(|(a, b)| a != b).unwrap_or(resealed.len().min(pb.len()));
-        outcome.failures.push((Step::ReEncode, format!(
-            "re-encoded protobuf differs at byte {at} ({} vs {} bytes)",
-            resealed.len(),
-            pb.len()
-        )));
+        let at = resealed
+            .iter()
+            .zip(&pb)
+            .position(|(a, b)| a != b)
+            .unwrap_or(resealed.len().min(pb.len()));
+        outcome.failures.push((
+            Step::ReEncode,
+            format!(
+                "re-encoded protobuf differs at byte {at} ({} vs {} bytes)",
+                resealed.len(),
+                pb.len()
+            ),
+        ));
     }
 
     let Some(json_text) = json_text else {
@@ -117,17 +135,22 @@ where
     let from_json: T = match json::parse(&json_text) {
         Ok(object) => object,
         Err(err) => {
-            outcome.failures.push((Step::Decode, format!("JSON decode: {err}")));
+            outcome
+                .failures
+                .push((Step::Decode, format!("JSON decode: {err}")));
             return outcome;
         }
     };
 
     // 1. Same object from both encodings.
     if from_pb != from_json {
-        outcome.failures.push((Step::SameObject, format!(
-            "pb != json object: {}",
-            first_difference(&format!("{from_pb:#?}"), &format!("{from_json:#?}"))
-        )));
+        outcome.failures.push((
+            Step::SameObject,
+            format!(
+                "pb != json object: {}",
+                first_difference(&format!("{from_pb:#?}"), &format!("{from_json:#?}"))
+            ),
+        ));
     }
 
     // 2. Our JSON writer reproduces the fixture's JSON.
@@ -140,24 +163,36 @@ where
     };
     match written {
         Ok(written) if written == expected => {}
-        Ok(written) => outcome.failures.push((Step::JsonWriter, format!(
-            "our JSON != fixture JSON: {}",
-            first_difference(&pretty(&written), &pretty(&expected))
-        ))),
-        Err(err) => outcome.failures.push((Step::JsonWriter, format!("JSON serialize: {err}"))),
+        Ok(written) => outcome.failures.push((
+            Step::JsonWriter,
+            format!(
+                "our JSON != fixture JSON: {}",
+                first_difference(&pretty(&written), &pretty(&expected))
+            ),
+        )),
+        Err(err) => outcome
+            .failures
+            .push((Step::JsonWriter, format!("JSON serialize: {err}"))),
     }
 
     // 4. Dispatch, for kinds we serve.
     if api::ResourceType::by_kind(&envelope.api_version, &envelope.kind).is_some() {
-        match (envelope::decode(Bytes::from(pb.clone())), json::decode(&json_text)) {
+        match (
+            envelope::decode(Bytes::from(pb.clone())),
+            json::decode(&json_text),
+        ) {
             (Ok(a @ Body::Object(_)), Ok(b)) if a == b => {}
-            (Ok(a), Ok(b)) => outcome.failures.push((Step::Dispatch, format!(
-                "dispatch: bodies differ: {}",
-                first_difference(&format!("{a:#?}"), &format!("{b:#?}"))
-            ))),
-            (a, b) => outcome
-                .failures
-                .push((Step::Dispatch, format!("dispatch: pb {:?} / json {:?}", a.err(), b.err()))),
+            (Ok(a), Ok(b)) => outcome.failures.push((
+                Step::Dispatch,
+                format!(
+                    "dispatch: bodies differ: {}",
+                    first_difference(&format!("{a:#?}"), &format!("{b:#?}"))
+                ),
+            )),
+            (a, b) => outcome.failures.push((
+                Step::Dispatch,
+                format!("dispatch: pb {:?} / json {:?}", a.err(), b.err()),
+            )),
         }
     }
     outcome
@@ -170,9 +205,18 @@ fn pretty(value: &Value) -> String {
 /// The first differing line of two renderings, with a little context.
 fn first_difference(left: &str, right: &str) -> String {
     let (l, r): (Vec<&str>, Vec<&str>) = (left.lines().collect(), right.lines().collect());
-    let at = l.iter().zip(&r).position(|(a, b)| a != b).unwrap_or(l.len().min(r.len()));
-    let context = |lines: &[&str]| lines[at.saturating_sub(3)..(at + 1).min(lines.len())].join("\n");
-    format!("line {at}:\n--- pb side\n{}\n--- json side\n{}", context(&l), context(&r))
+    let at = l
+        .iter()
+        .zip(&r)
+        .position(|(a, b)| a != b)
+        .unwrap_or(l.len().min(r.len()));
+    let context =
+        |lines: &[&str]| lines[at.saturating_sub(3)..(at + 1).min(lines.len())].join("\n");
+    format!(
+        "line {at}:\n--- pb side\n{}\n--- json side\n{}",
+        context(&l),
+        context(&r)
+    )
 }
 
 type Check = fn(&str) -> Outcome;
@@ -280,15 +324,24 @@ fn fixture_stems() -> BTreeSet<String> {
 
 fn check_for(stem: &str) -> Option<Check> {
     let base = stem.strip_suffix(".after_roundtrip").unwrap_or(stem);
-    TYPES.iter().find(|(name, _)| *name == base).map(|(_, check)| *check)
+    TYPES
+        .iter()
+        .find(|(name, _)| *name == base)
+        .map(|(_, check)| *check)
 }
 
 #[test]
 fn every_fixture_is_covered() {
     let stems = fixture_stems();
     assert!(stems.len() >= 89, "only {} fixtures found", stems.len());
-    let missing: Vec<&String> = stems.iter().filter(|stem| check_for(stem).is_none()).collect();
-    assert!(missing.is_empty(), "fixtures without a type in TYPES: {missing:?}");
+    let missing: Vec<&String> = stems
+        .iter()
+        .filter(|stem| check_for(stem).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "fixtures without a type in TYPES: {missing:?}"
+    );
 }
 
 #[test]
@@ -301,15 +354,21 @@ fn fixtures_decode_identically_from_protobuf_and_json_and_reencode_byte_for_byte
     let mut known_seen = Vec::new();
     for outcome in &outcomes {
         for (step, message) in &outcome.failures {
-            match KNOWN_FAILURES.iter().find(|(stem, s, _)| *stem == outcome.stem && s == step) {
+            match KNOWN_FAILURES
+                .iter()
+                .find(|(stem, s, _)| *stem == outcome.stem && s == step)
+            {
                 Some(known) => known_seen.push(known),
                 None => unexpected.push(format!("{} ({step:?}): {message}", outcome.stem)),
             }
         }
     }
     let clean = outcomes.iter().filter(|o| o.failures.is_empty()).count();
-    let protobuf_only: Vec<&str> =
-        outcomes.iter().filter(|o| o.protobuf_only).map(|o| o.stem.as_str()).collect();
+    let protobuf_only: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.protobuf_only)
+        .map(|o| o.stem.as_str())
+        .collect();
     println!("{clean} of {} fixtures pass every check", outcomes.len());
     println!("protobuf checks only (no .json twin): {protobuf_only:?}");
     for (stem, step, reason) in &known_seen {
@@ -318,8 +377,22 @@ fn fixtures_decode_identically_from_protobuf_and_json_and_reencode_byte_for_byte
     for failure in &unexpected {
         println!("FAIL {failure}");
     }
-    assert!(unexpected.is_empty(), "{} unexpected failures (see output)", unexpected.len());
-    let stale: Vec<_> = KNOWN_FAILURES.iter().filter(|k| !known_seen.contains(k)).collect();
-    assert!(stale.is_empty(), "known failures that no longer fail, remove them: {stale:?}");
-    assert_eq!(clean, outcomes.len() - 3, "three fixtures carry known failures");
+    assert!(
+        unexpected.is_empty(),
+        "{} unexpected failures (see output)",
+        unexpected.len()
+    );
+    let stale: Vec<_> = KNOWN_FAILURES
+        .iter()
+        .filter(|k| !known_seen.contains(k))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "known failures that no longer fail, remove them: {stale:?}"
+    );
+    assert_eq!(
+        clean,
+        outcomes.len() - 3,
+        "three fixtures carry known failures"
+    );
 }

@@ -70,7 +70,10 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, FieldError> {
                     source: located.into_inner(),
                 }),
                 // Cannot happen (same input, same type), but never lose the error.
-                Ok(_) => Err(FieldError { path: ".".to_string(), source: first }),
+                Ok(_) => Err(FieldError {
+                    path: ".".to_string(),
+                    source: first,
+                }),
             }
         }
     }
@@ -87,7 +90,8 @@ struct TypeMeta {
 
 /// Decodes a whole JSON body (object, list, metadata-only list or Status).
 pub fn decode(body: &[u8]) -> Result<Body, JsonError> {
-    let TypeMeta { api_version, kind } = serde_json::from_slice(body).map_err(JsonError::NotAnObject)?;
+    let TypeMeta { api_version, kind } =
+        serde_json::from_slice(body).map_err(JsonError::NotAnObject)?;
     if kind.is_empty() {
         return Err(JsonError::NoKind { api_version });
     }
@@ -97,7 +101,9 @@ pub fn decode(body: &[u8]) -> Result<Body, JsonError> {
         source,
     };
     match (api_version.as_str(), kind.as_str()) {
-        ("v1" | META_API_VERSION, "Status") => parse::<Status>(body).map(Body::Status).map_err(wrap),
+        ("v1" | META_API_VERSION, "Status") => {
+            parse::<Status>(body).map(Body::Status).map_err(wrap)
+        }
         (META_API_VERSION, "PartialObjectMetadata") => parse::<PartialObjectMetadata>(body)
             .map(Body::PartialObjectMetadata)
             .map_err(wrap),
@@ -110,7 +116,10 @@ pub fn decode(body: &[u8]) -> Result<Body, JsonError> {
             } else if let Some(result) = ObjectList::from_json(version, name, body) {
                 result.map(Body::List).map_err(wrap)
             } else {
-                Err(JsonError::UnknownKind { api_version: api_version.clone(), kind: kind.clone() })
+                Err(JsonError::UnknownKind {
+                    api_version: api_version.clone(),
+                    kind: kind.clone(),
+                })
             }
         }
     }
@@ -140,7 +149,9 @@ pub fn decode_watch_event(line: &[u8]) -> Result<WatchEvent, JsonError> {
         Err(_) => {
             // Read again with path tracking for the message.
             let mut deserializer = serde_json::Deserializer::from_slice(line);
-            let err = match serde_path_to_error::deserialize::<_, WatchEventLine<'_>>(&mut deserializer) {
+            let err = match serde_path_to_error::deserialize::<_, WatchEventLine<'_>>(
+                &mut deserializer,
+            ) {
                 Err(located) => FieldError {
                     path: located.path().to_string(),
                     source: located.into_inner(),
@@ -151,7 +162,10 @@ pub fn decode_watch_event(line: &[u8]) -> Result<WatchEvent, JsonError> {
         }
     };
     let object = decode(event.object.get().as_bytes())?;
-    Ok(WatchEvent { event_type: event.event_type, object })
+    Ok(WatchEvent {
+        event_type: event.event_type,
+        object,
+    })
 }
 
 /// Builds the error for the (impossible) case of a second parse succeeding where the
@@ -160,7 +174,10 @@ fn unreachable_parse(line: &[u8]) -> FieldError {
     let source = serde_json::from_slice::<Value>(line)
         .err()
         .unwrap_or_else(|| serde::de::Error::custom("inconsistent JSON parse"));
-    FieldError { path: ".".to_string(), source }
+    FieldError {
+        path: ".".to_string(),
+        source,
+    }
 }
 
 /// Serializes `value` as a Kubernetes JSON object with `kind` and `apiVersion` first,
@@ -180,7 +197,10 @@ pub fn with_type_meta<T: Serialize + ?Sized>(
     };
     let mut out = Map::with_capacity(fields.len() + 2);
     out.insert("kind".to_string(), Value::String(kind.to_string()));
-    out.insert("apiVersion".to_string(), Value::String(api_version.to_string()));
+    out.insert(
+        "apiVersion".to_string(),
+        Value::String(api_version.to_string()),
+    );
     out.extend(fields);
     Ok(Value::Object(out))
 }
@@ -208,7 +228,8 @@ mod tests {
 
     #[test]
     fn decodes_a_pod_with_kubernetes_names() {
-        let body = br#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","labels":{"app":"x"}},
+        let body =
+            br#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","labels":{"app":"x"}},
             "spec":{"nodeName":"n1","containers":[{"name":"c","ports":[{"containerPort":80}]}]},
             "status":{"podIPs":[{"ip":"10.0.0.1"}],"phase":"Running"}}"#;
         let Body::Object(Object::Pod(pod)) = decode(body).unwrap() else {
@@ -217,7 +238,10 @@ mod tests {
         let spec = pod.spec.as_ref().unwrap();
         assert_eq!(spec.node_name.as_deref(), Some("n1"));
         assert_eq!(spec.containers[0].ports[0].container_port, Some(80));
-        assert_eq!(pod.status.as_ref().unwrap().pod_i_ps[0].ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(
+            pod.status.as_ref().unwrap().pod_i_ps[0].ip.as_deref(),
+            Some("10.0.0.1")
+        );
     }
 
     #[test]
@@ -230,14 +254,20 @@ mod tests {
             ..Default::default()
         };
         let value = Object::Pod(Box::new(pod)).to_json_value().unwrap();
-        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(keys, ["kind", "apiVersion", "metadata"]);
         assert_eq!(value["metadata"]["name"], "web");
     }
 
     #[test]
     fn reads_null_lists_and_maps_as_empty() {
-        let body = br#"{"kind":"Pod","apiVersion":"v1","metadata":{"finalizers":null,"labels":null}}"#;
+        let body =
+            br#"{"kind":"Pod","apiVersion":"v1","metadata":{"finalizers":null,"labels":null}}"#;
         let Body::Object(Object::Pod(pod)) = decode(body).unwrap() else {
             panic!("not a pod");
         };
@@ -250,21 +280,31 @@ mod tests {
         let body = br#"{"kind":"Pod","apiVersion":"v1","spec":{"containers":[{"name":"c","ports":[{"containerPort":"eighty"}]}]}}"#;
         let err = decode(body).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("v1 Pod: at spec.containers[0].ports[0].containerPort: invalid type"), "{text}");
+        assert!(
+            text.starts_with("v1 Pod: at spec.containers[0].ports[0].containerPort: invalid type"),
+            "{text}"
+        );
         assert!(text.contains("line 1 column"), "{text}");
     }
 
     #[test]
     fn names_unknown_kinds_and_missing_kind() {
         let err = decode(br#"{"kind":"Widget","apiVersion":"example.com/v1"}"#).unwrap_err();
-        assert_eq!(err.to_string(), "unknown kind \"example.com/v1\" \"Widget\": not a kind this build serves");
-        assert!(matches!(decode(br#"{"apiVersion":"v1"}"#), Err(JsonError::NoKind { .. })));
+        assert_eq!(
+            err.to_string(),
+            "unknown kind \"example.com/v1\" \"Widget\": not a kind this build serves"
+        );
+        assert!(matches!(
+            decode(br#"{"apiVersion":"v1"}"#),
+            Err(JsonError::NoKind { .. })
+        ));
         assert!(matches!(decode(b"k8s\0"), Err(JsonError::NotAnObject(_))));
     }
 
     #[test]
     fn secret_data_is_base64() {
-        let body = br#"{"kind":"Secret","apiVersion":"v1","data":{"k":"aGVsbG8="},"type":"Opaque"}"#;
+        let body =
+            br#"{"kind":"Secret","apiVersion":"v1","data":{"k":"aGVsbG8="},"type":"Opaque"}"#;
         let Body::Object(Object::Secret(secret)) = decode(body).unwrap() else {
             panic!("not a secret");
         };
@@ -273,7 +313,10 @@ mod tests {
         assert_eq!(value["data"]["k"], "aGVsbG8=");
         let bad = br#"{"kind":"Secret","apiVersion":"v1","data":{"k":"%%%"}}"#;
         let err = decode(bad).unwrap_err().to_string();
-        assert!(err.contains("at data") && err.contains("invalid base64"), "{err}");
+        assert!(
+            err.contains("at data") && err.contains("invalid base64"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -281,7 +324,9 @@ mod tests {
         let line = br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","code":410,"reason":"Expired"}}"#;
         let event = decode_watch_event(line).unwrap();
         assert_eq!(event.event_type, "ERROR");
-        let Body::Status(status) = event.object else { panic!("not a status") };
+        let Body::Status(status) = event.object else {
+            panic!("not a status")
+        };
         assert_eq!(status.code, Some(410));
         let err = decode_watch_event(br#"{"object":{}}"#).unwrap_err();
         assert!(err.to_string().contains("missing field `type`"), "{err}");

@@ -53,12 +53,18 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 
 #[derive(Debug, Error)]
 pub enum DecodeError {
-    #[error("not a Kubernetes body: neither protobuf (\"k8s\\0\"), a protobuf watch stream nor JSON")]
+    #[error(
+        "not a Kubernetes body: neither protobuf (\"k8s\\0\"), a protobuf watch stream nor JSON"
+    )]
     UnknownFormat,
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
     #[error("watch frame {index} at byte {offset}: {detail}")]
-    Framing { index: usize, offset: usize, detail: String },
+    Framing {
+        index: usize,
+        offset: usize,
+        detail: String,
+    },
     #[error("watch frame {index} at byte {offset}: {source}")]
     Frame {
         index: usize,
@@ -105,7 +111,10 @@ pub struct Failure {
 
 impl From<DecodeError> for Failure {
     fn from(error: DecodeError) -> Failure {
-        Failure { error, protobuf: None }
+        Failure {
+            error,
+            protobuf: None,
+        }
     }
 }
 
@@ -114,9 +123,14 @@ impl From<DecodeError> for Failure {
 pub fn decode_bytes(bytes: &[u8]) -> Result<Vec<Value>, Failure> {
     match detect(bytes) {
         Some(Format::Protobuf) => {
-            let body = envelope::decode(Bytes::copy_from_slice(bytes))
-                .map_err(|error| Failure { error: error.into(), protobuf: Some(0..bytes.len()) })?;
-            Ok(vec![json::body_to_value(&body).map_err(DecodeError::Serialize)?])
+            let body =
+                envelope::decode(Bytes::copy_from_slice(bytes)).map_err(|error| Failure {
+                    error: error.into(),
+                    protobuf: Some(0..bytes.len()),
+                })?;
+            Ok(vec![
+                json::body_to_value(&body).map_err(DecodeError::Serialize)?
+            ])
         }
         Some(Format::ProtobufWatch) => decode_protobuf_watch(bytes),
         Some(Format::Json) => Ok(decode_json(bytes)?),
@@ -125,7 +139,9 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<Vec<Value>, Failure> {
 }
 
 /// The frames of a protobuf watch stream: (byte range of the whole frame, payload).
-pub fn watch_frames(bytes: &[u8]) -> impl Iterator<Item = Result<(Range<usize>, &[u8]), DecodeError>> {
+pub fn watch_frames(
+    bytes: &[u8],
+) -> impl Iterator<Item = Result<(Range<usize>, &[u8]), DecodeError>> {
     let mut offset = 0;
     let mut index = 0;
     std::iter::from_fn(move || {
@@ -140,7 +156,10 @@ pub fn watch_frames(bytes: &[u8]) -> impl Iterator<Item = Result<(Range<usize>, 
             return Some(Err(DecodeError::Framing {
                 index: this,
                 offset: start,
-                detail: format!("{} trailing bytes, too few for a length prefix", bytes.len() - start),
+                detail: format!(
+                    "{} trailing bytes, too few for a length prefix",
+                    bytes.len() - start
+                ),
             }));
         };
         let length = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
@@ -150,7 +169,10 @@ pub fn watch_frames(bytes: &[u8]) -> impl Iterator<Item = Result<(Range<usize>, 
             return Some(Err(DecodeError::Framing {
                 index: this,
                 offset: start,
-                detail: format!("length {length} runs past the end ({} bytes left)", bytes.len() - start - 4),
+                detail: format!(
+                    "length {length} runs past the end ({} bytes left)",
+                    bytes.len() - start - 4
+                ),
             }));
         };
         offset = end;
@@ -161,7 +183,10 @@ pub fn watch_frames(bytes: &[u8]) -> impl Iterator<Item = Result<(Range<usize>, 
 /// Decodes one watch frame's payload (a `WatchEvent`) into its type and object.
 pub fn decode_watch_frame(payload: &[u8]) -> Result<(String, Body), FrameError> {
     let event = WatchEvent::decode(payload).map_err(FrameError::Event)?;
-    let raw = event.object.and_then(|object| object.raw).ok_or(FrameError::NoObject)?;
+    let raw = event
+        .object
+        .and_then(|object| object.raw)
+        .ok_or(FrameError::NoObject)?;
     let body = envelope::decode(raw)?;
     Ok((event.r#type.unwrap_or_default(), body))
 }
@@ -171,7 +196,11 @@ fn decode_protobuf_watch(bytes: &[u8]) -> Result<Vec<Value>, Failure> {
     for (index, frame) in watch_frames(bytes).enumerate() {
         let (range, payload) = frame?;
         let (event_type, body) = decode_watch_frame(payload).map_err(|source| Failure {
-            error: DecodeError::Frame { index, offset: range.start, source },
+            error: DecodeError::Frame {
+                index,
+                offset: range.start,
+                source,
+            },
             protobuf: Some(range.clone()),
         })?;
         events.push(event_value(event_type, &body)?);
@@ -182,7 +211,10 @@ fn decode_protobuf_watch(bytes: &[u8]) -> Result<Vec<Value>, Failure> {
 fn event_value(event_type: String, body: &Body) -> Result<Value, DecodeError> {
     let mut event = Map::new();
     event.insert("type".into(), Value::String(event_type));
-    event.insert("object".into(), json::body_to_value(body).map_err(DecodeError::Serialize)?);
+    event.insert(
+        "object".into(),
+        json::body_to_value(body).map_err(DecodeError::Serialize)?,
+    );
     Ok(Value::Object(event))
 }
 
@@ -200,16 +232,29 @@ fn decode_json(bytes: &[u8]) -> Result<Vec<Value>, DecodeError> {
     loop {
         let offset = stream.byte_offset();
         let Some(next) = stream.next() else { break };
-        let raw = next.map_err(|source| DecodeError::JsonSyntax { index, offset, source })?;
+        let raw = next.map_err(|source| DecodeError::JsonSyntax {
+            index,
+            offset,
+            source,
+        })?;
         let text = raw.get().as_bytes();
         let shape: Shape =
-            serde_json::from_slice(text).map_err(|source| DecodeError::JsonSyntax { index, offset, source })?;
-        let wrap = |source| DecodeError::Json { index, offset, source };
+            serde_json::from_slice(text).map_err(|source| DecodeError::JsonSyntax {
+                index,
+                offset,
+                source,
+            })?;
+        let wrap = |source| DecodeError::Json {
+            index,
+            offset,
+            source,
+        };
         let document = if shape.kind.is_none() && shape.object.is_some() {
             let event = json::decode_watch_event(text).map_err(wrap)?;
             event_value(event.event_type, &event.object)?
         } else {
-            json::body_to_value(&json::decode(text).map_err(wrap)?).map_err(DecodeError::Serialize)?
+            json::body_to_value(&json::decode(text).map_err(wrap)?)
+                .map_err(DecodeError::Serialize)?
         };
         documents.push(document);
         index += 1;
@@ -224,7 +269,11 @@ fn diagnosis(bytes: &[u8]) -> Option<String> {
 }
 
 /// Runs the subcommand: JSON to `out`, errors and diagnosis to `err`.
-pub fn run(args: &DecodeArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<ExitCode> {
+pub fn run(
+    args: &DecodeArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<ExitCode> {
     let bytes = match std::fs::read(&args.file) {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -247,7 +296,11 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::
             writeln!(err, "error: {}: {error}", args.file.display())?;
             if let Some(range) = protobuf {
                 match diagnosis(&bytes[range.clone()]) {
-                    Some(text) => writeln!(err, "diagnosis (bytes {}..{}):\n{text}", range.start, range.end)?,
+                    Some(text) => writeln!(
+                        err,
+                        "diagnosis (bytes {}..{}):\n{text}",
+                        range.start, range.end
+                    )?,
                     None => writeln!(err, "diagnosis: the wire data matches the compiled schema")?,
                 }
             }
@@ -259,8 +312,11 @@ pub fn run(args: &DecodeArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::
 /// `--diagnose` on a body that decoded: walk every protobuf part anyway.
 fn report_diagnosis(bytes: &[u8], err: &mut dyn Write) -> std::io::Result<()> {
     let parts: Vec<Range<usize>> = match detect(bytes) {
-        Some(Format::Protobuf) => vec![0..bytes.len()],
-        Some(Format::ProtobufWatch) => watch_frames(bytes).filter_map(Result::ok).map(|(r, _)| r).collect(),
+        Some(Format::Protobuf) => std::iter::once(0..bytes.len()).collect(),
+        Some(Format::ProtobufWatch) => watch_frames(bytes)
+            .filter_map(Result::ok)
+            .map(|(r, _)| r)
+            .collect(),
         _ => {
             writeln!(err, "diagnosis: only protobuf bodies are diagnosed")?;
             return Ok(());
@@ -270,7 +326,11 @@ fn report_diagnosis(bytes: &[u8], err: &mut dyn Write) -> std::io::Result<()> {
     for range in parts {
         if let Some(text) = diagnosis(&bytes[range.clone()]) {
             clean = false;
-            writeln!(err, "diagnosis (bytes {}..{}):\n{text}", range.start, range.end)?;
+            writeln!(
+                err,
+                "diagnosis (bytes {}..{}):\n{text}",
+                range.start, range.end
+            )?;
         }
     }
     if clean {
@@ -288,7 +348,10 @@ mod tests {
 
     fn node_body(name: &str) -> Vec<u8> {
         let node = Node {
-            metadata: Some(ObjectMeta { name: Some(name.into()), ..Default::default() }),
+            metadata: Some(ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         envelope::seal("v1", "Node", Bytes::from(node.encode_to_vec()))
@@ -297,7 +360,9 @@ mod tests {
     fn frame(event_type: &str, body: Vec<u8>) -> Vec<u8> {
         let event = WatchEvent {
             r#type: Some(event_type.into()),
-            object: Some(RawExtension { raw: Some(Bytes::from(body)) }),
+            object: Some(RawExtension {
+                raw: Some(Bytes::from(body)),
+            }),
         };
         let payload = event.encode_to_vec();
         let mut out = (payload.len() as u32).to_be_bytes().to_vec();
@@ -308,7 +373,10 @@ mod tests {
     #[test]
     fn detects_the_formats() {
         assert_eq!(detect(&node_body("a")), Some(Format::Protobuf));
-        assert_eq!(detect(&frame("ADDED", node_body("a"))), Some(Format::ProtobufWatch));
+        assert_eq!(
+            detect(&frame("ADDED", node_body("a"))),
+            Some(Format::ProtobufWatch)
+        );
         assert_eq!(detect(b"  {\"kind\":\"Pod\"}"), Some(Format::Json));
         assert_eq!(detect(b"hello"), None);
     }
@@ -339,7 +407,10 @@ mod tests {
         stream.truncate(stream.len() - 3);
         let failure = decode_bytes(&stream).unwrap_err();
         let text = failure.error.to_string();
-        assert!(text.starts_with(&format!("watch frame 1 at byte {first}: length")), "{text}");
+        assert!(
+            text.starts_with(&format!("watch frame 1 at byte {first}: length")),
+            "{text}"
+        );
     }
 
     #[test]
@@ -351,7 +422,14 @@ mod tests {
         stream.extend(frame("MODIFIED", broken));
         let failure = decode_bytes(&stream).unwrap_err();
         assert_eq!(failure.protobuf, Some(start..stream.len()));
-        assert!(failure.error.to_string().starts_with("watch frame 1 at byte"), "{}", failure.error);
+        assert!(
+            failure
+                .error
+                .to_string()
+                .starts_with("watch frame 1 at byte"),
+            "{}",
+            failure.error
+        );
     }
 
     #[test]
@@ -363,7 +441,12 @@ mod tests {
         let events = decode_bytes(watch).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1]["object"]["metadata"]["resourceVersion"], "9");
-        let err = decode_bytes(b"{\"kind\":\"Node\",\"apiVersion\":\"v1\"}\n{\"kind\":").unwrap_err();
-        assert!(err.error.to_string().starts_with("JSON document 1 at byte"), "{}", err.error);
+        let err =
+            decode_bytes(b"{\"kind\":\"Node\",\"apiVersion\":\"v1\"}\n{\"kind\":").unwrap_err();
+        assert!(
+            err.error.to_string().starts_with("JSON document 1 at byte"),
+            "{}",
+            err.error
+        );
     }
 }

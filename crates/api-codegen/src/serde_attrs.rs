@@ -42,27 +42,99 @@ enum JsonForm {
 /// (`tests/decode_testdata.rs` checks every field of every served group).
 const JSON_EXCEPTIONS: &[(&str, &str, JsonForm)] = &[
     // Go field names leaked into the .proto where the JSON tag is lower case.
-    (".k8s.io.api.admissionregistration.", "MutatingWebhookConfiguration.Webhooks", JsonForm::Key("webhooks")),
-    (".k8s.io.api.admissionregistration.", "ValidatingWebhookConfiguration.Webhooks", JsonForm::Key("webhooks")),
-    (".k8s.io.api.admissionregistration.", "Validation.Expression", JsonForm::Key("expression")),
-    (".k8s.io.api.admissionregistration.", "Variable.Name", JsonForm::Key("name")),
-    (".k8s.io.api.admissionregistration.", "Variable.Expression", JsonForm::Key("expression")),
-    (".k8s.io.api.networking.", "IngressClassParametersReference.aPIGroup", JsonForm::Key("apiGroup")),
+    (
+        ".k8s.io.api.admissionregistration.",
+        "MutatingWebhookConfiguration.Webhooks",
+        JsonForm::Key("webhooks"),
+    ),
+    (
+        ".k8s.io.api.admissionregistration.",
+        "ValidatingWebhookConfiguration.Webhooks",
+        JsonForm::Key("webhooks"),
+    ),
+    (
+        ".k8s.io.api.admissionregistration.",
+        "Validation.Expression",
+        JsonForm::Key("expression"),
+    ),
+    (
+        ".k8s.io.api.admissionregistration.",
+        "Variable.Name",
+        JsonForm::Key("name"),
+    ),
+    (
+        ".k8s.io.api.admissionregistration.",
+        "Variable.Expression",
+        JsonForm::Key("expression"),
+    ),
+    (
+        ".k8s.io.api.networking.",
+        "IngressClassParametersReference.aPIGroup",
+        JsonForm::Key("apiGroup"),
+    ),
     // Embedded structs.
     (".k8s.io.api.core.", "Volume.volumeSource", JsonForm::Inline),
-    (".k8s.io.api.core.", "PersistentVolumeSpec.persistentVolumeSource", JsonForm::Inline),
-    (".k8s.io.api.core.", "EphemeralContainer.ephemeralContainerCommon", JsonForm::Inline),
+    (
+        ".k8s.io.api.core.",
+        "PersistentVolumeSpec.persistentVolumeSource",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "EphemeralContainer.ephemeralContainerCommon",
+        JsonForm::Inline,
+    ),
     (".k8s.io.api.core.", "Probe.handler", JsonForm::Inline),
-    (".k8s.io.api.networking.", "IngressRule.ingressRuleValue", JsonForm::Inline),
-    (".k8s.io.api.core.", "ConfigMapEnvSource.localObjectReference", JsonForm::Inline),
-    (".k8s.io.api.core.", "ConfigMapKeySelector.localObjectReference", JsonForm::Inline),
-    (".k8s.io.api.core.", "ConfigMapProjection.localObjectReference", JsonForm::Inline),
-    (".k8s.io.api.core.", "ConfigMapVolumeSource.localObjectReference", JsonForm::Inline),
-    (".k8s.io.api.core.", "SecretEnvSource.localObjectReference", JsonForm::Inline),
-    (".k8s.io.api.core.", "SecretKeySelector.localObjectReference", JsonForm::Inline),
-    (".k8s.io.api.core.", "SecretProjection.localObjectReference", JsonForm::Inline),
-    (".k8s.io.api.admissionregistration.", "RuleWithOperations.rule", JsonForm::Inline),
-    (".k8s.io.api.admissionregistration.", "NamedRuleWithOperations.ruleWithOperations", JsonForm::Inline),
+    (
+        ".k8s.io.api.networking.",
+        "IngressRule.ingressRuleValue",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "ConfigMapEnvSource.localObjectReference",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "ConfigMapKeySelector.localObjectReference",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "ConfigMapProjection.localObjectReference",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "ConfigMapVolumeSource.localObjectReference",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "SecretEnvSource.localObjectReference",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "SecretKeySelector.localObjectReference",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.core.",
+        "SecretProjection.localObjectReference",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.admissionregistration.",
+        "RuleWithOperations.rule",
+        JsonForm::Inline,
+    ),
+    (
+        ".k8s.io.api.admissionregistration.",
+        "NamedRuleWithOperations.ruleWithOperations",
+        JsonForm::Inline,
+    ),
 ];
 
 fn json_form(message_path: &str, field: &str) -> Option<JsonForm> {
@@ -93,7 +165,11 @@ impl SerdePlan {
         let mut plan = SerdePlan::default();
         for file in &fds.file {
             let package = file.package.as_deref().unwrap_or_default();
-            let scope = if package.is_empty() { String::new() } else { format!(".{package}") };
+            let scope = if package.is_empty() {
+                String::new()
+            } else {
+                format!(".{package}")
+            };
             for message in &file.message_type {
                 plan.add_message(&scope, message)?;
             }
@@ -105,7 +181,12 @@ impl SerdePlan {
         let name = message.name.as_deref().unwrap_or_default();
         let path = format!("{scope}.{name}");
         // Map entries are not structs in prost; their fields are handled by the map field.
-        if message.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false) {
+        if message
+            .options
+            .as_ref()
+            .and_then(|o| o.map_entry)
+            .unwrap_or(false)
+        {
             return Ok(());
         }
         for nested in &message.nested_type {
@@ -124,12 +205,11 @@ impl SerdePlan {
         self.type_attributes
             .push((path.clone(), format!("{derive}\n#[serde(default)]")));
         for field in &message.field {
-            let attribute = field_attribute(&path, message, field).map_err(|reason| {
-                CodegenError::Serde {
+            let attribute =
+                field_attribute(&path, message, field).map_err(|reason| CodegenError::Serde {
                     field: format!("{path}.{}", field.name.as_deref().unwrap_or_default()),
                     reason,
-                }
-            })?;
+                })?;
             let field_name = field.name.as_deref().unwrap_or_default();
             self.field_attributes
                 .push((format!("{path}.{field_name}"), attribute));
@@ -155,7 +235,10 @@ fn is_named_slice(message: &DescriptorProto) -> bool {
 }
 
 /// The synthetic `XEntry` message of a map field, if the field is a map.
-fn map_entry<'a>(message: &'a DescriptorProto, field: &FieldDescriptorProto) -> Option<&'a DescriptorProto> {
+fn map_entry<'a>(
+    message: &'a DescriptorProto,
+    field: &FieldDescriptorProto,
+) -> Option<&'a DescriptorProto> {
     if field.label() != Label::Repeated || field.r#type() != Type::Message {
         return None;
     }
@@ -163,7 +246,11 @@ fn map_entry<'a>(message: &'a DescriptorProto, field: &FieldDescriptorProto) -> 
     let entry_name = type_name.rsplit('.').next()?;
     message.nested_type.iter().find(|nested| {
         nested.name.as_deref() == Some(entry_name)
-            && nested.options.as_ref().and_then(|o| o.map_entry).unwrap_or(false)
+            && nested
+                .options
+                .as_ref()
+                .and_then(|o| o.map_entry)
+                .unwrap_or(false)
     })
 }
 
@@ -180,7 +267,10 @@ fn field_attribute(
             }
             // Go always writes an embedded struct, so protobuf gives Some(..) and so
             // does serde's flatten (an all-default struct when none of its keys is there).
-            return Ok("#[serde(flatten, skip_serializing_if = \"::std::option::Option::is_none\")]".into());
+            return Ok(
+                "#[serde(flatten, skip_serializing_if = \"::std::option::Option::is_none\")]"
+                    .into(),
+            );
         }
         Some(JsonForm::Key(key)) => key,
         None => field_name,

@@ -83,7 +83,9 @@ pub fn parse(text: &str) -> Result<i64, DurationError> {
     let bytes = rest.as_bytes();
     while position < bytes.len() {
         let start = position;
-        while position < bytes.len() && (bytes[position].is_ascii_digit() || bytes[position] == b'.') {
+        while position < bytes.len()
+            && (bytes[position].is_ascii_digit() || bytes[position] == b'.')
+        {
             position += 1;
         }
         let number = &rest[start..position];
@@ -91,7 +93,9 @@ pub fn parse(text: &str) -> Result<i64, DurationError> {
             return Err(DurationError::ExpectedNumber(offset + start));
         }
         let unit_start = position;
-        while position < bytes.len() && !(bytes[position].is_ascii_digit() || bytes[position] == b'.') {
+        while position < bytes.len()
+            && !(bytes[position].is_ascii_digit() || bytes[position] == b'.')
+        {
             position += 1;
         }
         let unit = match &rest[unit_start..position] {
@@ -108,17 +112,29 @@ pub fn parse(text: &str) -> Result<i64, DurationError> {
             .checked_add(scaled(number, unit).ok_or(DurationError::Overflow)?)
             .ok_or(DurationError::Overflow)?;
     }
-    let limit = if negative { i64::MIN.unsigned_abs() as u128 } else { i64::MAX as u128 };
+    let limit = if negative {
+        i64::MIN.unsigned_abs() as u128
+    } else {
+        i64::MAX as u128
+    };
     if total > limit {
         return Err(DurationError::Overflow);
     }
-    Ok(if negative { (total as i128).wrapping_neg() as i64 } else { total as i64 })
+    Ok(if negative {
+        (total as i128).wrapping_neg() as i64
+    } else {
+        total as i64
+    })
 }
 
 /// `number * unit` for a decimal `number` such as `1.5`, truncated to whole nanoseconds.
 fn scaled(number: &str, unit: u64) -> Option<u128> {
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut result = whole.checked_mul(unit as u128)?;
     let mut scale = unit as u128;
     for digit in fraction.bytes() {
@@ -162,7 +178,10 @@ mod tests {
         assert_eq!(parse("2µs3ns"), Ok(2_003));
         assert_eq!(parse("0"), Ok(0));
         assert_eq!(parse("-2562047h47m16.854775808s"), Ok(i64::MIN));
-        assert_eq!(parse("2562047h47m16.854775808s"), Err(DurationError::Overflow));
+        assert_eq!(
+            parse("2562047h47m16.854775808s"),
+            Err(DurationError::Overflow)
+        );
         assert_eq!(parse("5"), Err(DurationError::MissingUnit(1)));
         assert_eq!(parse("5d"), Err(DurationError::UnknownUnit("d".into())));
         assert_eq!(parse(""), Err(DurationError::Empty));
@@ -171,7 +190,14 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for nanos in [1, 999, 1_000_001, 59 * SECOND as i64, 25 * HOUR as i64 + 7, -42] {
+        for nanos in [
+            1,
+            999,
+            1_000_001,
+            59 * SECOND as i64,
+            25 * HOUR as i64 + 7,
+            -42,
+        ] {
             assert_eq!(parse(&format(nanos)), Ok(nanos), "{}", format(nanos));
         }
     }

@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use prost::Message;
 use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
+use prost::Message;
 
 use crate::api::core::v1::{
     Container, ContainerPort, ContainerState, ContainerStateTerminated, ContainerStateWaiting,
@@ -36,7 +36,10 @@ fn opt_text() -> impl Strategy<Value = Option<String>> {
 
 fn time() -> impl Strategy<Value = Time> {
     // Years 1970..=2100, whole seconds: what metav1.Time carries.
-    (0i64..4_102_444_800).prop_map(|seconds| Time { seconds: Some(seconds), nanos: Some(0) })
+    (0i64..4_102_444_800).prop_map(|seconds| Time {
+        seconds: Some(seconds),
+        nanos: Some(0),
+    })
 }
 
 fn quantity() -> impl Strategy<Value = Quantity> {
@@ -49,7 +52,11 @@ fn quantity() -> impl Strategy<Value = Quantity> {
 }
 
 fn resources() -> impl Strategy<Value = BTreeMap<String, Quantity>> {
-    btree_map(prop_oneof![Just("cpu".to_string()), Just("memory".to_string()), text()], quantity(), 0..3)
+    btree_map(
+        prop_oneof![Just("cpu".to_string()), Just("memory".to_string()), text()],
+        quantity(),
+        0..3,
+    )
 }
 
 fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
@@ -57,19 +64,35 @@ fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
 }
 
 fn metadata() -> impl Strategy<Value = ObjectMeta> {
-    let owner = (opt_text(), opt_text(), opt_text(), option::of(any::<bool>())).prop_map(
-        |(kind, name, uid, controller)| OwnerReference {
+    let owner = (
+        opt_text(),
+        opt_text(),
+        opt_text(),
+        option::of(any::<bool>()),
+    )
+        .prop_map(|(kind, name, uid, controller)| OwnerReference {
             api_version: Some("apps/v1".into()),
             kind,
             name,
             uid,
             controller,
             block_owner_deletion: None,
-        },
-    );
+        });
     (
-        (opt_text(), opt_text(), opt_text(), opt_text(), option::of(any::<i64>())),
-        (labels(), labels(), option::of(time()), option::of(time()), vec(owner, 0..2)),
+        (
+            opt_text(),
+            opt_text(),
+            opt_text(),
+            opt_text(),
+            option::of(any::<i64>()),
+        ),
+        (
+            labels(),
+            labels(),
+            option::of(time()),
+            option::of(time()),
+            vec(owner, 0..2),
+        ),
         vec(text(), 0..2),
     )
         .prop_map(
@@ -95,90 +118,161 @@ fn metadata() -> impl Strategy<Value = ObjectMeta> {
 }
 
 fn container() -> impl Strategy<Value = Container> {
-    let port = (opt_text(), option::of(any::<i32>()), option::of(Just("TCP".to_string()))).prop_map(
-        |(name, container_port, protocol)| ContainerPort { name, container_port, protocol, ..Default::default() },
-    );
-    (text(), opt_text(), resources(), resources(), vec(port, 0..3), vec(text(), 0..3)).prop_map(
-        |(name, image, limits, requests, ports, command)| Container {
-            name: Some(name),
-            image,
-            resources: Some(ResourceRequirements { limits, requests, claims: Vec::new() }),
-            ports,
-            command,
-            ..Default::default()
-        },
+    let port = (
+        opt_text(),
+        option::of(any::<i32>()),
+        option::of(Just("TCP".to_string())),
     )
+        .prop_map(|(name, container_port, protocol)| ContainerPort {
+            name,
+            container_port,
+            protocol,
+            ..Default::default()
+        });
+    (
+        text(),
+        opt_text(),
+        resources(),
+        resources(),
+        vec(port, 0..3),
+        vec(text(), 0..3),
+    )
+        .prop_map(
+            |(name, image, limits, requests, ports, command)| Container {
+                name: Some(name),
+                image,
+                resources: Some(ResourceRequirements {
+                    limits,
+                    requests,
+                    claims: Vec::new(),
+                }),
+                ports,
+                command,
+                ..Default::default()
+            },
+        )
 }
 
 fn int_or_string() -> impl Strategy<Value = IntOrString> {
     // The Go-shaped triples the JSON reader produces.
     prop_oneof![
-        any::<i32>().prop_map(|n| IntOrString { r#type: Some(0), int_val: Some(n), str_val: Some(String::new()) }),
-        text().prop_map(|s| IntOrString { r#type: Some(1), int_val: Some(0), str_val: Some(s) }),
+        any::<i32>().prop_map(|n| IntOrString {
+            r#type: Some(0),
+            int_val: Some(n),
+            str_val: Some(String::new())
+        }),
+        text().prop_map(|s| IntOrString {
+            r#type: Some(1),
+            int_val: Some(0),
+            str_val: Some(s)
+        }),
     ]
 }
 
 fn container_status() -> impl Strategy<Value = ContainerStatus> {
     let state = prop_oneof![
         opt_text().prop_map(|reason| ContainerState {
-            waiting: Some(ContainerStateWaiting { reason, message: None }),
+            waiting: Some(ContainerStateWaiting {
+                reason,
+                message: None
+            }),
             ..Default::default()
         }),
-        (any::<i32>(), opt_text(), option::of(time())).prop_map(|(exit_code, reason, finished_at)| {
-            ContainerState {
-                terminated: Some(ContainerStateTerminated {
-                    exit_code: Some(exit_code),
-                    reason,
-                    finished_at,
+        (any::<i32>(), opt_text(), option::of(time())).prop_map(
+            |(exit_code, reason, finished_at)| {
+                ContainerState {
+                    terminated: Some(ContainerStateTerminated {
+                        exit_code: Some(exit_code),
+                        reason,
+                        finished_at,
+                        ..Default::default()
+                    }),
                     ..Default::default()
-                }),
-                ..Default::default()
+                }
             }
-        }),
+        ),
     ];
-    (text(), option::of(state.clone()), option::of(state), any::<bool>(), 0i32..1000).prop_map(
-        |(name, state, last_state, ready, restart_count)| ContainerStatus {
-            name: Some(name),
-            state,
-            last_state,
-            ready: Some(ready),
-            restart_count: Some(restart_count),
+    (
+        text(),
+        option::of(state.clone()),
+        option::of(state),
+        any::<bool>(),
+        0i32..1000,
+    )
+        .prop_map(
+            |(name, state, last_state, ready, restart_count)| ContainerStatus {
+                name: Some(name),
+                state,
+                last_state,
+                ready: Some(ready),
+                restart_count: Some(restart_count),
+                ..Default::default()
+            },
+        )
+}
+
+fn pod() -> impl Strategy<Value = Pod> {
+    let condition =
+        (text(), text(), option::of(time())).prop_map(|(kind, status, at)| PodCondition {
+            r#type: Some(kind),
+            status: Some(status),
+            last_transition_time: at,
             ..Default::default()
+        });
+    let spec = (
+        opt_text(),
+        vec(container(), 0..3),
+        vec(container(), 0..2),
+        option::of(any::<i32>()),
+    )
+        .prop_map(
+            |(node_name, containers, init_containers, priority)| PodSpec {
+                node_name,
+                containers,
+                init_containers,
+                priority,
+                ..Default::default()
+            },
+        );
+    let status = (
+        opt_text(),
+        vec(condition, 0..3),
+        vec(container_status(), 0..3),
+        vec(text(), 0..2),
+        option::of(time()),
+    )
+        .prop_map(
+            |(phase, conditions, container_statuses, ips, start_time)| PodStatus {
+                phase,
+                conditions,
+                container_statuses,
+                pod_i_ps: ips.into_iter().map(|ip| PodIp { ip: Some(ip) }).collect(),
+                start_time,
+                ..Default::default()
+            },
+        );
+    (option::of(metadata()), option::of(spec), option::of(status)).prop_map(
+        |(metadata, spec, status)| Pod {
+            metadata,
+            spec,
+            status,
         },
     )
 }
 
-fn pod() -> impl Strategy<Value = Pod> {
-    let condition = (text(), text(), option::of(time())).prop_map(|(kind, status, at)| PodCondition {
-        r#type: Some(kind),
-        status: Some(status),
-        last_transition_time: at,
-        ..Default::default()
-    });
-    let spec = (opt_text(), vec(container(), 0..3), vec(container(), 0..2), option::of(any::<i32>()))
-        .prop_map(|(node_name, containers, init_containers, priority)| PodSpec {
-            node_name,
-            containers,
-            init_containers,
-            priority,
-            ..Default::default()
-        });
-    let status = (opt_text(), vec(condition, 0..3), vec(container_status(), 0..3), vec(text(), 0..2), option::of(time()))
-        .prop_map(|(phase, conditions, container_statuses, ips, start_time)| PodStatus {
-            phase,
-            conditions,
-            container_statuses,
-            pod_i_ps: ips.into_iter().map(|ip| PodIp { ip: Some(ip) }).collect(),
-            start_time,
-            ..Default::default()
-        });
-    (option::of(metadata()), option::of(spec), option::of(status))
-        .prop_map(|(metadata, spec, status)| Pod { metadata, spec, status })
-}
-
 fn node() -> impl Strategy<Value = Node> {
-    let taint = (opt_text(), opt_text(), option::of(Just("NoSchedule".to_string())), option::of(time()))
-        .prop_map(|(key, value, effect, time_added)| Taint { key, value, effect, time_added });
+    let taint = (
+        opt_text(),
+        opt_text(),
+        option::of(Just("NoSchedule".to_string())),
+        option::of(time()),
+    )
+        .prop_map(|(key, value, effect, time_added)| Taint {
+            key,
+            value,
+            effect,
+            time_added,
+        });
     let condition = (text(), text(), option::of(time()), option::of(time())).prop_map(
         |(kind, status, heartbeat, transition)| NodeCondition {
             r#type: Some(kind),
@@ -188,37 +282,70 @@ fn node() -> impl Strategy<Value = Node> {
             ..Default::default()
         },
     );
-    let spec = (option::of(any::<bool>()), vec(taint, 0..3), vec(text(), 0..2)).prop_map(
-        |(unschedulable, taints, pod_cid_rs)| NodeSpec { unschedulable, taints, pod_cid_rs, ..Default::default() },
-    );
-    let info = (opt_text(), opt_text(), opt_text()).prop_map(|(kubelet, os, arch)| NodeSystemInfo {
-        kubelet_version: kubelet,
-        operating_system: os,
-        architecture: arch,
-        ..Default::default()
-    });
-    let status = (resources(), resources(), vec(condition, 0..3), option::of(info)).prop_map(
-        |(capacity, allocatable, conditions, node_info)| NodeStatus {
-            capacity,
-            allocatable,
-            conditions,
-            node_info,
+    let spec = (
+        option::of(any::<bool>()),
+        vec(taint, 0..3),
+        vec(text(), 0..2),
+    )
+        .prop_map(|(unschedulable, taints, pod_cid_rs)| NodeSpec {
+            unschedulable,
+            taints,
+            pod_cid_rs,
             ..Default::default()
+        });
+    let info =
+        (opt_text(), opt_text(), opt_text()).prop_map(|(kubelet, os, arch)| NodeSystemInfo {
+            kubelet_version: kubelet,
+            operating_system: os,
+            architecture: arch,
+            ..Default::default()
+        });
+    let status = (
+        resources(),
+        resources(),
+        vec(condition, 0..3),
+        option::of(info),
+    )
+        .prop_map(
+            |(capacity, allocatable, conditions, node_info)| NodeStatus {
+                capacity,
+                allocatable,
+                conditions,
+                node_info,
+                ..Default::default()
+            },
+        );
+    (option::of(metadata()), option::of(spec), option::of(status)).prop_map(
+        |(metadata, spec, status)| Node {
+            metadata,
+            spec,
+            status,
         },
-    );
-    (option::of(metadata()), option::of(spec), option::of(status))
-        .prop_map(|(metadata, spec, status)| Node { metadata, spec, status })
+    )
 }
 
 fn secret() -> impl Strategy<Value = Secret> {
-    (option::of(metadata()), btree_map(text(), vec(any::<u8>(), 0..24), 0..3), option::of(text()))
-        .prop_map(|(metadata, data, kind)| Secret { metadata, data, r#type: kind, ..Default::default() })
+    (
+        option::of(metadata()),
+        btree_map(text(), vec(any::<u8>(), 0..24), 0..3),
+        option::of(text()),
+    )
+        .prop_map(|(metadata, data, kind)| Secret {
+            metadata,
+            data,
+            r#type: kind,
+            ..Default::default()
+        })
 }
 
 /// protobuf: encode, seal in the envelope, decode through the generic dispatch.
 fn through_protobuf(object: &Object) -> Object {
     let resource = object.resource();
-    let sealed = envelope::seal(resource.api_version, resource.kind, Bytes::from(object.encode_proto()));
+    let sealed = envelope::seal(
+        resource.api_version,
+        resource.kind,
+        Bytes::from(object.encode_proto()),
+    );
     match envelope::decode(Bytes::from(sealed)) {
         Ok(Body::Object(decoded)) => decoded,
         other => panic!("protobuf round trip gave {other:?}"),
@@ -230,7 +357,10 @@ fn through_json(object: &Object) -> Object {
     let text = serde_json::to_vec(&object.to_json_value().expect("serializes")).expect("prints");
     match json::decode(&text) {
         Ok(Body::Object(decoded)) => decoded,
-        other => panic!("JSON round trip gave {other:?} for {}", String::from_utf8_lossy(&text)),
+        other => panic!(
+            "JSON round trip gave {other:?} for {}",
+            String::from_utf8_lossy(&text)
+        ),
     }
 }
 

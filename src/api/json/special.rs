@@ -29,7 +29,11 @@ fn is_zero_time(seconds: Option<i64>, nanos: Option<i32>) -> bool {
 
 fn format_time<E: ser::Error>(seconds: i64, fraction: Option<u32>) -> Result<String, E> {
     let time: NaiveDateTime = DateTime::from_timestamp(seconds, 0)
-        .ok_or_else(|| E::custom(format_args!("time {seconds}s since the epoch is out of range")))?
+        .ok_or_else(|| {
+            E::custom(format_args!(
+                "time {seconds}s since the epoch is out of range"
+            ))
+        })?
         .naive_utc();
     let whole = time.format("%Y-%m-%dT%H:%M:%S");
     Ok(match fraction {
@@ -68,7 +72,10 @@ impl<'de> Deserialize<'de> for Time {
             Some(text) => {
                 // Go's metav1.Time writes whole seconds only, to protobuf too.
                 let (seconds, _) = parse_time::<D::Error>(&text)?;
-                Ok(Time { seconds: Some(seconds), nanos: nanos_field(0) })
+                Ok(Time {
+                    seconds: Some(seconds),
+                    nanos: nanos_field(0),
+                })
             }
         }
     }
@@ -82,7 +89,10 @@ impl Serialize for MicroTime {
         }
         let micros = u32::try_from(self.nanos.unwrap_or(0) / 1000)
             .map_err(|_| <S::Error as ser::Error>::custom("MicroTime with negative nanos"))?;
-        serializer.serialize_str(&format_time::<S::Error>(self.seconds.unwrap_or(0), Some(micros))?)
+        serializer.serialize_str(&format_time::<S::Error>(
+            self.seconds.unwrap_or(0),
+            Some(micros),
+        )?)
     }
 }
 
@@ -93,7 +103,10 @@ impl<'de> Deserialize<'de> for MicroTime {
             Some(text) => {
                 let (seconds, nanos) = parse_time::<D::Error>(&text)?;
                 // Microsecond precision, as Go stores it.
-                Ok(MicroTime { seconds: Some(seconds), nanos: nanos_field(nanos / 1000 * 1000) })
+                Ok(MicroTime {
+                    seconds: Some(seconds),
+                    nanos: nanos_field(nanos / 1000 * 1000),
+                })
             }
         }
     }
@@ -110,9 +123,12 @@ impl Serialize for Duration {
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        let nanos = duration::parse(&text)
-            .map_err(|err| <D::Error as de::Error>::custom(format_args!("invalid duration {text:?}: {err}")))?;
-        Ok(Duration { duration: Some(nanos) })
+        let nanos = duration::parse(&text).map_err(|err| {
+            <D::Error as de::Error>::custom(format_args!("invalid duration {text:?}: {err}"))
+        })?;
+        Ok(Duration {
+            duration: Some(nanos),
+        })
     }
 }
 
@@ -161,7 +177,9 @@ impl Serialize for Quantity {
 
 impl<'de> Deserialize<'de> for Quantity {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Quantity { string: deserializer.deserialize_any(QuantityText)? })
+        Ok(Quantity {
+            string: deserializer.deserialize_any(QuantityText)?,
+        })
     }
 }
 
@@ -173,7 +191,9 @@ impl Serialize for QuantityValue {
 
 impl<'de> Deserialize<'de> for QuantityValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(QuantityValue { string: deserializer.deserialize_any(QuantityText)? })
+        Ok(QuantityValue {
+            string: deserializer.deserialize_any(QuantityText)?,
+        })
     }
 }
 
@@ -197,7 +217,11 @@ struct IntOrStringVisitor;
 impl IntOrStringVisitor {
     // Go writes all three fields of its non-pointer struct.
     fn int(value: i32) -> IntOrString {
-        IntOrString { r#type: Some(0), int_val: Some(value), str_val: Some(String::new()) }
+        IntOrString {
+            r#type: Some(0),
+            int_val: Some(value),
+            str_val: Some(String::new()),
+        }
     }
 }
 
@@ -208,11 +232,13 @@ impl<'de> Visitor<'de> for IntOrStringVisitor {
         f.write_str("an int32 or a string")
     }
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<IntOrString, E> {
-        let value = i32::try_from(n).map_err(|_| E::custom(format_args!("{n} does not fit an int32")))?;
+        let value =
+            i32::try_from(n).map_err(|_| E::custom(format_args!("{n} does not fit an int32")))?;
         Ok(Self::int(value))
     }
     fn visit_u64<E: de::Error>(self, n: u64) -> Result<IntOrString, E> {
-        let value = i32::try_from(n).map_err(|_| E::custom(format_args!("{n} does not fit an int32")))?;
+        let value =
+            i32::try_from(n).map_err(|_| E::custom(format_args!("{n} does not fit an int32")))?;
         Ok(Self::int(value))
     }
     fn visit_str<E: de::Error>(self, text: &str) -> Result<IntOrString, E> {
@@ -255,10 +281,14 @@ fn serialize_raw_json<S: Serializer>(
 /// (an ObjectMeta's managedFields inside an inlined Go struct) are read through
 /// serde's buffered content, which cannot produce a `RawValue`. Numbers keep their
 /// value; only the spelling of floats may change (`1e3` → `1000.0`).
-fn deserialize_raw_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+fn deserialize_raw_json<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<u8>>, D::Error> {
     match serde_json::Value::deserialize(deserializer)? {
         serde_json::Value::Null => Ok(None),
-        value => serde_json::to_vec(&value).map(Some).map_err(<D::Error as de::Error>::custom),
+        value => serde_json::to_vec(&value)
+            .map(Some)
+            .map_err(<D::Error as de::Error>::custom),
     }
 }
 
@@ -270,7 +300,9 @@ impl Serialize for RawExtension {
 
 impl<'de> Deserialize<'de> for RawExtension {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(RawExtension { raw: deserialize_raw_json(deserializer)?.map(bytes::Bytes::from) })
+        Ok(RawExtension {
+            raw: deserialize_raw_json(deserializer)?.map(bytes::Bytes::from),
+        })
     }
 }
 
@@ -282,7 +314,9 @@ impl Serialize for FieldsV1 {
 
 impl<'de> Deserialize<'de> for FieldsV1 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(FieldsV1 { raw: deserialize_raw_json(deserializer)? })
+        Ok(FieldsV1 {
+            raw: deserialize_raw_json(deserializer)?,
+        })
     }
 }
 
@@ -293,8 +327,14 @@ mod tests {
 
     #[test]
     fn time_is_whole_seconds_and_zero_is_null() {
-        let time = Time { seconds: Some(1_501_779_947), nanos: Some(0) };
-        assert_eq!(serde_json::to_value(time).unwrap(), json!("2017-08-03T17:05:47Z"));
+        let time = Time {
+            seconds: Some(1_501_779_947),
+            nanos: Some(0),
+        };
+        assert_eq!(
+            serde_json::to_value(time).unwrap(),
+            json!("2017-08-03T17:05:47Z")
+        );
         assert_eq!(serde_json::to_value(Time::default()).unwrap(), json!(null));
         let read: Time = serde_json::from_value(json!("2017-08-03T17:05:47Z")).unwrap();
         assert_eq!(read, time);
@@ -305,7 +345,13 @@ mod tests {
     #[test]
     fn time_accepts_offsets_and_fractions() {
         let read: Time = serde_json::from_value(json!("2017-08-03T19:05:47.5+02:00")).unwrap();
-        assert_eq!(read, Time { seconds: Some(1_501_779_947), nanos: Some(0) });
+        assert_eq!(
+            read,
+            Time {
+                seconds: Some(1_501_779_947),
+                nanos: Some(0)
+            }
+        );
     }
 
     #[test]
@@ -316,28 +362,61 @@ mod tests {
 
     #[test]
     fn micro_time_has_six_digits() {
-        let time = MicroTime { seconds: Some(1_501_779_947), nanos: Some(123_456_789) };
-        assert_eq!(serde_json::to_value(time).unwrap(), json!("2017-08-03T17:05:47.123456Z"));
-        let whole = MicroTime { seconds: Some(1_501_779_947), nanos: None };
-        assert_eq!(serde_json::to_value(whole).unwrap(), json!("2017-08-03T17:05:47.000000Z"));
+        let time = MicroTime {
+            seconds: Some(1_501_779_947),
+            nanos: Some(123_456_789),
+        };
+        assert_eq!(
+            serde_json::to_value(time).unwrap(),
+            json!("2017-08-03T17:05:47.123456Z")
+        );
+        let whole = MicroTime {
+            seconds: Some(1_501_779_947),
+            nanos: None,
+        };
+        assert_eq!(
+            serde_json::to_value(whole).unwrap(),
+            json!("2017-08-03T17:05:47.000000Z")
+        );
         let read: MicroTime = serde_json::from_value(json!("2017-08-03T17:05:47.123456Z")).unwrap();
-        assert_eq!(read, MicroTime { seconds: Some(1_501_779_947), nanos: Some(123_456_000) });
+        assert_eq!(
+            read,
+            MicroTime {
+                seconds: Some(1_501_779_947),
+                nanos: Some(123_456_000)
+            }
+        );
     }
 
     #[test]
     fn quantity_is_a_string_and_accepts_numbers() {
-        let q = Quantity { string: Some("100m".into()) };
+        let q = Quantity {
+            string: Some("100m".into()),
+        };
         assert_eq!(serde_json::to_value(&q).unwrap(), json!("100m"));
-        assert_eq!(serde_json::from_value::<Quantity>(json!("100m")).unwrap(), q);
+        assert_eq!(
+            serde_json::from_value::<Quantity>(json!("100m")).unwrap(),
+            q
+        );
         let n: Quantity = serde_json::from_value(json!(2)).unwrap();
         assert_eq!(n.string.as_deref(), Some("2"));
-        assert_eq!(serde_json::to_value(Quantity::default()).unwrap(), json!("0"));
+        assert_eq!(
+            serde_json::to_value(Quantity::default()).unwrap(),
+            json!("0")
+        );
     }
 
     #[test]
     fn int_or_string_both_ways() {
         let int: IntOrString = serde_json::from_value(json!(8080)).unwrap();
-        assert_eq!(int, IntOrString { r#type: Some(0), int_val: Some(8080), str_val: Some(String::new()) });
+        assert_eq!(
+            int,
+            IntOrString {
+                r#type: Some(0),
+                int_val: Some(8080),
+                str_val: Some(String::new())
+            }
+        );
         assert_eq!(serde_json::to_value(&int).unwrap(), json!(8080));
         let text: IntOrString = serde_json::from_value(json!("25%")).unwrap();
         assert_eq!(text.r#type, Some(1));
@@ -347,24 +426,45 @@ mod tests {
 
     #[test]
     fn raw_json_is_kept_as_compact_text() {
-        let raw: RawExtension = serde_json::from_str("{\"z\": [1, 2],\n \"b \\\" c\": \" \"}").unwrap();
-        assert_eq!(raw.raw.as_deref(), Some(&br#"{"z":[1,2],"b \" c":" "}"#[..]));
-        assert_eq!(serde_json::to_value(&raw).unwrap(), json!({"z": [1, 2], "b \" c": " "}));
+        let raw: RawExtension =
+            serde_json::from_str("{\"z\": [1, 2],\n \"b \\\" c\": \" \"}").unwrap();
+        assert_eq!(
+            raw.raw.as_deref(),
+            Some(&br#"{"z":[1,2],"b \" c":" "}"#[..])
+        );
+        assert_eq!(
+            serde_json::to_value(&raw).unwrap(),
+            json!({"z": [1, 2], "b \" c": " "})
+        );
         let fields: FieldsV1 = serde_json::from_str(r#"{"f:metadata":{}}"#).unwrap();
-        assert_eq!(serde_json::to_string(&fields).unwrap(), r#"{"f:metadata":{}}"#);
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            r#"{"f:metadata":{}}"#
+        );
     }
 
     #[test]
     fn raw_protobuf_in_a_raw_extension_is_an_error_not_garbage() {
-        let raw = RawExtension { raw: Some(bytes::Bytes::from_static(b"k8s\0\x0a")) };
+        let raw = RawExtension {
+            raw: Some(bytes::Bytes::from_static(b"k8s\0\x0a")),
+        };
         let err = serde_json::to_value(&raw).unwrap_err();
-        assert!(err.to_string().contains("RawExtension holds 5 bytes that are not JSON"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("RawExtension holds 5 bytes that are not JSON"),
+            "{err}"
+        );
     }
 
     #[test]
     fn duration_is_a_go_duration_string() {
-        let hour = Duration { duration: Some(3_600_000_000_000) };
+        let hour = Duration {
+            duration: Some(3_600_000_000_000),
+        };
         assert_eq!(serde_json::to_value(hour).unwrap(), json!("1h0m0s"));
-        assert_eq!(serde_json::from_value::<Duration>(json!("1h0m0s")).unwrap(), hour);
+        assert_eq!(
+            serde_json::from_value::<Duration>(json!("1h0m0s")).unwrap(),
+            hour
+        );
     }
 }
