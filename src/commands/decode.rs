@@ -301,7 +301,10 @@ pub fn run(
                         "diagnosis (bytes {}..{}):\n{text}",
                         range.start, range.end
                     )?,
-                    None => writeln!(err, "diagnosis: the wire data matches the compiled schema")?,
+                    None => writeln!(
+                        err,
+                        "diagnosis: no disagreement with the compiled schema found"
+                    )?,
                 }
             }
             Ok(ExitCode::FAILURE)
@@ -334,7 +337,10 @@ fn report_diagnosis(bytes: &[u8], err: &mut dyn Write) -> std::io::Result<()> {
         }
     }
     if clean {
-        writeln!(err, "diagnosis: the wire data matches the compiled schema")?;
+        writeln!(
+            err,
+            "diagnosis: no disagreement with the compiled schema found"
+        )?;
     }
     Ok(())
 }
@@ -448,5 +454,54 @@ mod tests {
             "{}",
             err.error
         );
+    }
+
+    fn run_on(bytes: &[u8], diagnose: bool, name: &str) -> (ExitCode, String, String) {
+        let path = std::env::temp_dir().join(format!("kse-decode-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).unwrap();
+        let args = DecodeArgs {
+            diagnose,
+            file: path.clone(),
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(&args, &mut out, &mut err).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn run_prints_pretty_json_and_succeeds() {
+        let (code, out, err) = run_on(&node_body("node-1"), false, "ok");
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(
+            out.starts_with("{\n  \"kind\": \"Node\",\n  \"apiVersion\": \"v1\""),
+            "{out}"
+        );
+        assert!(err.is_empty(), "{err}");
+    }
+
+    #[test]
+    fn run_fails_on_a_broken_body_and_diagnoses_it() {
+        let mut body = node_body("node-1");
+        // Cut into `raw` (the envelope ends with `1a 00 22 00`).
+        body.truncate(body.len() - 5);
+        let (code, out, err) = run_on(&body, false, "broken");
+        assert_eq!(code, ExitCode::FAILURE);
+        assert!(out.is_empty());
+        assert!(
+            err.contains("does not decode") && err.contains("diagnosis"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn run_with_diagnose_reports_on_a_good_body() {
+        let (code, _, err) = run_on(&node_body("node-1"), true, "diagnose");
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert!(err.starts_with("diagnosis"), "{err}");
     }
 }
