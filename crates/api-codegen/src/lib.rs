@@ -64,12 +64,10 @@ pub fn generate(
     for (path, attribute) in &serde_plan.type_attributes {
         config.type_attribute(path, attribute);
     }
-    for (path, attribute) in &serde_plan.field_attributes {
-        config.field_attribute(path, attribute);
-    }
     config
         .compile_fds(fds.clone())
         .map_err(CodegenError::Prost)?;
+    serde_plan.inject_field_attributes(fds, out_dir)?;
 
     let glue = glue::resource_glue(fds, pin, table)?;
     write_rust(out_dir, "resources.rs", glue)

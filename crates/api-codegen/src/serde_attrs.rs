@@ -7,8 +7,12 @@
 //! JSON object (times, quantities, int-or-string, raw JSON) get no derive: their
 //! impls are written by hand in the exporter (`src/api/json`).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
 use prost_types::field_descriptor_proto::{Label, Type};
 use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorSet};
+use quote::ToTokens;
 
 use crate::CodegenError;
 
@@ -150,11 +154,22 @@ fn json_form(message_path: &str, field: &str) -> Option<JsonForm> {
 /// Messages that never appear in JSON (the protobuf envelope itself).
 const NO_JSON: &[&str] = &[".k8s.io.apimachinery.pkg.runtime.Unknown"];
 
-/// The attributes to hand to prost-build, as (protobuf path, attribute) pairs.
+/// Marks a struct (as a doc attribute, removed again) with its message path, so the
+/// field attributes can be added after prost-build has written the code.
+const MARKER: &str = "kse-serde-fields:";
+
+/// The serde attributes for the generated types.
+///
+/// Type attributes go through prost-build (one matcher per message). Field attributes
+/// do not: prost-build matches every field against every matcher, which took ~10 s
+/// for our ~2000 fields; they are added to the written code by field number instead
+/// ([`SerdePlan::inject_field_attributes`]).
 #[derive(Debug, Default)]
 pub struct SerdePlan {
+    /// (message path, attribute) for prost-build's `type_attribute`.
     pub type_attributes: Vec<(String, String)>,
-    pub field_attributes: Vec<(String, String)>,
+    /// message path → field number → attribute.
+    pub field_attributes: BTreeMap<String, BTreeMap<i32, String>>,
     /// Messages serialized as their single `items` list (Go named slice types such
     /// as `ExtraValue`), reported for the build log and tests.
     pub transparent: Vec<String>,
@@ -202,20 +217,128 @@ impl SerdePlan {
             self.transparent.push(path);
             return Ok(());
         }
-        self.type_attributes
-            .push((path.clone(), format!("{derive}\n#[serde(default)]")));
+        self.type_attributes.push((
+            path.clone(),
+            format!("{derive}\n#[serde(default)]\n#[doc = \"{MARKER}{path}\"]"),
+        ));
         for field in &message.field {
             let attribute =
                 field_attribute(&path, message, field).map_err(|reason| CodegenError::Serde {
                     field: format!("{path}.{}", field.name.as_deref().unwrap_or_default()),
                     reason,
                 })?;
-            let field_name = field.name.as_deref().unwrap_or_default();
+            let number = field.number.unwrap_or_default();
             self.field_attributes
-                .push((format!("{path}.{field_name}"), attribute));
+                .entry(path.clone())
+                .or_default()
+                .insert(number, attribute);
         }
         Ok(())
     }
+
+    /// Adds the field attributes to the files prost-build wrote (one per package).
+    pub fn inject_field_attributes(
+        &self,
+        fds: &FileDescriptorSet,
+        out_dir: &Path,
+    ) -> Result<(), CodegenError> {
+        // Packages without messages (runtime.schema) get no file from prost-build.
+        let packages: BTreeSet<&str> = fds
+            .file
+            .iter()
+            .filter(|f| !f.message_type.is_empty())
+            .filter_map(|f| f.package.as_deref())
+            .collect();
+        for package in packages {
+            let path = out_dir.join(format!("{package}.rs"));
+            let io = |source| CodegenError::Io {
+                path: path.display().to_string(),
+                source,
+            };
+            let text = std::fs::read_to_string(&path).map_err(io)?;
+            let mut file = syn::parse_file(&text).map_err(|err| CodegenError::Serde {
+                field: package.to_string(),
+                reason: format!("generated code does not parse: {err}"),
+            })?;
+            self.inject_items(&mut file.items)?;
+            std::fs::write(&path, prettyplease::unparse(&file)).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    fn inject_items(&self, items: &mut [syn::Item]) -> Result<(), CodegenError> {
+        for item in items {
+            match item {
+                syn::Item::Struct(item) => self.inject_struct(item)?,
+                syn::Item::Mod(syn::ItemMod {
+                    content: Some((_, items)),
+                    ..
+                }) => self.inject_items(items)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn inject_struct(&self, item: &mut syn::ItemStruct) -> Result<(), CodegenError> {
+        let Some((index, message)) = item
+            .attrs
+            .iter()
+            .enumerate()
+            .find_map(|(i, attr)| marker(attr).map(|m| (i, m)))
+        else {
+            return Ok(());
+        };
+        item.attrs.remove(index);
+        let error = |reason: String| CodegenError::Serde {
+            field: message.clone(),
+            reason,
+        };
+        let no_fields = BTreeMap::new();
+        let fields = self.field_attributes.get(&message).unwrap_or(&no_fields);
+        for field in item.fields.iter_mut() {
+            let tag = field
+                .attrs
+                .iter()
+                .find_map(prost_tag)
+                .ok_or_else(|| error("a generated field has no prost tag".into()))?;
+            let text = fields
+                .get(&tag)
+                .ok_or_else(|| error(format!("no attribute planned for field {tag}")))?;
+            let attributes = syn::parse::Parser::parse_str(syn::Attribute::parse_outer, text)
+                .map_err(|err| error(format!("field {tag}: bad attribute {text}: {err}")))?;
+            field.attrs.extend(attributes);
+        }
+        Ok(())
+    }
+}
+
+/// The message path of a marker doc attribute.
+fn marker(attr: &syn::Attribute) -> Option<String> {
+    let syn::Meta::NameValue(name_value) = &attr.meta else {
+        return None;
+    };
+    if !name_value.path.is_ident("doc") {
+        return None;
+    }
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(text),
+        ..
+    }) = &name_value.value
+    else {
+        return None;
+    };
+    text.value().strip_prefix(MARKER).map(str::to_string)
+}
+
+/// The field number in `#[prost(string, optional, tag = "5")]`.
+fn prost_tag(attr: &syn::Attribute) -> Option<i32> {
+    if !attr.path().is_ident("prost") {
+        return None;
+    }
+    let tokens = attr.meta.to_token_stream().to_string();
+    let (_, rest) = tokens.split_once("tag = \"")?;
+    rest.split('"').next()?.parse().ok()
 }
 
 /// Go named slice types (`type ExtraValue []string`): upstream wraps each in a message
