@@ -7,6 +7,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod commands;
 pub mod reflector;
 pub mod metrics;
 pub mod server;

@@ -14,6 +14,8 @@ use kube_state_exporter::telemetry::Telemetry;
 /// Exit code for usage and configuration errors (clap's convention).
 const USAGE_ERROR: u8 = 2;
 
+use kube_state_exporter::commands::decode;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -24,9 +26,13 @@ fn main() -> ExitCode {
             print_version();
             ExitCode::SUCCESS
         }
-        Some(Command::Decode(_args)) => {
-            eprintln!("decode: not built yet");
-            ExitCode::FAILURE
+        Some(Command::Decode(args)) => {
+            let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
+            match decode::run(&args, &mut stdout, &mut stderr) {
+                Ok(code) => code,
+                // stdout closed (e.g. piped into `head`): nothing left to report to.
+                Err(_) => ExitCode::FAILURE,
+            }
         }
         None => run_exporter(&cli.exporter),
     }

@@ -1,0 +1,3 @@
+//! Subcommands other than running the exporter.
+
+pub mod decode;
