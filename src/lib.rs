@@ -5,6 +5,8 @@
 //! → `store` → `metrics` (one file per resource) → `server`.
 
 pub mod api;
+pub mod client;
 pub mod cli;
 pub mod reflector;
 pub mod metrics;
+pub mod replay;
