@@ -65,20 +65,9 @@ pub fn decode_body(content_type: &str, body: Bytes) -> Result<Body, DecodeError>
     }
 }
 
-/// The JSON seam: one call into the JSON decoder of `crate::api::json`.
+/// JSON bodies go through `crate::api::json` (Kubernetes JSON on the generated types).
 pub fn decode_json(body: &[u8]) -> Result<Body, DecodeError> {
-    json_backend::decode(body)
-}
-
-mod json_backend {
-    use super::*;
-
-    pub(super) fn decode(body: &[u8]) -> Result<Body, DecodeError> {
-        let _ = body;
-        Err(DecodeError::Json(
-            "JSON decoding is not available in this build".to_string(),
-        ))
-    }
+    crate::api::json::decode(body).map_err(|e| DecodeError::Json(e.to_string()))
 }
 
 /// A decoded list page: its objects, resourceVersion and continue token.

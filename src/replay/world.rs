@@ -83,7 +83,9 @@ impl<T: Clone> Timeline<T> {
     }
 
     fn push(&mut self, change: Change<T>) {
-        if change.rv > self.last_rv() {
+        // Bookmarks may repeat the last event's resourceVersion.
+        let last = self.last_rv();
+        if change.rv > last || (change.kind == ChangeKind::Bookmark && change.rv == last) {
             self.events.push(change);
         }
     }
