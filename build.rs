@@ -54,7 +54,10 @@ fn run() -> Result<(), String> {
     write(&out_dir.join("merged.fds"), &merged.encode_to_vec())?;
     let overlay_names: Vec<&str> = overlays.iter().map(|o| o.name()).collect();
     println!("cargo:rustc-env=KSE_UPSTREAM_KUBERNETES={}", pin.kubernetes);
-    println!("cargo:rustc-env=KSE_SCHEMA_OVERLAYS={}", overlay_names.join(","));
+    println!(
+        "cargo:rustc-env=KSE_SCHEMA_OVERLAYS={}",
+        overlay_names.join(",")
+    );
     println!(
         "cargo:rustc-env=KSE_SCHEMA_HASH={}",
         schema_overlay::schema_hash(&merged)
@@ -95,9 +98,11 @@ fn locate_package(manifest_dir: &Path, package: &str) -> Result<PathBuf, String>
     let from_metadata = locate_with_metadata(manifest_dir, package);
     match from_metadata {
         Ok(dir) => Ok(dir),
-        Err(metadata_error) => locate_in_registry(manifest_dir, package).map_err(|registry_error| {
-            format!("cannot locate package {package}: {metadata_error}; {registry_error}")
-        }),
+        Err(metadata_error) => {
+            locate_in_registry(manifest_dir, package).map_err(|registry_error| {
+                format!("cannot locate package {package}: {metadata_error}; {registry_error}")
+            })
+        }
     }
 }
 
@@ -105,7 +110,13 @@ fn locate_with_metadata(manifest_dir: &Path, package: &str) -> Result<PathBuf, S
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = env("TARGET")?;
     let output = Command::new(cargo)
-        .args(["metadata", "--offline", "--format-version", "1", "--filter-platform"])
+        .args([
+            "metadata",
+            "--offline",
+            "--format-version",
+            "1",
+            "--filter-platform",
+        ])
         .arg(&target)
         .arg("--manifest-path")
         .arg(manifest_dir.join("Cargo.toml"))
@@ -113,7 +124,10 @@ fn locate_with_metadata(manifest_dir: &Path, package: &str) -> Result<PathBuf, S
         .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("cargo metadata failed: {}", stderr.lines().next().unwrap_or("")));
+        return Err(format!(
+            "cargo metadata failed: {}",
+            stderr.lines().next().unwrap_or("")
+        ));
     }
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("cargo metadata printed invalid JSON: {e}"))?;
@@ -123,7 +137,9 @@ fn locate_with_metadata(manifest_dir: &Path, package: &str) -> Result<PathBuf, S
         .flatten()
         .find(|p| p["name"] == package)
         .and_then(|p| p["manifest_path"].as_str())
-        .ok_or_else(|| format!("{package} is not in the dependency graph; it must be a build-dependency"))?;
+        .ok_or_else(|| {
+            format!("{package} is not in the dependency graph; it must be a build-dependency")
+        })?;
     Path::new(manifest)
         .parent()
         .map(Path::to_path_buf)
@@ -134,8 +150,8 @@ fn locate_in_registry(manifest_dir: &Path, package: &str) -> Result<PathBuf, Str
     let lock_path = manifest_dir.join("Cargo.lock");
     let lock = std::fs::read_to_string(&lock_path)
         .map_err(|e| format!("cannot read {}: {e}", lock_path.display()))?;
-    let version = locked_version(&lock, package)
-        .ok_or_else(|| format!("{package} is not in Cargo.lock"))?;
+    let version =
+        locked_version(&lock, package).ok_or_else(|| format!("{package} is not in Cargo.lock"))?;
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))

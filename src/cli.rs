@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "kube-state-exporter", version, about = "kube-state-metrics compatible exporter with a build-time Kubernetes schema (upstream + vendor overlays)")]
+#[command(
+    name = "kube-state-exporter",
+    version,
+    about = "kube-state-metrics compatible exporter with a build-time Kubernetes schema (upstream + vendor overlays)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

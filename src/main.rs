@@ -21,10 +21,17 @@ fn main() -> ExitCode {
 fn print_version() {
     let overlays = schema::overlays();
     println!("kube-state-exporter {}", env!("CARGO_PKG_VERSION"));
-    println!("kubernetes (upstream protos): {}", schema::UPSTREAM_KUBERNETES);
+    println!(
+        "kubernetes (upstream protos): {}",
+        schema::UPSTREAM_KUBERNETES
+    );
     println!(
         "overlays: {}",
-        if overlays.is_empty() { "none (stock schema)".to_string() } else { overlays.join(", ") }
+        if overlays.is_empty() {
+            "none (stock schema)".to_string()
+        } else {
+            overlays.join(", ")
+        }
     );
     println!("schema hash: {}", schema::SCHEMA_HASH);
 }

@@ -1,15 +1,69 @@
 //! Schema-drift diagnosis: walks protobuf wire data against compiled descriptors and
-//! says where the server's schema and ours disagree. (Contract only; the walker is
-//! being written.)
+//! says where the server's schema and ours disagree.
+//!
+//! Used when a body fails to decode with our types (or decodes with unknown fields):
+//! the walker does not rely on prost's decoder, it reads the raw wire bytes field by
+//! field against a [`DescriptorPool`], so it can say *which* field of *which* object
+//! carries bytes of another type, and keeps going past the first error where the wire
+//! format allows it. A pure function: any input gives a [`Diagnosis`], never a panic;
+//! recursion depth and the number of findings are bounded.
+
+mod walk;
+mod wire;
 
 use std::fmt;
+use std::sync::OnceLock;
 
-use prost_reflect::DescriptorPool;
+use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
+use schema_overlay::Pin;
+
+use self::walk::{Issue, Item, Walker};
+use self::wire::{Reader, Value};
+use super::envelope::MAGIC;
+
+/// Most findings one diagnosis keeps; the rest are counted in [`Diagnosis::omitted`].
+pub const MAX_FINDINGS: usize = 50;
+
+/// Where to read about overlays, quoted in hints.
+const OVERLAY_DOCS: &str = "docs/overlays.md";
+
+/// The package of `Status`, `WatchEvent` and the metadata-only kinds, which the
+/// apiserver also sends under apiVersions of other groups (a `v1` Status).
+const META_PACKAGE: &str = "k8s.io.apimachinery.pkg.apis.meta.v1";
+
+/// What kind of disagreement a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingKind {
+    /// The body, its envelope or a watch frame cannot be read, or names a kind this
+    /// build does not have.
+    Envelope,
+    /// A field number our schema does not have. Decoding drops it silently.
+    UnknownField,
+    /// A known field whose bytes are not what our schema declares (wrong wire type,
+    /// invalid UTF-8, or a nested message that does not parse as its type).
+    WrongType,
+    /// A message's bytes break the wire format itself (illegal wire type, invalid
+    /// varint, a length running past the end, ...).
+    Malformed,
+}
+
+/// Which list item or watch event a finding is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRef {
+    /// Index in the list's `items`, or of the event in the watch stream.
+    pub index: usize,
+    /// The watch event type (`ADDED`, `MODIFIED`, ...), for watch streams.
+    pub event: Option<String>,
+    /// metadata.name of the item, when it could be read.
+    pub name: Option<String>,
+}
 
 /// Where one disagreement was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Field path from the object root, e.g. `status.config`.
+    /// Field path from the object root, e.g. `status.config`. Repeated fields carry
+    /// the occurrence (`conditions[2]`), maps the key (`capacity["cpu"]`), fields our
+    /// schema does not have their number (`#15`).
     pub path: String,
     /// The message that holds the field (`NodeStatus`).
     pub message: String,
@@ -19,16 +73,70 @@ pub struct Finding {
     pub expected: Option<String>,
     /// What went wrong, in words.
     pub detail: String,
+    pub kind: FindingKind,
+    /// Path of the message holding the field (`status`; empty for the object root).
+    pub within: String,
+    /// The list item or watch event, when the body holds more than one object.
+    pub item: Option<ItemRef>,
+    /// Byte offset of the field in the object's bytes (the envelope's `raw`; for list
+    /// items, in the list's).
+    pub offset: usize,
+}
+
+impl Finding {
+    /// What to do about it, for operators.
+    pub fn hint(&self) -> String {
+        match self.kind {
+            FindingKind::WrongType => format!(
+                "the server's schema differs from this build; an overlay is needed (see {OVERLAY_DOCS})"
+            ),
+            FindingKind::UnknownField => format!(
+                "the field is dropped when decoding; an overlay makes it available (see {OVERLAY_DOCS})"
+            ),
+            FindingKind::Malformed => format!(
+                "the bytes are damaged, or the server's schema differs from this build (see {OVERLAY_DOCS})"
+            ),
+            FindingKind::Envelope => {
+                "the body is not an apiserver protobuf body of a kind this build knows".to_string()
+            }
+        }
+    }
+
+    /// `status (NodeStatus) field 11`, `Node field 3`, `status.config.assigned (NodeConfigSource)`.
+    fn location(&self) -> String {
+        let holder = if self.within.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{} ({})", self.within, self.message)
+        };
+        match self.kind {
+            FindingKind::Envelope => holder,
+            // The detail names the field (if the key could be read at all).
+            FindingKind::Malformed => holder,
+            FindingKind::UnknownField | FindingKind::WrongType => {
+                format!("{holder} field {}", self.field_number)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location(), self.detail)
+    }
 }
 
 /// The result of diagnosing one body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnosis {
-    /// `v1.Node`, when the envelope could be read.
+    /// `v1.Node`, when the envelope could be read (for watch streams: of the first event).
     pub kind: Option<String>,
-    /// metadata.name, when it could be read.
+    /// metadata.name, when it could be read (single objects; lists and watch events
+    /// name their items in [`Finding::item`]).
     pub name: Option<String>,
     pub findings: Vec<Finding>,
+    /// Findings beyond [`MAX_FINDINGS`], counted but not kept.
+    pub omitted: usize,
 }
 
 impl Diagnosis {
@@ -36,15 +144,643 @@ impl Diagnosis {
     pub fn is_clean(&self) -> bool {
         self.findings.is_empty()
     }
+
+    /// One line for logs: the first finding with its hint, and how many more there are.
+    pub fn summary(&self) -> String {
+        let Some(first) = self.findings.first() else {
+            return format!("{}: matches the schema of this build", self.subject(None));
+        };
+        let more = self.findings.len() - 1 + self.omitted;
+        let more = match more {
+            0 => String::new(),
+            1 => " (and 1 more finding)".to_string(),
+            n => format!(" (and {n} more findings)"),
+        };
+        format!(
+            "{}: {first}{more}; hint: {}",
+            self.subject(first.item.as_ref()),
+            first.hint()
+        )
+    }
+
+    /// `v1.Node "gpu-node-1"`, `v1.NodeList item 3 "gpu-node-1"`,
+    /// `v1.Pod watch event 2 (MODIFIED) "web-0"`.
+    fn subject(&self, item: Option<&ItemRef>) -> String {
+        let mut subject = self.kind.clone().unwrap_or_else(|| "body".to_string());
+        match item {
+            Some(item) => {
+                match &item.event {
+                    Some(event) => {
+                        subject.push_str(&format!(" watch event {} ({event})", item.index))
+                    }
+                    None => subject.push_str(&format!(" item {}", item.index)),
+                }
+                if let Some(name) = &item.name {
+                    subject.push_str(&format!(" {name:?}"));
+                }
+            }
+            None => {
+                if let Some(name) = &self.name {
+                    subject.push_str(&format!(" {name:?}"));
+                }
+            }
+        }
+        subject
+    }
+
+    /// True when every finding is an unknown field: prost decodes such a body (and
+    /// drops those fields); any other finding is a reason it does not.
+    pub fn decodes(&self) -> bool {
+        self.findings
+            .iter()
+            .all(|f| f.kind == FindingKind::UnknownField)
+    }
+
+    /// Keeps at most [`MAX_FINDINGS`]; when full, a finding that breaks decoding still
+    /// displaces an unknown-field one, so that [`Diagnosis::decodes`] stays true to the body.
+    fn add(&mut self, finding: Finding) {
+        let kinds: Vec<FindingKind> = self.findings.iter().map(|f| f.kind).collect();
+        match keep_at(&kinds, finding.kind, MAX_FINDINGS) {
+            Keep::Append => self.findings.push(finding),
+            Keep::Replace(position) => {
+                self.findings[position] = finding;
+                self.omitted += 1;
+            }
+            Keep::Drop => self.omitted += 1,
+        }
+    }
+
+    fn envelope_finding(&mut self, item: Option<ItemRef>, message: &str, detail: String) {
+        self.add(Finding {
+            path: String::new(),
+            message: message.to_string(),
+            field_number: 0,
+            wire_type: 0,
+            expected: None,
+            detail,
+            kind: FindingKind::Envelope,
+            within: String::new(),
+            item,
+            offset: 0,
+        });
+    }
 }
 
+/// Where a new finding goes in a bounded list.
+pub(crate) enum Keep {
+    Append,
+    Replace(usize),
+    Drop,
+}
+
+/// Appends below the limit; at the limit a finding that breaks decoding replaces the
+/// last unknown-field one (so that "decodes" stays true to the body), others are dropped.
+pub(crate) fn keep_at(kept: &[FindingKind], new: FindingKind, limit: usize) -> Keep {
+    if kept.len() < limit {
+        return Keep::Append;
+    }
+    if new == FindingKind::UnknownField {
+        return Keep::Drop;
+    }
+    match kept
+        .iter()
+        .rposition(|kind| *kind == FindingKind::UnknownField)
+    {
+        Some(position) => Keep::Replace(position),
+        None => Keep::Drop,
+    }
+}
+
+/// One line per finding, each with its subject and hint; a clean body says so.
 impl fmt::Display for Diagnosis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} findings", self.findings.len())
+        if self.findings.is_empty() {
+            return write!(
+                f,
+                "{}: matches the schema of this build",
+                self.subject(None)
+            );
+        }
+        for (index, finding) in self.findings.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}: {finding}; hint: {}",
+                self.subject(finding.item.as_ref()),
+                finding.hint()
+            )?;
+        }
+        if self.omitted > 0 {
+            write!(f, "\n... and {} more findings not shown", self.omitted)?;
+        }
+        Ok(())
     }
 }
 
 /// Diagnoses a whole body (envelope, object, list or watch frame).
-pub fn diagnose(_pool: &DescriptorPool, _body: &[u8]) -> Diagnosis {
-    Diagnosis::default()
+pub fn diagnose(pool: &DescriptorPool, body: &[u8]) -> Diagnosis {
+    let mut diagnosis = Diagnosis::default();
+    if let Some(unknown) = body.strip_prefix(MAGIC.as_slice()) {
+        diagnose_envelope(pool, unknown, None, &mut diagnosis);
+    } else if looks_like_watch_stream(body) {
+        diagnose_watch_stream(pool, body, &mut diagnosis);
+    } else {
+        let head: Vec<String> = body.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        diagnosis.envelope_finding(
+            None,
+            "",
+            format!(
+                "not a Kubernetes protobuf body: starts with [{}], expected 6b 38 73 00 (\"k8s\\0\") or a watch frame",
+                head.join(" ")
+            ),
+        );
+    }
+    diagnosis
+}
+
+/// Diagnoses the bytes of one object (an envelope's `raw`) of a known apiVersion and kind.
+pub fn diagnose_object(
+    pool: &DescriptorPool,
+    api_version: &str,
+    kind: &str,
+    raw: &[u8],
+) -> Diagnosis {
+    let mut diagnosis = Diagnosis {
+        kind: Some(format!("{api_version}.{kind}")),
+        ..Diagnosis::default()
+    };
+    diagnose_raw(pool, api_version, kind, raw, None, &mut diagnosis);
+    diagnosis
+}
+
+/// The fields of a `runtime.Unknown`, read without prost.
+#[derive(Default)]
+struct Envelope<'a> {
+    api_version: Option<String>,
+    kind: Option<String>,
+    raw: &'a [u8],
+    content_encoding: String,
+}
+
+fn read_envelope(unknown: &[u8]) -> Result<Envelope<'_>, String> {
+    let mut envelope = Envelope::default();
+    let mut reader = Reader::new(unknown);
+    while let Some(field) = reader.next_field().map_err(|e| e.to_string())? {
+        let Value::Bytes { bytes, .. } = field.value else {
+            continue;
+        };
+        match field.number {
+            1 => {
+                let text = |number| {
+                    wire::first_bytes_of(bytes, number)
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                };
+                envelope.api_version = text(1);
+                envelope.kind = text(2);
+            }
+            2 => envelope.raw = bytes,
+            3 => envelope.content_encoding = String::from_utf8_lossy(bytes).into_owned(),
+            _ => {}
+        }
+    }
+    Ok(envelope)
+}
+
+fn diagnose_envelope(
+    pool: &DescriptorPool,
+    unknown: &[u8],
+    item: Option<ItemRef>,
+    diagnosis: &mut Diagnosis,
+) {
+    let envelope = match read_envelope(unknown) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            diagnosis.envelope_finding(
+                item,
+                "Unknown",
+                format!("the envelope (runtime.Unknown) does not parse: {error}"),
+            );
+            return;
+        }
+    };
+    let api_version = envelope.api_version.unwrap_or_default();
+    let kind = envelope.kind.unwrap_or_default();
+    if kind.is_empty() {
+        diagnosis.envelope_finding(
+            item,
+            "Unknown",
+            "the envelope's typeMeta names no kind: cannot tell what it carries".to_string(),
+        );
+        return;
+    }
+    if diagnosis.kind.is_none() {
+        diagnosis.kind = Some(format!("{api_version}.{kind}"));
+    }
+    if !envelope.content_encoding.is_empty() {
+        diagnosis.envelope_finding(
+            item,
+            "Unknown",
+            format!(
+                "the object is {:?}-encoded, which is not inspected",
+                envelope.content_encoding
+            ),
+        );
+        return;
+    }
+    diagnose_raw(pool, &api_version, &kind, envelope.raw, item, diagnosis);
+}
+
+fn diagnose_raw(
+    pool: &DescriptorPool,
+    api_version: &str,
+    kind: &str,
+    raw: &[u8],
+    event: Option<ItemRef>,
+    diagnosis: &mut Diagnosis,
+) {
+    let Some(message) = resolve_message(pool, api_version, kind) else {
+        let mut event = event;
+        if let Some(event) = &mut event {
+            event.name = lenient_name(None, raw);
+        } else {
+            diagnosis.name = lenient_name(None, raw);
+        }
+        diagnosis.envelope_finding(
+            event,
+            "",
+            format!("kind {api_version} {kind} is not in the schema of this build"),
+        );
+        return;
+    };
+    let walker = Walker {
+        limit: MAX_FINDINGS,
+    };
+    let name = lenient_name(Some(&message), raw);
+    let item = match event {
+        Some(mut event) => {
+            event.name = name;
+            Some(event)
+        }
+        None => {
+            diagnosis.name = name;
+            None
+        }
+    };
+
+    let items_field = list_items_field(&message);
+    let mut items: Vec<Item<'_>> = Vec::new();
+    let outcome = walker.walk_root(
+        &message,
+        raw,
+        items_field.as_ref().map(|(n, _)| *n),
+        &mut items,
+    );
+    for issue in outcome.issues {
+        diagnosis.add(finding_from(issue, item.clone(), 0));
+    }
+    diagnosis.omitted += outcome.omitted;
+
+    let Some((_, item_message)) = items_field else {
+        return;
+    };
+    for (index, list_item) in items.iter().enumerate() {
+        let outcome = walker.walk_root(&item_message, list_item.bytes, None, &mut Vec::new());
+        if outcome.issues.is_empty() && outcome.omitted == 0 {
+            continue;
+        }
+        let reference = ItemRef {
+            index,
+            event: None,
+            name: lenient_name(Some(&item_message), list_item.bytes),
+        };
+        for issue in outcome.issues {
+            diagnosis.add(finding_from(
+                issue,
+                Some(reference.clone()),
+                list_item.offset,
+            ));
+        }
+        diagnosis.omitted += outcome.omitted;
+    }
+}
+
+fn finding_from(issue: Issue, item: Option<ItemRef>, base_offset: usize) -> Finding {
+    let within = issue.within.join(".");
+    let path = match (&issue.segment, within.is_empty()) {
+        (Some(segment), true) => segment.clone(),
+        (Some(segment), false) => format!("{within}.{segment}"),
+        (None, _) => within.clone(),
+    };
+    Finding {
+        path,
+        message: issue.message,
+        field_number: issue.field_number,
+        wire_type: issue.wire_type,
+        expected: issue.expected,
+        detail: issue.detail,
+        kind: issue.kind,
+        within,
+        item,
+        offset: base_offset + issue.offset,
+    }
+}
+
+/// `(field number, item message)` of a `…List`'s repeated `items`.
+fn list_items_field(message: &MessageDescriptor) -> Option<(u32, MessageDescriptor)> {
+    if !message.name().ends_with("List") {
+        return None;
+    }
+    let items = message.get_field_by_name("items")?;
+    match items.kind() {
+        Kind::Message(item) if items.is_list() => Some((items.number(), item)),
+        _ => None,
+    }
+}
+
+/// metadata.name, read as far as the bytes allow. Without a descriptor, field 1 of
+/// field 1 (where every Kubernetes object keeps it).
+fn lenient_name(message: Option<&MessageDescriptor>, raw: &[u8]) -> Option<String> {
+    let (metadata_number, name_number) = match message {
+        Some(message) => {
+            let metadata = message.get_field_by_name("metadata")?;
+            let Kind::Message(metadata_message) = metadata.kind() else {
+                return None;
+            };
+            (
+                metadata.number(),
+                metadata_message.get_field_by_name("name")?.number(),
+            )
+        }
+        None => (1, 1),
+    };
+    let metadata = wire::first_bytes_of(raw, metadata_number)?;
+    let name = wire::first_bytes_of(metadata, name_number)?;
+    // Names are at most 253 characters; anything longer is not worth a log line.
+    let name = &name[..name.len().min(253)];
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
+/// The pin's apiVersion → package map, compiled in.
+fn pin() -> Option<&'static Pin> {
+    static PIN: OnceLock<Option<Pin>> = OnceLock::new();
+    PIN.get_or_init(|| {
+        Pin::parse(
+            include_str!("../../proto/upstream.toml"),
+            "proto/upstream.toml",
+        )
+        .ok()
+    })
+    .as_ref()
+}
+
+/// The message of an apiVersion and kind: the pin's package for the apiVersion, then
+/// the meta package (Status, WatchEvent, PartialObjectMetadata), then any package of
+/// the pool ending in the version (schemas of groups the pin does not list).
+fn resolve_message(
+    pool: &DescriptorPool,
+    api_version: &str,
+    kind: &str,
+) -> Option<MessageDescriptor> {
+    if kind.is_empty() {
+        return None;
+    }
+    let pinned = pin().and_then(|pin| pin.package_for(api_version));
+    for package in pinned.into_iter().chain([META_PACKAGE]) {
+        if let Some(message) = pool.get_message_by_name(&format!("{package}.{kind}")) {
+            return Some(message);
+        }
+    }
+    let version = api_version.rsplit('/').next().unwrap_or(api_version);
+    let suffix = format!(".{version}");
+    pool.all_messages().find(|message| {
+        let package = message.package_name();
+        message.name() == kind && (package == version || package.ends_with(&suffix))
+    })
+}
+
+/// A watch stream starts with a 4-byte big-endian length that fits the body and a
+/// `WatchEvent` whose first field is its type (field 1, length-delimited).
+fn looks_like_watch_stream(body: &[u8]) -> bool {
+    let Some((head, rest)) = body.split_first_chunk::<4>() else {
+        return false;
+    };
+    let len = u32::from_be_bytes(*head) as usize;
+    len > 0 && len <= rest.len() && rest.first() == Some(&0x0a)
+}
+
+fn diagnose_watch_stream(pool: &DescriptorPool, body: &[u8], diagnosis: &mut Diagnosis) {
+    let mut rest = body;
+    let mut index = 0;
+    while !rest.is_empty() {
+        let at = |index| ItemRef {
+            index,
+            event: Some("?".to_string()),
+            name: None,
+        };
+        let Some((head, tail)) = rest.split_first_chunk::<4>() else {
+            diagnosis.envelope_finding(
+                Some(at(index)),
+                "WatchEvent",
+                format!(
+                    "the stream ends inside a frame header ({} of 4 bytes)",
+                    rest.len()
+                ),
+            );
+            return;
+        };
+        let len = u32::from_be_bytes(*head) as usize;
+        if len > tail.len() {
+            diagnosis.envelope_finding(
+                Some(at(index)),
+                "WatchEvent",
+                format!(
+                    "the frame claims {len} bytes but only {} remain (truncated)",
+                    tail.len()
+                ),
+            );
+            return;
+        }
+        let (frame, next) = tail.split_at(len);
+        rest = next;
+        diagnose_watch_event(pool, frame, index, diagnosis);
+        index += 1;
+    }
+}
+
+/// A `WatchEvent{type = 1, object = 2: RawExtension{raw = 1}}` whose raw is an envelope.
+fn diagnose_watch_event(
+    pool: &DescriptorPool,
+    frame: &[u8],
+    index: usize,
+    diagnosis: &mut Diagnosis,
+) {
+    let mut event_type = None;
+    let mut raw = None;
+    let mut reader = Reader::new(frame);
+    loop {
+        match reader.next_field() {
+            Ok(None) => break,
+            Ok(Some(field)) => match (field.number, field.value) {
+                (1, Value::Bytes { bytes, .. }) => {
+                    event_type = Some(String::from_utf8_lossy(bytes).into_owned())
+                }
+                (2, Value::Bytes { bytes, .. }) => raw = wire::first_bytes_of(bytes, 1),
+                _ => {}
+            },
+            Err(error) => {
+                let item = ItemRef {
+                    index,
+                    event: event_type.or(Some("?".to_string())),
+                    name: None,
+                };
+                diagnosis.envelope_finding(
+                    Some(item),
+                    "WatchEvent",
+                    format!("the watch event does not parse: {error}"),
+                );
+                return;
+            }
+        }
+    }
+    let item = ItemRef {
+        index,
+        event: Some(event_type.unwrap_or_else(|| "?".to_string())),
+        name: None,
+    };
+    match raw.and_then(|raw| raw.strip_prefix(MAGIC.as_slice())) {
+        Some(unknown) => diagnose_envelope(pool, unknown, Some(item), diagnosis),
+        None => diagnosis.envelope_finding(
+            Some(item),
+            "WatchEvent",
+            "the watch event carries no protobuf object (object.raw without \"k8s\\0\")"
+                .to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost_types::field_descriptor_proto::{Label, Type};
+    use prost_types::{
+        DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet,
+    };
+
+    use super::*;
+
+    /// `t.R { optional R child = 1; optional string s = 2; }`: a recursive message,
+    /// which the Kubernetes schema does not have but an overlay could.
+    fn recursive_pool() -> DescriptorPool {
+        let field = |name: &str, number, kind, type_name: Option<&str>| {
+            let mut field = FieldDescriptorProto {
+                name: Some(name.into()),
+                number: Some(number),
+                type_name: type_name.map(str::to_string),
+                ..Default::default()
+            };
+            field.set_label(Label::Optional);
+            field.set_type(kind);
+            field
+        };
+        let file = FileDescriptorProto {
+            name: Some("t.proto".into()),
+            package: Some("t".into()),
+            syntax: Some("proto2".into()),
+            message_type: vec![DescriptorProto {
+                name: Some("R".into()),
+                field: vec![
+                    field("child", 1, Type::Message, Some(".t.R")),
+                    field("s", 2, Type::String, None),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        DescriptorPool::from_file_descriptor_set(FileDescriptorSet { file: vec![file] })
+            .expect("valid test schema")
+    }
+
+    fn nested(levels: usize) -> Vec<u8> {
+        let mut bytes = vec![0x12, 0x01, b'x'];
+        for _ in 0..levels {
+            let mut outer = vec![0x0a];
+            prost::encoding::encode_varint(bytes.len() as u64, &mut outer);
+            outer.extend_from_slice(&bytes);
+            bytes = outer;
+        }
+        bytes
+    }
+
+    #[test]
+    fn nesting_is_bounded_like_prost() {
+        let pool = recursive_pool();
+        assert!(diagnose_object(&pool, "t", "R", &nested(90)).is_clean());
+        let deep = diagnose_object(&pool, "t", "R", &nested(150));
+        assert_eq!(deep.findings.len(), 1, "{deep}");
+        assert_eq!(deep.findings[0].kind, FindingKind::WrongType);
+        assert!(
+            deep.findings[0].detail.contains("nested more than 100"),
+            "{deep}"
+        );
+        // Nothing along the chain looks like an R (the string is past the limit), so
+        // it is reported at the root's field, the long way down abbreviated.
+        assert_eq!(deep.findings[0].path, "child");
+        assert!(
+            deep.findings[0].detail.contains(
+                "(at child.child.child.child.(… 91 more …).child.child.child.child: nested"
+            ),
+            "{deep}"
+        );
+    }
+
+    #[test]
+    fn findings_are_bounded_and_failures_are_kept() {
+        let pool = recursive_pool();
+        // 80 unknown fields, then a string that is not UTF-8.
+        let mut bytes = Vec::new();
+        for number in 100..180u64 {
+            prost::encoding::encode_varint(number << 3, &mut bytes);
+            bytes.push(0x01);
+        }
+        bytes.extend_from_slice(&[0x12, 0x01, 0xff]);
+        let diagnosis = diagnose_object(&pool, "t", "R", &bytes);
+        assert_eq!(diagnosis.findings.len(), MAX_FINDINGS);
+        assert_eq!(diagnosis.omitted, 81 - MAX_FINDINGS);
+        assert!(!diagnosis.decodes());
+        assert!(diagnosis.summary().ends_with(
+            "(and 80 more findings); hint: the field is dropped when decoding; an overlay makes it available (see docs/overlays.md)"
+        ), "{}", diagnosis.summary());
+        assert!(diagnosis
+            .to_string()
+            .ends_with("... and 31 more findings not shown"));
+    }
+
+    #[test]
+    fn broken_bytes_at_the_root_name_the_message() {
+        let pool = recursive_pool();
+        let diagnosis = diagnose_object(&pool, "t", "R", &[0x12, 0x05, b'a']);
+        assert_eq!(diagnosis.findings.len(), 1);
+        let finding = &diagnosis.findings[0];
+        assert_eq!(finding.kind, FindingKind::Malformed);
+        assert_eq!(
+            finding.to_string(),
+            "R: field 2 needs 5 bytes but only 1 remain (truncated)"
+        );
+    }
+
+    #[test]
+    fn the_pin_maps_api_versions_to_packages() {
+        let pin = pin().expect("proto/upstream.toml parses");
+        assert_eq!(pin.package_for("apps/v1"), Some("k8s.io.api.apps.v1"));
+        let pool = crate::api::schema::compiled_pool();
+        let deployment = resolve_message(&pool, "apps/v1", "Deployment").expect("Deployment");
+        assert_eq!(deployment.full_name(), "k8s.io.api.apps.v1.Deployment");
+        let status = resolve_message(&pool, "v1", "Status").expect("v1 Status");
+        assert_eq!(
+            status.full_name(),
+            "k8s.io.apimachinery.pkg.apis.meta.v1.Status"
+        );
+        assert!(resolve_message(&pool, "example.com/v1", "Widget").is_none());
+    }
 }

@@ -33,7 +33,10 @@ pub enum Body {
 pub enum EnvelopeError {
     #[error("body of {len} bytes is too short for the protobuf envelope")]
     Truncated { len: usize },
-    #[error("not a Kubernetes protobuf body: starts with {}, expected 6b 38 73 00 (\"k8s\\0\")", hex(found))]
+    #[error(
+        "not a Kubernetes protobuf body: starts with {}, expected 6b 38 73 00 (\"k8s\\0\")",
+        hex(found)
+    )]
     BadMagic { found: [u8; 4] },
     #[error("envelope (runtime.Unknown) does not decode: {0}")]
     Unknown(#[source] prost::DecodeError),
@@ -104,7 +107,11 @@ pub fn decode(body: Bytes) -> Result<Body, EnvelopeError> {
 
 impl Envelope {
     pub fn decode(self) -> Result<Body, EnvelopeError> {
-        let Envelope { api_version, kind, raw } = self;
+        let Envelope {
+            api_version,
+            kind,
+            raw,
+        } = self;
         let wrap = |source| EnvelopeError::Object {
             api_version: api_version.clone(),
             kind: kind.clone(),
@@ -114,9 +121,11 @@ impl Envelope {
             ("v1" | "meta.k8s.io/v1", "Status") => {
                 Status::decode(raw.clone()).map(Body::Status).map_err(wrap)
             }
-            ("meta.k8s.io/v1", "PartialObjectMetadata") => PartialObjectMetadata::decode(raw.clone())
-                .map(Body::PartialObjectMetadata)
-                .map_err(wrap),
+            ("meta.k8s.io/v1", "PartialObjectMetadata") => {
+                PartialObjectMetadata::decode(raw.clone())
+                    .map(Body::PartialObjectMetadata)
+                    .map_err(wrap)
+            }
             ("meta.k8s.io/v1", "PartialObjectMetadataList") => {
                 PartialObjectMetadataList::decode(raw.clone())
                     .map(Body::PartialObjectMetadataList)

@@ -2,7 +2,13 @@
 //! the pinned upstream protos plus the selected overlays. Nothing here is hand-edited
 //! generated code; hand-written behaviour lives in the sibling modules.
 
-#[allow(clippy::all, clippy::pedantic, missing_docs, non_snake_case, non_camel_case_types)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    missing_docs,
+    non_snake_case,
+    non_camel_case_types
+)]
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
 }

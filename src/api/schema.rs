@@ -19,7 +19,10 @@ pub const MERGED_FDS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/merged.f
 
 /// Names of the overlays in this build.
 pub fn overlays() -> Vec<&'static str> {
-    OVERLAYS.split(',').filter(|name| !name.is_empty()).collect()
+    OVERLAYS
+        .split(',')
+        .filter(|name| !name.is_empty())
+        .collect()
 }
 
 /// Decoded upstream descriptor set (tests merge other overlays onto it).

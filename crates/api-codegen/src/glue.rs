@@ -51,12 +51,12 @@ pub(crate) fn resource_glue(
     let mut list_to_json_arms = Vec::new();
 
     for (index, spec) in table.resources.iter().enumerate() {
-        let package = pin.package_for(&spec.api_version).ok_or_else(|| {
-            CodegenError::UnknownApiVersion {
-                resource: spec.plural.clone(),
-                api_version: spec.api_version.clone(),
-            }
-        })?;
+        let package =
+            pin.package_for(&spec.api_version)
+                .ok_or_else(|| CodegenError::UnknownApiVersion {
+                    resource: spec.plural.clone(),
+                    api_version: spec.api_version.clone(),
+                })?;
         let list_kind = format!("{}List", spec.kind);
         for message in [&spec.kind, &list_kind] {
             if !message_exists(fds, package, message) {
@@ -125,7 +125,9 @@ pub(crate) fn resource_glue(
                 .map(|item| Object::#variant(::std::boxed::Box::new(item)))
                 .collect(),
         });
-        encode_arms.push(quote!(Object::#variant(object) => ::prost::Message::encode_to_vec(object.as_ref()),));
+        encode_arms.push(
+            quote!(Object::#variant(object) => ::prost::Message::encode_to_vec(object.as_ref()),),
+        );
         from_metadata_arms.push(quote! {
             #index => Object::#variant(::std::boxed::Box::new(#object_ty {
                 metadata: Some(metadata),

@@ -28,7 +28,10 @@ pub enum CodegenError {
     #[error("{path}: invalid resource table: {message}")]
     Table { path: String, message: String },
     #[error("resource {resource}: apiVersion {api_version} has no protobuf package in proto/upstream.toml [groups]")]
-    UnknownApiVersion { resource: String, api_version: String },
+    UnknownApiVersion {
+        resource: String,
+        api_version: String,
+    },
     #[error("resource {resource}: message {message} is not in the schema")]
     MissingMessage { resource: String, message: String },
     #[error("prost-build failed: {0}")]
@@ -75,9 +78,12 @@ pub fn generate(
     write_rust(out_dir, "resources.rs", glue)
 }
 
-fn write_rust(out_dir: &Path, name: &str, tokens: proc_macro2::TokenStream) -> Result<(), CodegenError> {
-    let file: syn::File =
-        syn::parse2(tokens).map_err(|err| CodegenError::Glue(err.to_string()))?;
+fn write_rust(
+    out_dir: &Path,
+    name: &str,
+    tokens: proc_macro2::TokenStream,
+) -> Result<(), CodegenError> {
+    let file: syn::File = syn::parse2(tokens).map_err(|err| CodegenError::Glue(err.to_string()))?;
     let path = out_dir.join(name);
     std::fs::write(&path, prettyplease::unparse(&file)).map_err(|source| CodegenError::Io {
         path: path.display().to_string(),

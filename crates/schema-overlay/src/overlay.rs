@@ -29,7 +29,10 @@ impl Overlay {
     }
 }
 
-pub fn merge(upstream: &FileDescriptorSet, overlays: &[Overlay]) -> Result<FileDescriptorSet, SchemaError> {
+pub fn merge(
+    upstream: &FileDescriptorSet,
+    overlays: &[Overlay],
+) -> Result<FileDescriptorSet, SchemaError> {
     if !overlays.is_empty() {
         return Err(SchemaError::Upstream {
             message: "overlay support is not built yet".into(),

@@ -61,9 +61,11 @@ pub fn load_upstream(tree: &UpstreamTree, pin: &Pin) -> Result<FileDescriptorSet
                 None => file.clone(),
             },
         };
-        compiler.open_file(&name).map_err(|err| SchemaError::Upstream {
-            message: format!("{name}: {err}"),
-        })?;
+        compiler
+            .open_file(&name)
+            .map_err(|err| SchemaError::Upstream {
+                message: format!("{name}: {err}"),
+            })?;
     }
     let mut fds = compiler.file_descriptor_set();
     if let Some(prefix) = &tree.stripped_prefix {
