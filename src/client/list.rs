@@ -68,7 +68,7 @@ pub async fn list_all(
             let (content_type, bytes) = match client.get_bytes(&url, &accept).await {
                 Ok(ok) => ok,
                 Err(error) if error.is_expired() && continue_token.is_some() && restarts < options.max_restarts => {
-                    tracing::info!(target = %target.label(), %error, "continue token expired; restarting the list");
+                    tracing::info!(resource = %target.label(), %error, "continue token expired; restarting the list");
                     restarts += 1;
                     use_cache = false;
                     continue 'restart;

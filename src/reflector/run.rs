@@ -119,7 +119,7 @@ impl Reflector {
                     self.metrics.list_total.with_label_values(&[self.plural(), "success"]).inc();
                     listed_before = true;
                     after_expired = false;
-                    tracing::debug!(target = %self.label, objects = outcome.objects.len(), pages = outcome.pages, rv = %outcome.resource_version, "listed");
+                    tracing::debug!(resource = %self.label, objects = outcome.objects.len(), pages = outcome.pages, rv = %outcome.resource_version, "listed");
                     self.replace_all(outcome.objects);
                     outcome.resource_version
                 }
@@ -131,7 +131,7 @@ impl Reflector {
                     }
                     after_expired |= error.is_expired();
                     let delay = backoff.next_delay(error.retry_after());
-                    tracing::warn!(target = %self.label, %error, retry_in = ?delay, "list failed");
+                    tracing::warn!(resource = %self.label, %error, retry_in = ?delay, "list failed");
                     tokio::time::sleep(delay).await;
                     continue;
                 }
@@ -148,7 +148,7 @@ impl Reflector {
                     }
                     WatchEnd::Expired(reason) => {
                         self.metrics.watch_total.with_label_values(&[self.plural(), "error"]).inc();
-                        tracing::info!(target = %self.label, rv = %resource_version, %reason, "watch expired; relisting");
+                        tracing::info!(resource = %self.label, rv = %resource_version, %reason, "watch expired; relisting");
                         after_expired = true;
                         break;
                     }
@@ -158,7 +158,7 @@ impl Reflector {
                             break;
                         }
                         let delay = backoff.next_delay(error.retry_after());
-                        tracing::warn!(target = %self.label, %error, rv = %resource_version, retry_in = ?delay, "watch failed");
+                        tracing::warn!(resource = %self.label, %error, rv = %resource_version, retry_in = ?delay, "watch failed");
                         tokio::time::sleep(delay).await;
                     }
                 }
@@ -218,17 +218,17 @@ impl Reflector {
         if !self.diagnosed {
             self.diagnosed = true;
             let diagnosis = crate::api::diagnose::diagnose(&crate::api::schema::compiled_pool(), bytes);
+            let diagnosis = diagnosis.summary();
             tracing::warn!(
-                target = %self.label,
+                resource = %self.label,
                 %error,
                 %diagnosis,
-                hint = "the apiserver's protobuf schema differs from this build's; build with the vendor's overlay (SCHEMA_OVERLAYS) to read it natively",
-                "schema drift: protobuf objects do not match the compiled schema"
+                "schema drift: the apiserver's protobuf objects do not match the schema of this build"
             );
         }
         if self.options.content_type == ContentTypeMode::Auto {
             self.metrics.json_fallbacks_total.with_label_values(&[self.plural()]).inc();
-            tracing::warn!(target = %self.label, "falling back to JSON for this resource");
+            tracing::warn!(resource = %self.label, "falling back to JSON for this resource");
             self.format = Format::Json;
             return true;
         }
