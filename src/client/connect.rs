@@ -15,7 +15,13 @@ use thiserror::Error;
 pub struct ConnectOptions {
     pub kubeconfig: Option<PathBuf>,
     pub apiserver: Option<String>,
+    /// Where the service account's token, CA and namespace are mounted in a pod;
+    /// `None`: the standard `/var/run/secrets/kubernetes.io/serviceaccount`.
+    pub service_account_dir: Option<PathBuf>,
 }
+
+/// The standard mount point of a pod's service account.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 #[derive(Debug, Error)]
 pub enum ConnectError {
@@ -28,7 +34,7 @@ pub enum ConnectError {
     #[error("no kubeconfig found (KUBECONFIG / ~/.kube/config) and not in a cluster: {0}")]
     NoConfig(#[source] kube::config::KubeconfigError),
     #[error("in-cluster configuration: {0}")]
-    InCluster(#[source] kube::config::InClusterError),
+    InCluster(String),
     #[error("--apiserver {url:?} is not a valid URL: {reason}")]
     ApiserverUrl { url: String, reason: String },
     #[error("building the HTTP client: {0}")]
@@ -56,14 +62,14 @@ pub async fn resolve_config(options: &ConnectOptions) -> Result<kube::Config, Co
                     source,
                 })?
         }
-        (None, None) if in_cluster_env_present() => {
-            kube::Config::incluster_env().map_err(ConnectError::InCluster)?
-        }
+        (None, None) if in_cluster_env_present() => in_cluster(options)?,
         (None, _) => match kube::Config::from_kubeconfig(&KubeConfigOptions::default()).await {
             Ok(config) => config,
             // `--apiserver` alone is enough to talk to an unauthenticated server.
-            Err(_) if apiserver.is_some() => kube::Config::new(parse_url(apiserver.unwrap_or_default())?),
-            Err(error) => return Err(ConnectError::NoConfig(error)),
+            Err(error) => match apiserver {
+                Some(url) => kube::Config::new(parse_url(url)?),
+                None => return Err(ConnectError::NoConfig(error)),
+            },
         },
     };
     if let Some(url) = apiserver {
@@ -73,6 +79,60 @@ pub async fn resolve_config(options: &ConnectOptions) -> Result<kube::Config, Co
     // kube's built-in retry layer would hide 429/503 from the reflector.
     config.default_retry = false;
     Ok(config)
+}
+
+/// The in-cluster configuration, as kube's own but with the service-account
+/// directory configurable: `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
+/// the mounted CA, and the token *file* (kube re-reads it, so rotated tokens are used).
+fn in_cluster(options: &ConnectOptions) -> Result<kube::Config, ConnectError> {
+    let dir = options
+        .service_account_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT_DIR));
+    let host = std::env::var("KUBERNETES_SERVICE_HOST").unwrap_or_default();
+    let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_default();
+    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    let url = parse_url(&format!("https://{host}:{port}"))?;
+    let ca_path = dir.join("ca.crt");
+    let ca = std::fs::read_to_string(&ca_path)
+        .map_err(|e| ConnectError::InCluster(format!("{}: {e}", ca_path.display())))?;
+    let certificates = pem_certificates(&ca)
+        .map_err(|e| ConnectError::InCluster(format!("{}: {e}", ca_path.display())))?;
+    let token_path = dir.join("token");
+    if !token_path.is_file() {
+        return Err(ConnectError::InCluster(format!("{}: no token file", token_path.display())));
+    }
+    let mut config = kube::Config::new(url);
+    config.root_cert = Some(certificates);
+    config.root_cert_file = Some(ca_path);
+    config.auth_info.token_file = Some(token_path.display().to_string());
+    if let Ok(namespace) = std::fs::read_to_string(dir.join("namespace")) {
+        config.default_namespace = namespace.trim().to_string();
+    }
+    Ok(config)
+}
+
+/// DER certificates of a PEM bundle.
+fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
+    use base64::Engine;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let end = after.find(END).ok_or("certificate without an END line")?;
+        let text: String = after[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| format!("certificate is not base64: {e}"))?;
+        out.push(der);
+        rest = &after[end + END.len()..];
+    }
+    if out.is_empty() {
+        return Err("no certificate found".to_string());
+    }
+    Ok(out)
 }
 
 fn parse_url(url: &str) -> Result<http::Uri, ConnectError> {

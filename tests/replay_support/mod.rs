@@ -129,3 +129,110 @@ pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut condition: F) -
 pub async fn bounded<T>(limit: Duration, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(limit, future).await.expect("test step timed out")
 }
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, all PEM.
+pub struct Pki {
+    pub ca_pem: String,
+    pub server_pem: String,
+    pub server_key_pem: String,
+    pub client_pem: String,
+    pub client_key_pem: String,
+}
+
+pub fn pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "test-ca");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params.distinguished_name.push(DnType::CommonName, "exporter-client");
+    let client = client_params.signed_by(&client_key, &ca).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        server_pem: server.pem(),
+        server_key_pem: server_key.serialize_pem(),
+        client_pem: client.pem(),
+        client_key_pem: client_key.serialize_pem(),
+    }
+}
+
+fn pem_der(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+}
+
+/// Serves `state` over TLS on 127.0.0.1; with `require_client_cert`, only clients
+/// presenting a certificate of the test CA get through. Returns the address and the
+/// number of client certificates each handshake presented.
+pub async fn start_tls(
+    state: std::sync::Arc<kube_state_exporter::replay::ReplayState>,
+    pki: &Pki,
+    require_client_cert: bool,
+) -> (SocketAddr, tokio::task::JoinHandle<()>, std::sync::Arc<Mutex<Vec<usize>>>) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from(pem_der(&pki.ca_pem))).unwrap();
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = if require_client_cert {
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(
+            vec![CertificateDer::from(pem_der(&pki.server_pem))],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pem_der(&pki.server_key_pem))),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let presented = Arc::new(Mutex::new(Vec::new()));
+    let seen = presented.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let acceptor = acceptor.clone();
+            let state = state.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let count = tls.get_ref().1.peer_certificates().map_or(0, |c| c.len());
+                seen.lock().unwrap().push(count);
+                state.serve_io(tls).await;
+            });
+        }
+    });
+    (addr, task, presented)
+}
+
+/// Writes a kubeconfig with one cluster, one user (the given YAML body) and a
+/// current context.
+pub fn write_kubeconfig(dir: &std::path::Path, server: &str, cluster_extra: &str, user: &str) -> PathBuf {
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {server}\n{cluster_extra}users:\n- name: tester\n  user:\n{user}contexts:\n- name: test\n  context:\n    cluster: test\n    user: tester\ncurrent-context: test\n"
+    );
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
