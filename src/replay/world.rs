@@ -301,7 +301,9 @@ pub fn json_entry(object: Value) -> Entry<Value> {
 
 fn protobuf_list(body: &Bytes) -> Option<Timeline<Bytes>> {
     let envelope = envelope::open(body.clone()).ok()?;
-    if envelope.kind == "PartialObjectMetadataList" || !envelope.kind.ends_with("List") {
+    // A metadata-only list serves too: its items are the objects' field 1 (metadata),
+    // which is what `record` keeps of secrets and configmaps.
+    if !envelope.kind.ends_with("List") {
         return None;
     }
     let (meta, items) = wire::split_list(&envelope.raw).ok()?;
@@ -312,7 +314,7 @@ fn protobuf_list(body: &Bytes) -> Option<Timeline<Bytes>> {
 fn json_list(body: &Bytes) -> Option<Timeline<Value>> {
     let list: Value = serde_json::from_slice(body).ok()?;
     let kind = list.get("kind")?.as_str()?;
-    if kind == "PartialObjectMetadataList" || !kind.ends_with("List") {
+    if !kind.ends_with("List") {
         return None;
     }
     let rv = list.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
