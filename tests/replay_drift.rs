@@ -4,9 +4,8 @@
 
 mod replay_support;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,32 +13,11 @@ use kube_state_exporter::api::ResourceType;
 use kube_state_exporter::client::{ClientMetrics, Target};
 use kube_state_exporter::reflector::{ContentTypeMode, Reflector};
 use kube_state_exporter::replay::{Faults, ReplayServer};
-use replay_support::{eventually, fast_options, plain_client, recording, MapSink};
+use replay_support::{eventually, fast_options, plain_client, recording, subscriber, Captured, MapSink};
 
 fn vendor_fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vendor-node").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Log lines captured from the reflector (tests run on a current-thread runtime, so
-/// a thread-local subscriber sees the spawned tasks too).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
 }
 
 async fn serve_vendor_node(mode: ContentTypeMode) -> (Arc<MapSink>, ClientMetrics, Captured, tokio::task::JoinHandle<()>, kube_state_exporter::replay::ReplayHandle) {
@@ -56,15 +34,6 @@ async fn serve_vendor_node(mode: ContentTypeMode) -> (Arc<MapSink>, ClientMetric
     let reflector = Reflector::new(plain_client(addr), target, sink.clone(), metrics.clone(), options);
     let task = tokio::spawn(reflector.run());
     (sink, metrics, captured, task, server)
-}
-
-fn subscriber(captured: &Captured) -> impl tracing::Subscriber + Send + Sync {
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish()
 }
 
 #[tokio::test]

@@ -168,3 +168,53 @@ async fn one_failing_resource_does_not_stop_the_others() {
     assert!(run.count(&run.metrics.list_total, &["pods", "error"]) >= 1);
     assert!(run.sink.snapshot("pods").is_empty());
 }
+
+fn json_options() -> ReflectorOptions {
+    ReflectorOptions { content_type: kube_state_exporter::reflector::ContentTypeMode::Json, ..fast_options() }
+}
+
+#[tokio::test]
+async fn converges_over_json_including_metadata_only_kinds() {
+    let run = run(&["pods", "nodes", "secrets"], Faults::default(), json_options()).await;
+    for plural in ["pods", "nodes", "secrets"] {
+        let truth = run.server.final_state(plural, Format::Json).unwrap().0;
+        assert!(eventually(CONVERGE, || run.sink.snapshot(plural) == truth).await, "{plural} over JSON");
+    }
+    let requests = run.server.requests();
+    assert!(requests.iter().all(|r| !r.accept.contains("protobuf")), "JSON mode never asks for protobuf");
+    assert_eq!(run.count(&run.metrics.decode_errors_total, &["pods", "json"]), 0);
+}
+
+#[tokio::test]
+async fn json_watch_recovers_from_a_cut_and_an_expiry() {
+    let faults = pods(Faults { cut_watch_after: Some(3), watch_expired_after: Some(8), ..Faults::default() });
+    let run = run(&["pods"], faults, json_options()).await;
+    let truth = run.server.final_state("pods", Format::Json).unwrap().0;
+    assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
+    assert!(eventually(CONVERGE, || run.count(&run.metrics.relists_total, &["pods"]) >= 1).await);
+    assert!(run.count(&run.metrics.watch_total, &["pods", "error"]) >= 2);
+}
+
+#[tokio::test]
+async fn json_watch_survives_garbage_and_an_endless_line() {
+    let faults = pods(Faults { garbage_after: Some(2), oversized_frame_after: Some(5), ..Faults::default() });
+    let mut options = json_options();
+    options.watch.max_frame = 256 * 1024;
+    let run = run(&["pods"], faults, options).await;
+    let truth = run.server.final_state("pods", Format::Json).unwrap().0;
+    assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
+    assert!(eventually(CONVERGE, || run.count(&run.metrics.watch_total, &["pods", "error"]) >= 2).await);
+    assert!(run.count(&run.metrics.decode_errors_total, &["pods", "json"]) >= 1);
+}
+
+#[tokio::test]
+async fn failures_are_logged() {
+    let captured = replay_support::Captured::default();
+    let _guard = tracing::subscriber::set_default(replay_support::subscriber(&captured));
+    let faults = pods(Faults { cut_watch_after: Some(2), error_500: 1, ..Faults::default() });
+    let run = run(&["pods"], faults, fast_options()).await;
+    run.converges("pods").await;
+    let logs = captured.text();
+    assert!(logs.contains("list failed") && logs.contains("HTTP 500 InternalError"), "{logs}");
+    assert!(logs.contains("watch failed") && logs.contains("resource=pods"), "{logs}");
+}
