@@ -57,16 +57,22 @@ pub struct RecordArgs {
 /// Parses `90`, `90s`, `2m`, `1h`, `500ms`.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 60s or 2m"))?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 60s or 2m"))?;
     let seconds = |n: u64| std::time::Duration::from_secs(n);
     match unit {
         "" | "s" => Ok(seconds(number)),
         "ms" => Ok(std::time::Duration::from_millis(number)),
         "m" => Ok(seconds(number * 60)),
         "h" => Ok(seconds(number * 3600)),
-        other => Err(format!("unknown unit {other:?} in {text:?}: use ms, s, m or h")),
+        other => Err(format!(
+            "unknown unit {other:?} in {text:?}: use ms, s, m or h"
+        )),
     }
 }
 

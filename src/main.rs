@@ -60,7 +60,14 @@ fn run_record(args: RecordArgs) -> anyhow::Result<()> {
             service_account_dir: None,
         };
         let client = ApiClient::new(connect(&options).await?);
-        let recording = record(&client, &RecordOptions { resources, duration: args.duration }).await?;
+        let recording = record(
+            &client,
+            &RecordOptions {
+                resources,
+                duration: args.duration,
+            },
+        )
+        .await?;
         recording
             .save(&args.out)
             .with_context(|| format!("writing the recording to {}", args.out.display()))?;

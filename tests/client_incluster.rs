@@ -7,7 +7,9 @@ mod replay_support;
 use std::time::Duration;
 
 use kube_state_exporter::api::ResourceType;
-use kube_state_exporter::client::{connect, list_all, ApiClient, ConnectOptions, Format, ListOptions, Target};
+use kube_state_exporter::client::{
+    connect, list_all, ApiClient, ConnectOptions, Format, ListOptions, Target,
+};
 use kube_state_exporter::replay::{Faults, ReplayState};
 use replay_support::{bounded, pki, recording, start_tls};
 
@@ -28,19 +30,26 @@ async fn uses_the_service_account_when_no_flags_are_given() {
         apiserver: None,
         service_account_dir: Some(dir.path().to_path_buf()),
     };
-    let kube = bounded(Duration::from_secs(20), connect(&options)).await.expect("in-cluster config");
+    let kube = bounded(Duration::from_secs(20), connect(&options))
+        .await
+        .expect("in-cluster config");
     assert_eq!(kube.default_namespace(), "monitoring");
     let client = ApiClient::new(kube);
     let target = Target::new(ResourceType::by_plural("nodes").unwrap(), None);
-    let outcome = bounded(Duration::from_secs(20), list_all(&client, &target, Format::Protobuf, &ListOptions::default()))
-        .await
-        .expect("lists over TLS with the mounted CA");
+    let outcome = bounded(
+        Duration::from_secs(20),
+        list_all(&client, &target, Format::Protobuf, &ListOptions::default()),
+    )
+    .await
+    .expect("lists over TLS with the mounted CA");
     task.abort();
     assert_eq!(outcome.objects.len(), 2);
     let requests = state.requests();
     assert!(!requests.is_empty());
     assert!(
-        requests.iter().all(|r| r.authorization.as_deref() == Some("Bearer service-account-token")),
+        requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer service-account-token")),
         "{requests:?}"
     );
 }

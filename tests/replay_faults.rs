@@ -40,11 +40,22 @@ async fn run(plurals: &[&str], faults: Faults, options: ReflectorOptions) -> Run
         .iter()
         .map(|plural| {
             let target = Target::new(ResourceType::by_plural(plural).unwrap(), None);
-            let reflector = Reflector::new(client.clone(), target, sink.clone(), metrics.clone(), options.clone());
+            let reflector = Reflector::new(
+                client.clone(),
+                target,
+                sink.clone(),
+                metrics.clone(),
+                options.clone(),
+            );
             tokio::spawn(reflector.run())
         })
         .collect();
-    Run { server, sink, metrics, tasks }
+    Run {
+        server,
+        sink,
+        metrics,
+        tasks,
+    }
 }
 
 impl Run {
@@ -71,59 +82,143 @@ impl Run {
 
 #[tokio::test]
 async fn converges_without_faults_with_paged_lists_and_bookmarks() {
-    let run = run(&["pods", "nodes", "secrets"], Faults::default(), fast_options()).await;
+    let run = run(
+        &["pods", "nodes", "secrets"],
+        Faults::default(),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
     run.converges("nodes").await;
     run.converges("secrets").await;
     let requests = run.server.requests();
-    assert!(requests.iter().any(|r| r.path_and_query.starts_with("/api/v1/pods?limit=3&continue=")), "lists are paged");
     assert!(
-        requests.iter().any(|r| r.path_and_query.starts_with("/api/v1/secrets") && r.accept.contains("as=PartialObjectMetadataList")),
+        requests.iter().any(|r| r
+            .path_and_query
+            .starts_with("/api/v1/pods?limit=3&continue=")),
+        "lists are paged"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path_and_query.starts_with("/api/v1/secrets")
+                && r.accept.contains("as=PartialObjectMetadataList")),
         "secrets are listed metadata-only"
     );
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.bookmarks_total, &["pods"]) >= 1).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.bookmarks_total, &["pods"])
+            >= 1)
+        .await
+    );
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
     assert!(run.count(&run.metrics.list_total, &["pods", "success"]) >= 1);
-    assert_eq!(run.count(&run.metrics.decode_errors_total, &["pods", "protobuf"]), 0);
+    assert_eq!(
+        run.count(&run.metrics.decode_errors_total, &["pods", "protobuf"]),
+        0
+    );
     let truth = run.truth("pods").len() as i64;
-    assert_eq!(run.metrics.objects.with_label_values(&["pods"]).get(), truth);
-    assert!(run.metrics.last_sync_timestamp_seconds.with_label_values(&["pods"]).get() > 0.0);
+    assert_eq!(
+        run.metrics.objects.with_label_values(&["pods"]).get(),
+        truth
+    );
+    assert!(
+        run.metrics
+            .last_sync_timestamp_seconds
+            .with_label_values(&["pods"])
+            .get()
+            > 0.0
+    );
 }
 
 fn pods(faults: Faults) -> Faults {
-    Faults { resource: Some("pods".into()), ..faults }
+    Faults {
+        resource: Some("pods".into()),
+        ..faults
+    }
 }
 
 #[tokio::test]
 async fn recovers_from_a_watch_cut_mid_frame() {
-    let run = run(&["pods"], pods(Faults { cut_watch_after: Some(5), ..Faults::default() }), fast_options()).await;
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            cut_watch_after: Some(5),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.watch_total, &["pods", "error"]) >= 1).await);
-    assert_eq!(run.sink.inits("pods"), 1, "a cut watch resumes from its resourceVersion, no relist");
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
+    assert_eq!(
+        run.sink.inits("pods"),
+        1,
+        "a cut watch resumes from its resourceVersion, no relist"
+    );
 }
 
 #[tokio::test]
 async fn relists_after_an_in_band_410() {
-    let run = run(&["pods"], pods(Faults { watch_expired_after: Some(4), ..Faults::default() }), fast_options()).await;
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            watch_expired_after: Some(4),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.relists_total, &["pods"]) >= 1).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.relists_total, &["pods"])
+            >= 1)
+        .await
+    );
     assert!(run.count(&run.metrics.watch_total, &["pods", "error"]) >= 1);
     assert!(run.sink.inits("pods") >= 2);
 }
 
 #[tokio::test]
 async fn restarts_a_list_whose_continue_token_expired() {
-    let run = run(&["pods"], pods(Faults { expired_continue: true, ..Faults::default() }), fast_options()).await;
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            expired_continue: true,
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
     let requests = run.server.requests();
-    let first_pages = requests.iter().filter(|r| r.path_and_query == "/api/v1/pods?limit=3").count();
-    assert!(first_pages >= 2, "the list started over from the first page: {requests:?}");
-    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0, "a restarted list is not a failed list");
+    let first_pages = requests
+        .iter()
+        .filter(|r| r.path_and_query == "/api/v1/pods?limit=3")
+        .count();
+    assert!(
+        first_pages >= 2,
+        "the list started over from the first page: {requests:?}"
+    );
+    assert_eq!(
+        run.count(&run.metrics.list_total, &["pods", "error"]),
+        0,
+        "a restarted list is not a failed list"
+    );
 }
 
 #[tokio::test]
 async fn waits_out_a_429_and_retries() {
-    let faults = pods(Faults { throttle: Some(Duration::from_secs(1)), ..Faults::default() });
+    let faults = pods(Faults {
+        throttle: Some(Duration::from_secs(1)),
+        ..Faults::default()
+    });
     let run = run(&["pods"], faults, fast_options()).await;
     run.converges("pods").await;
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 1);
@@ -132,36 +227,90 @@ async fn waits_out_a_429_and_retries() {
 
 #[tokio::test]
 async fn retries_after_server_errors() {
-    let run = run(&["pods"], pods(Faults { error_500: 3, ..Faults::default() }), fast_options()).await;
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            error_500: 3,
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 3);
 }
 
 #[tokio::test]
 async fn gives_up_on_a_stalled_watch_and_rewatches() {
-    let run = run(&["pods"], pods(Faults { stall_watch_after: Some(3), ..Faults::default() }), fast_options()).await;
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            stall_watch_after: Some(3),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.watch_total, &["pods", "error"]) >= 1).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
 }
 
 #[tokio::test]
 async fn survives_garbage_in_a_watch() {
-    let run = run(&["pods"], pods(Faults { garbage_after: Some(2), ..Faults::default() }), fast_options()).await;
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            garbage_after: Some(2),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.decode_errors_total, &["pods", "protobuf"]) >= 1).await);
-    assert_eq!(run.count(&run.metrics.json_fallbacks_total, &["pods"]), 0, "garbage is no schema drift");
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.decode_errors_total, &["pods", "protobuf"])
+            >= 1)
+        .await
+    );
+    assert_eq!(
+        run.count(&run.metrics.json_fallbacks_total, &["pods"]),
+        0,
+        "garbage is no schema drift"
+    );
 }
 
 #[tokio::test]
 async fn refuses_an_oversized_frame() {
-    let run = run(&["pods"], pods(Faults { oversized_frame_after: Some(6), ..Faults::default() }), fast_options()).await;
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            oversized_frame_after: Some(6),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
     run.converges("pods").await;
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.watch_total, &["pods", "error"]) >= 1).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
 }
 
 #[tokio::test]
 async fn one_failing_resource_does_not_stop_the_others() {
-    let faults = pods(Faults { error_500: 1000, ..Faults::default() });
+    let faults = pods(Faults {
+        error_500: 1000,
+        ..Faults::default()
+    });
     let run = run(&["pods", "nodes", "deployments"], faults, fast_options()).await;
     run.converges("nodes").await;
     run.converges("deployments").await;
@@ -170,40 +319,75 @@ async fn one_failing_resource_does_not_stop_the_others() {
 }
 
 fn json_options() -> ReflectorOptions {
-    ReflectorOptions { content_type: kube_state_exporter::reflector::ContentTypeMode::Json, ..fast_options() }
+    ReflectorOptions {
+        content_type: kube_state_exporter::reflector::ContentTypeMode::Json,
+        ..fast_options()
+    }
 }
 
 #[tokio::test]
 async fn converges_over_json_including_metadata_only_kinds() {
-    let run = run(&["pods", "nodes", "secrets"], Faults::default(), json_options()).await;
+    let run = run(
+        &["pods", "nodes", "secrets"],
+        Faults::default(),
+        json_options(),
+    )
+    .await;
     for plural in ["pods", "nodes", "secrets"] {
         let truth = run.server.final_state(plural, Format::Json).unwrap().0;
-        assert!(eventually(CONVERGE, || run.sink.snapshot(plural) == truth).await, "{plural} over JSON");
+        assert!(
+            eventually(CONVERGE, || run.sink.snapshot(plural) == truth).await,
+            "{plural} over JSON"
+        );
     }
     let requests = run.server.requests();
-    assert!(requests.iter().all(|r| !r.accept.contains("protobuf")), "JSON mode never asks for protobuf");
-    assert_eq!(run.count(&run.metrics.decode_errors_total, &["pods", "json"]), 0);
+    assert!(
+        requests.iter().all(|r| !r.accept.contains("protobuf")),
+        "JSON mode never asks for protobuf"
+    );
+    assert_eq!(
+        run.count(&run.metrics.decode_errors_total, &["pods", "json"]),
+        0
+    );
 }
 
 #[tokio::test]
 async fn json_watch_recovers_from_a_cut_and_an_expiry() {
-    let faults = pods(Faults { cut_watch_after: Some(3), watch_expired_after: Some(8), ..Faults::default() });
+    let faults = pods(Faults {
+        cut_watch_after: Some(3),
+        watch_expired_after: Some(8),
+        ..Faults::default()
+    });
     let run = run(&["pods"], faults, json_options()).await;
     let truth = run.server.final_state("pods", Format::Json).unwrap().0;
     assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.relists_total, &["pods"]) >= 1).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.relists_total, &["pods"])
+            >= 1)
+        .await
+    );
     assert!(run.count(&run.metrics.watch_total, &["pods", "error"]) >= 2);
 }
 
 #[tokio::test]
 async fn json_watch_survives_garbage_and_an_endless_line() {
-    let faults = pods(Faults { garbage_after: Some(2), oversized_frame_after: Some(5), ..Faults::default() });
+    let faults = pods(Faults {
+        garbage_after: Some(2),
+        oversized_frame_after: Some(5),
+        ..Faults::default()
+    });
     let mut options = json_options();
     options.watch.max_frame = 256 * 1024;
     let run = run(&["pods"], faults, options).await;
     let truth = run.server.final_state("pods", Format::Json).unwrap().0;
     assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
-    assert!(eventually(CONVERGE, || run.count(&run.metrics.watch_total, &["pods", "error"]) >= 2).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 2)
+        .await
+    );
     assert!(run.count(&run.metrics.decode_errors_total, &["pods", "json"]) >= 1);
 }
 
@@ -211,10 +395,20 @@ async fn json_watch_survives_garbage_and_an_endless_line() {
 async fn failures_are_logged() {
     let captured = replay_support::Captured::default();
     let _guard = tracing::subscriber::set_default(replay_support::subscriber(&captured));
-    let faults = pods(Faults { cut_watch_after: Some(2), error_500: 1, ..Faults::default() });
+    let faults = pods(Faults {
+        cut_watch_after: Some(2),
+        error_500: 1,
+        ..Faults::default()
+    });
     let run = run(&["pods"], faults, fast_options()).await;
     run.converges("pods").await;
     let logs = captured.text();
-    assert!(logs.contains("list failed") && logs.contains("HTTP 500 InternalError"), "{logs}");
-    assert!(logs.contains("watch failed") && logs.contains("resource=pods"), "{logs}");
+    assert!(
+        logs.contains("list failed") && logs.contains("HTTP 500 InternalError"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("watch failed") && logs.contains("resource=pods"),
+        "{logs}"
+    );
 }

@@ -14,8 +14,15 @@ fn pods_timeline_has_the_recorded_life_cycle() {
     assert_eq!(pods.initial.len(), 10);
     let kinds: Vec<ChangeKind> = pods.events.iter().map(|c| c.kind).collect();
     assert_eq!(kinds.iter().filter(|k| **k == ChangeKind::Added).count(), 2);
-    assert_eq!(kinds.iter().filter(|k| **k == ChangeKind::Deleted).count(), 2);
-    assert_eq!(kinds.last(), Some(&ChangeKind::Bookmark), "the watch ended with a bookmark");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == ChangeKind::Deleted).count(),
+        2
+    );
+    assert_eq!(
+        kinds.last(),
+        Some(&ChangeKind::Bookmark),
+        "the watch ended with a bookmark"
+    );
     // The JSON twin of the watch tells the same story.
     let json = worlds["pods"].json.as_ref().unwrap();
     let json_rvs: Vec<u64> = json.events.iter().map(|c| c.rv).collect();
@@ -23,7 +30,14 @@ fn pods_timeline_has_the_recorded_life_cycle() {
     assert_eq!(json_rvs, protobuf_rvs);
     let nodes = worlds["nodes"].protobuf.as_ref().unwrap();
     assert_eq!(nodes.initial.len(), 2);
-    assert!(nodes.events.iter().filter(|c| c.kind == ChangeKind::Modified).count() >= 2);
+    assert!(
+        nodes
+            .events
+            .iter()
+            .filter(|c| c.kind == ChangeKind::Modified)
+            .count()
+            >= 2
+    );
 }
 
 #[test]

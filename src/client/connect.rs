@@ -51,10 +51,11 @@ pub async fn resolve_config(options: &ConnectOptions) -> Result<kube::Config, Co
     let apiserver = options.apiserver.as_deref().filter(|s| !s.is_empty());
     let mut config = match (&options.kubeconfig, apiserver) {
         (Some(path), _) => {
-            let kubeconfig = Kubeconfig::read_from(path).map_err(|source| ConnectError::Kubeconfig {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let kubeconfig =
+                Kubeconfig::read_from(path).map_err(|source| ConnectError::Kubeconfig {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
                 .await
                 .map_err(|source| ConnectError::Kubeconfig {
@@ -91,7 +92,11 @@ fn in_cluster(options: &ConnectOptions) -> Result<kube::Config, ConnectError> {
         .unwrap_or_else(|| PathBuf::from(SERVICE_ACCOUNT_DIR));
     let host = std::env::var("KUBERNETES_SERVICE_HOST").unwrap_or_default();
     let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_default();
-    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
     let url = parse_url(&format!("https://{host}:{port}"))?;
     let ca_path = dir.join("ca.crt");
     let ca = std::fs::read_to_string(&ca_path)
@@ -100,7 +105,10 @@ fn in_cluster(options: &ConnectOptions) -> Result<kube::Config, ConnectError> {
         .map_err(|e| ConnectError::InCluster(format!("{}: {e}", ca_path.display())))?;
     let token_path = dir.join("token");
     if !token_path.is_file() {
-        return Err(ConnectError::InCluster(format!("{}: no token file", token_path.display())));
+        return Err(ConnectError::InCluster(format!(
+            "{}: no token file",
+            token_path.display()
+        )));
     }
     let mut config = kube::Config::new(url);
     config.root_cert = Some(certificates);
@@ -122,7 +130,10 @@ fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
     while let Some(start) = rest.find(BEGIN) {
         let after = &rest[start + BEGIN.len()..];
         let end = after.find(END).ok_or("certificate without an END line")?;
-        let text: String = after[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let text: String = after[..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(text)
             .map_err(|e| format!("certificate is not base64: {e}"))?;
@@ -136,10 +147,12 @@ fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
 }
 
 fn parse_url(url: &str) -> Result<http::Uri, ConnectError> {
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| ConnectError::ApiserverUrl {
-        url: url.to_string(),
-        reason: e.to_string(),
-    })?;
+    let uri: http::Uri =
+        url.parse()
+            .map_err(|e: http::uri::InvalidUri| ConnectError::ApiserverUrl {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
     if uri.scheme().is_none() || uri.host().is_none() {
         return Err(ConnectError::ApiserverUrl {
             url: url.to_string(),

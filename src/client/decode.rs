@@ -117,7 +117,10 @@ pub fn page_from_body(resource: &'static ResourceType, body: Body) -> Result<Pag
 }
 
 /// Interprets a decoded watch object for `resource`.
-pub fn object_from_body(resource: &'static ResourceType, body: Body) -> Result<Object, DecodeError> {
+pub fn object_from_body(
+    resource: &'static ResourceType,
+    body: Body,
+) -> Result<Object, DecodeError> {
     match body {
         Body::Object(object) if object.resource() == resource => Ok(object),
         Body::PartialObjectMetadata(partial) => Ok(Object::from_metadata(

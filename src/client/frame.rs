@@ -28,7 +28,11 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     pub fn new(format: Format, max: usize) -> FrameDecoder {
-        FrameDecoder { format, max, buffer: BytesMut::new() }
+        FrameDecoder {
+            format,
+            max,
+            buffer: BytesMut::new(),
+        }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
@@ -47,7 +51,12 @@ impl FrameDecoder {
         if self.buffer.len() < 4 {
             return Ok(None);
         }
-        let header = [self.buffer[0], self.buffer[1], self.buffer[2], self.buffer[3]];
+        let header = [
+            self.buffer[0],
+            self.buffer[1],
+            self.buffer[2],
+            self.buffer[3],
+        ];
         let len = u32::from_be_bytes(header) as usize;
         // Checked before waiting for the body, so a bogus length never makes us buffer it.
         if len > self.max {
@@ -64,12 +73,18 @@ impl FrameDecoder {
         loop {
             let Some(newline) = self.buffer.iter().position(|&b| b == b'\n') else {
                 if self.buffer.len() > self.max {
-                    return Err(FrameError::TooLarge { len: self.buffer.len(), max: self.max });
+                    return Err(FrameError::TooLarge {
+                        len: self.buffer.len(),
+                        max: self.max,
+                    });
                 }
                 return Ok(None);
             };
             if newline > self.max {
-                return Err(FrameError::TooLarge { len: newline, max: self.max });
+                return Err(FrameError::TooLarge {
+                    len: newline,
+                    max: self.max,
+                });
             }
             let line = self.buffer.split_to(newline + 1).freeze();
             let line = line.slice(..newline);
@@ -84,7 +99,11 @@ impl FrameDecoder {
     pub fn finish(&self) -> Result<(), FrameError> {
         let pending = match self.format {
             Format::Protobuf => self.buffer.len(),
-            Format::Json => self.buffer.iter().filter(|b| !b.is_ascii_whitespace()).count(),
+            Format::Json => self
+                .buffer
+                .iter()
+                .filter(|b| !b.is_ascii_whitespace())
+                .count(),
         };
         if pending == 0 {
             Ok(())
@@ -116,7 +135,10 @@ mod tests {
                 frames.push(f);
             }
         }
-        assert_eq!(frames, vec![Bytes::from_static(b"first"), Bytes::from_static(b"second!")]);
+        assert_eq!(
+            frames,
+            vec![Bytes::from_static(b"first"), Bytes::from_static(b"second!")]
+        );
         assert_eq!(decoder.finish(), Ok(()));
     }
 
@@ -126,7 +148,10 @@ mod tests {
         decoder.push(&[0x7f, 0xff, 0xff, 0xff]);
         assert_eq!(
             decoder.next_frame(),
-            Err(FrameError::TooLarge { len: 0x7fff_ffff, max: 16 })
+            Err(FrameError::TooLarge {
+                len: 0x7fff_ffff,
+                max: 16
+            })
         );
     }
 
@@ -142,10 +167,16 @@ mod tests {
     fn splits_json_lines_and_skips_blank_ones() {
         let mut decoder = FrameDecoder::new(Format::Json, 64);
         decoder.push(b"{\"a\":1}\n\n{\"b\"");
-        assert_eq!(decoder.next_frame(), Ok(Some(Bytes::from_static(b"{\"a\":1}"))));
+        assert_eq!(
+            decoder.next_frame(),
+            Ok(Some(Bytes::from_static(b"{\"a\":1}")))
+        );
         assert_eq!(decoder.next_frame(), Ok(None));
         decoder.push(b":2}\n");
-        assert_eq!(decoder.next_frame(), Ok(Some(Bytes::from_static(b"{\"b\":2}"))));
+        assert_eq!(
+            decoder.next_frame(),
+            Ok(Some(Bytes::from_static(b"{\"b\":2}")))
+        );
         assert_eq!(decoder.finish(), Ok(()));
     }
 }

@@ -21,7 +21,11 @@ pub struct ListOptions {
 
 impl Default for ListOptions {
     fn default() -> ListOptions {
-        ListOptions { limit: 500, use_apiserver_cache: false, max_restarts: 3 }
+        ListOptions {
+            limit: 500,
+            use_apiserver_cache: false,
+            max_restarts: 3,
+        }
     }
 }
 
@@ -67,7 +71,11 @@ pub async fn list_all(
             let url = with_query(&path, &query);
             let (content_type, bytes) = match client.get_bytes(&url, &accept).await {
                 Ok(ok) => ok,
-                Err(error) if error.is_expired() && continue_token.is_some() && restarts < options.max_restarts => {
+                Err(error)
+                    if error.is_expired()
+                        && continue_token.is_some()
+                        && restarts < options.max_restarts =>
+                {
                     tracing::info!(resource = %target.label(), %error, "continue token expired; restarting the list");
                     restarts += 1;
                     use_cache = false;
@@ -78,7 +86,11 @@ pub async fn list_all(
             let format = Format::of_content_type(&content_type).unwrap_or(preferred);
             let page = decode_body(&content_type, bytes.clone())
                 .and_then(|body| page_from_body(target.resource, body))
-                .map_err(|source| ClientError::Decode { format: format.label(), source, bytes })?;
+                .map_err(|source| ClientError::Decode {
+                    format: format.label(),
+                    source,
+                    bytes,
+                })?;
             pages += 1;
             objects.extend(page.objects);
             match page.continue_token {

@@ -29,13 +29,18 @@ const PREFIX: &str = "kube_state_exporter_";
 impl ClientMetrics {
     /// Creates the metrics and registers them into `registry`.
     pub fn register(registry: &Registry) -> Result<ClientMetrics, prometheus::Error> {
-        let counter = |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
-            let metric = IntCounterVec::new(Opts::new(format!("{PREFIX}{name}"), help), labels)?;
-            registry.register(Box::new(metric.clone()))?;
-            Ok(metric)
-        };
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+                let metric =
+                    IntCounterVec::new(Opts::new(format!("{PREFIX}{name}"), help), labels)?;
+                registry.register(Box::new(metric.clone()))?;
+                Ok(metric)
+            };
         let objects = IntGaugeVec::new(
-            Opts::new(format!("{PREFIX}objects"), "Objects currently known per resource."),
+            Opts::new(
+                format!("{PREFIX}objects"),
+                "Objects currently known per resource.",
+            ),
             &["resource"],
         )?;
         registry.register(Box::new(objects.clone()))?;
@@ -48,13 +53,41 @@ impl ClientMetrics {
         )?;
         registry.register(Box::new(last_sync.clone()))?;
         Ok(ClientMetrics {
-            list_total: counter("list_total", "List requests by resource and result.", &["resource", "result"])?,
-            watch_total: counter("watch_total", "Watch requests by resource and how they ended.", &["resource", "result"])?,
-            relists_total: counter("relists_total", "Relists after the first list (expired watch, errors).", &["resource"])?,
-            bookmarks_total: counter("watch_bookmarks_total", "Watch bookmarks received.", &["resource"])?,
-            decode_errors_total: counter("decode_errors_total", "Responses or watch frames that failed to decode.", &["resource", "format"])?,
-            json_fallbacks_total: counter("json_fallbacks_total", "Switches from protobuf to JSON after a schema mismatch.", &["resource"])?,
-            watch_events_total: counter("watch_events_total", "Watch events applied, by type.", &["resource", "type"])?,
+            list_total: counter(
+                "list_total",
+                "List requests by resource and result.",
+                &["resource", "result"],
+            )?,
+            watch_total: counter(
+                "watch_total",
+                "Watch requests by resource and how they ended.",
+                &["resource", "result"],
+            )?,
+            relists_total: counter(
+                "relists_total",
+                "Relists after the first list (expired watch, errors).",
+                &["resource"],
+            )?,
+            bookmarks_total: counter(
+                "watch_bookmarks_total",
+                "Watch bookmarks received.",
+                &["resource"],
+            )?,
+            decode_errors_total: counter(
+                "decode_errors_total",
+                "Responses or watch frames that failed to decode.",
+                &["resource", "format"],
+            )?,
+            json_fallbacks_total: counter(
+                "json_fallbacks_total",
+                "Switches from protobuf to JSON after a schema mismatch.",
+                &["resource"],
+            )?,
+            watch_events_total: counter(
+                "watch_events_total",
+                "Watch events applied, by type.",
+                &["resource", "type"],
+            )?,
             objects,
             last_sync_timestamp_seconds: last_sync,
         })
@@ -74,6 +107,8 @@ impl ClientMetrics {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or_default();
-        self.last_sync_timestamp_seconds.with_label_values(&[resource]).set(now);
+        self.last_sync_timestamp_seconds
+            .with_label_values(&[resource])
+            .set(now);
     }
 }

@@ -106,7 +106,11 @@ impl ApiClient {
                 path: path_and_query.to_string(),
                 reason: e.to_string(),
             })?;
-        let response = self.inner.send(request).await.map_err(ClientError::Transport)?;
+        let response = self
+            .inner
+            .send(request)
+            .await
+            .map_err(ClientError::Transport)?;
         let (parts, body) = response.into_parts();
         let content_type = parts
             .headers
@@ -115,8 +119,13 @@ impl ApiClient {
             .unwrap_or_default()
             .to_string();
         if !parts.status.is_success() {
-            let retry_after = status::parse_retry_after(parts.headers.get(http::header::RETRY_AFTER));
-            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            let retry_after =
+                status::parse_retry_after(parts.headers.get(http::header::RETRY_AFTER));
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
             return Err(ClientError::Api(ApiError::from_response(
                 parts.status.as_u16(),
                 &content_type,
@@ -128,7 +137,11 @@ impl ApiClient {
     }
 
     /// GETs a whole body.
-    pub async fn get_bytes(&self, path_and_query: &str, accept: &str) -> Result<(String, Bytes), ClientError> {
+    pub async fn get_bytes(
+        &self,
+        path_and_query: &str,
+        accept: &str,
+    ) -> Result<(String, Bytes), ClientError> {
         let response = self.get(path_and_query, accept).await?;
         let bytes = response
             .body

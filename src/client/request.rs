@@ -15,7 +15,10 @@ pub struct Target {
 impl Target {
     pub fn new(resource: &'static ResourceType, namespace: Option<String>) -> Target {
         let namespace = namespace.filter(|ns| resource.namespaced && !ns.is_empty());
-        Target { resource, namespace }
+        Target {
+            resource,
+            namespace,
+        }
     }
 
     /// `/api/v1/namespaces/demo/pods`, `/apis/apps/v1/deployments`, …
@@ -56,7 +59,9 @@ pub fn accept(resource: &ResourceType, preferred: Format, watch: bool) -> String
         ";as=PartialObjectMetadataList;g=meta.k8s.io;v=v1".to_string()
     };
     match preferred {
-        Format::Protobuf => format!("application/vnd.kubernetes.protobuf{suffix}, application/json{suffix}"),
+        Format::Protobuf => {
+            format!("application/vnd.kubernetes.protobuf{suffix}, application/json{suffix}")
+        }
         Format::Json => format!("application/json{suffix}"),
     }
 }
@@ -77,7 +82,9 @@ fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
             other => out.push_str(&format!("%{other:02X}")),
         }
     }
@@ -98,9 +105,15 @@ mod tests {
             Target::new(pods, Some("demo".into())).collection_path(),
             "/api/v1/namespaces/demo/pods"
         );
-        assert_eq!(Target::new(deployments, None).collection_path(), "/apis/apps/v1/deployments");
+        assert_eq!(
+            Target::new(deployments, None).collection_path(),
+            "/apis/apps/v1/deployments"
+        );
         // A namespace never applies to a cluster-scoped resource.
-        assert_eq!(Target::new(nodes, Some("demo".into())).collection_path(), "/api/v1/nodes");
+        assert_eq!(
+            Target::new(nodes, Some("demo".into())).collection_path(),
+            "/api/v1/nodes"
+        );
     }
 
     #[test]
@@ -114,6 +127,9 @@ mod tests {
 
     #[test]
     fn encodes_continue_tokens() {
-        assert_eq!(with_query("/api/v1/pods", &[("limit", "3"), ("continue", "a=b/c")]), "/api/v1/pods?limit=3&continue=a%3Db%2Fc");
+        assert_eq!(
+            with_query("/api/v1/pods", &[("limit", "3"), ("continue", "a=b/c")]),
+            "/api/v1/pods?limit=3&continue=a%3Db%2Fc"
+        );
     }
 }

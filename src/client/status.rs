@@ -131,13 +131,19 @@ mod tests {
         );
         let error = ApiError::from_response(410, "application/json", &body, None);
         assert!(error.is_expired());
-        assert_eq!(error.to_string(), "HTTP 410 Expired: too old resource version: 1 (313)");
+        assert_eq!(
+            error.to_string(),
+            "HTTP 410 Expired: too old resource version: 1 (313)"
+        );
     }
 
     #[test]
     fn falls_back_to_the_body_text() {
         let body = Bytes::from_static(b"upstream connect error");
         let error = ApiError::from_response(503, "text/plain", &body, Some(Duration::from_secs(2)));
-        assert_eq!(error.to_string(), "HTTP 503: upstream connect error (retry after 2s)");
+        assert_eq!(
+            error.to_string(),
+            "HTTP 503: upstream connect error (retry after 2s)"
+        );
     }
 }

@@ -34,7 +34,11 @@ pub struct WatchOptions {
 
 impl Default for WatchOptions {
     fn default() -> WatchOptions {
-        WatchOptions { timeout: Duration::from_secs(300), slack: Duration::from_secs(30), max_frame: DEFAULT_MAX_FRAME }
+        WatchOptions {
+            timeout: Duration::from_secs(300),
+            slack: Duration::from_secs(30),
+            max_frame: DEFAULT_MAX_FRAME,
+        }
     }
 }
 
@@ -44,7 +48,10 @@ pub enum WatchEvent {
     Added(Object),
     Modified(Object),
     Deleted(Object),
-    Bookmark { resource_version: String, initial_events_end: bool },
+    Bookmark {
+        resource_version: String,
+        initial_events_end: bool,
+    },
     /// In-band ERROR (a 410 here means: relist).
     Error(ApiError),
 }
@@ -56,7 +63,9 @@ impl WatchEvent {
             WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => {
                 o.metadata().and_then(|m| m.resource_version.as_deref())
             }
-            WatchEvent::Bookmark { resource_version, .. } => Some(resource_version),
+            WatchEvent::Bookmark {
+                resource_version, ..
+            } => Some(resource_version),
             WatchEvent::Error(_) => None,
         }
     }
@@ -93,14 +102,18 @@ pub async fn start_watch(
     );
     let budget = options.timeout + options.slack;
     let deadline = Instant::now() + budget;
-    let response = tokio::time::timeout_at(deadline, client.get(&url, &accept(target.resource, preferred, true)))
-        .await
-        .map_err(|_| ClientError::IdleTimeout(budget))??;
-    let format = Format::of_content_type(&response.content_type).ok_or_else(|| ClientError::Decode {
-        format: "unknown",
-        source: DecodeError::ContentType(response.content_type.clone()),
-        bytes: Bytes::new(),
-    })?;
+    let response = tokio::time::timeout_at(
+        deadline,
+        client.get(&url, &accept(target.resource, preferred, true)),
+    )
+    .await
+    .map_err(|_| ClientError::IdleTimeout(budget))??;
+    let format =
+        Format::of_content_type(&response.content_type).ok_or_else(|| ClientError::Decode {
+            format: "unknown",
+            source: DecodeError::ContentType(response.content_type.clone()),
+            bytes: Bytes::new(),
+        })?;
     Ok(WatchStream {
         resource: target.resource,
         format,
@@ -158,15 +171,20 @@ impl WatchStream {
 type EventResult = Result<WatchEvent, (DecodeError, Option<Bytes>)>;
 
 fn decode_protobuf_event(resource: &'static ResourceType, frame: &Bytes) -> EventResult {
-    let event = RawWatchEvent::decode(frame.clone()).map_err(|e| (DecodeError::WatchEvent(e.to_string()), None))?;
+    let event = RawWatchEvent::decode(frame.clone())
+        .map_err(|e| (DecodeError::WatchEvent(e.to_string()), None))?;
     let kind = event.r#type.unwrap_or_default();
     let raw = event.object.and_then(|o| o.raw).unwrap_or_default();
     // On failure, hand back the object's own envelope: that is what diagnosis reads.
-    let body = envelope::decode(raw.clone()).map_err(|e| (DecodeError::Envelope(e), Some(raw.clone())))?;
+    let body =
+        envelope::decode(raw.clone()).map_err(|e| (DecodeError::Envelope(e), Some(raw.clone())))?;
     match kind.as_str() {
         "ERROR" => match body {
             Body::Status(status) => Ok(WatchEvent::Error(ApiError::from_status(&status))),
-            _ => Err((DecodeError::WatchEvent("ERROR event without a Status".into()), Some(raw))),
+            _ => Err((
+                DecodeError::WatchEvent("ERROR event without a Status".into()),
+                Some(raw),
+            )),
         },
         "BOOKMARK" => {
             let object = object_from_body(resource, body).map_err(|e| (e, Some(raw)))?;
@@ -181,9 +199,13 @@ fn decode_protobuf_event(resource: &'static ResourceType, frame: &Bytes) -> Even
 
 fn bookmark(meta: Option<&crate::api::meta::v1::ObjectMeta>) -> WatchEvent {
     WatchEvent::Bookmark {
-        resource_version: meta.and_then(|m| m.resource_version.clone()).unwrap_or_default(),
+        resource_version: meta
+            .and_then(|m| m.resource_version.clone())
+            .unwrap_or_default(),
         initial_events_end: meta.is_some_and(|m| {
-            m.annotations.get(INITIAL_EVENTS_END).is_some_and(|v| v == "true")
+            m.annotations
+                .get(INITIAL_EVENTS_END)
+                .is_some_and(|v| v == "true")
         }),
     }
 }
@@ -193,7 +215,9 @@ fn typed_event(kind: &str, object: Object) -> Result<WatchEvent, DecodeError> {
         "ADDED" => Ok(WatchEvent::Added(object)),
         "MODIFIED" => Ok(WatchEvent::Modified(object)),
         "DELETED" => Ok(WatchEvent::Deleted(object)),
-        other => Err(DecodeError::WatchEvent(format!("unknown event type {other:?}"))),
+        other => Err(DecodeError::WatchEvent(format!(
+            "unknown event type {other:?}"
+        ))),
     }
 }
 
@@ -226,12 +250,21 @@ fn decode_json_event(resource: &'static ResourceType, line: &Bytes) -> EventResu
     match event.kind.as_str() {
         "ERROR" => status_from_json(object)
             .map(WatchEvent::Error)
-            .ok_or_else(|| (DecodeError::WatchEvent("ERROR event without a Status".into()), None)),
+            .ok_or_else(|| {
+                (
+                    DecodeError::WatchEvent("ERROR event without a Status".into()),
+                    None,
+                )
+            }),
         "BOOKMARK" => {
-            let meta: JsonMetaOnly =
-                serde_json::from_slice(object).map_err(|e| (DecodeError::Json(e.to_string()), None))?;
+            let meta: JsonMetaOnly = serde_json::from_slice(object)
+                .map_err(|e| (DecodeError::Json(e.to_string()), None))?;
             Ok(WatchEvent::Bookmark {
-                initial_events_end: meta.metadata.annotations.get(INITIAL_EVENTS_END).is_some_and(|v| v == "true"),
+                initial_events_end: meta
+                    .metadata
+                    .annotations
+                    .get(INITIAL_EVENTS_END)
+                    .is_some_and(|v| v == "true"),
                 resource_version: meta.metadata.resource_version,
             })
         }

@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use crate::api::{Object, ResourceType};
 use crate::client::{
-    list_all, start_watch, ApiClient, ClientError, ClientMetrics, Format, ListOptions, Target, WatchEvent,
-    WatchOptions,
+    list_all, start_watch, ApiClient, ClientError, ClientMetrics, Format, ListOptions, Target,
+    WatchEvent, WatchOptions,
 };
 
 use super::backoff::{Backoff, BackoffOptions};
@@ -34,7 +34,9 @@ impl std::str::FromStr for ContentTypeMode {
             "auto" => Ok(ContentTypeMode::Auto),
             "protobuf" => Ok(ContentTypeMode::Protobuf),
             "json" => Ok(ContentTypeMode::Json),
-            other => Err(format!("unknown content type {other:?}: expected auto, protobuf or json")),
+            other => Err(format!(
+                "unknown content type {other:?}: expected auto, protobuf or json"
+            )),
         }
     }
 }
@@ -50,7 +52,9 @@ pub struct ReflectorOptions {
 /// How one watch ended.
 enum WatchEnd {
     /// Server closed the stream after its timeout: watch again from the last RV.
-    Clean { events: usize },
+    Clean {
+        events: usize,
+    },
     /// 410 (in-band or HTTP): the RV is too old, relist.
     Expired(String),
     Failed(ClientError),
@@ -110,13 +114,26 @@ impl Reflector {
         let mut after_expired = false;
         loop {
             if listed_before {
-                self.metrics.relists_total.with_label_values(&[self.plural()]).inc();
+                self.metrics
+                    .relists_total
+                    .with_label_values(&[self.plural()])
+                    .inc();
             }
             let mut list_options = self.options.list.clone();
             list_options.use_apiserver_cache &= !after_expired;
-            let mut resource_version = match list_all(&self.client, &self.target, self.format, &list_options).await {
+            let mut resource_version = match list_all(
+                &self.client,
+                &self.target,
+                self.format,
+                &list_options,
+            )
+            .await
+            {
                 Ok(outcome) => {
-                    self.metrics.list_total.with_label_values(&[self.plural(), "success"]).inc();
+                    self.metrics
+                        .list_total
+                        .with_label_values(&[self.plural(), "success"])
+                        .inc();
                     listed_before = true;
                     after_expired = false;
                     tracing::debug!(resource = %self.label, objects = outcome.objects.len(), pages = outcome.pages, rv = %outcome.resource_version, "listed");
@@ -124,7 +141,10 @@ impl Reflector {
                     outcome.resource_version
                 }
                 Err(error) => {
-                    self.metrics.list_total.with_label_values(&[self.plural(), "error"]).inc();
+                    self.metrics
+                        .list_total
+                        .with_label_values(&[self.plural(), "error"])
+                        .inc();
                     listed_before = true;
                     if self.on_decode_failure(&error) {
                         continue;
@@ -140,20 +160,29 @@ impl Reflector {
                 let started = Instant::now();
                 match self.watch_once(&mut resource_version).await {
                     WatchEnd::Clean { events } => {
-                        self.metrics.watch_total.with_label_values(&[self.plural(), "success"]).inc();
+                        self.metrics
+                            .watch_total
+                            .with_label_values(&[self.plural(), "success"])
+                            .inc();
                         // A server that closes watches at once would otherwise spin us.
                         if events == 0 && started.elapsed() < Duration::from_millis(200) {
                             tokio::time::sleep(backoff.next_delay(None)).await;
                         }
                     }
                     WatchEnd::Expired(reason) => {
-                        self.metrics.watch_total.with_label_values(&[self.plural(), "error"]).inc();
+                        self.metrics
+                            .watch_total
+                            .with_label_values(&[self.plural(), "error"])
+                            .inc();
                         tracing::info!(resource = %self.label, rv = %resource_version, %reason, "watch expired; relisting");
                         after_expired = true;
                         break;
                     }
                     WatchEnd::Failed(error) => {
-                        self.metrics.watch_total.with_label_values(&[self.plural(), "error"]).inc();
+                        self.metrics
+                            .watch_total
+                            .with_label_values(&[self.plural(), "error"])
+                            .inc();
                         if self.on_decode_failure(&error) {
                             break;
                         }
@@ -169,12 +198,19 @@ impl Reflector {
     /// One watch from `resource_version`, applying events as they come and moving
     /// `resource_version` forward.
     async fn watch_once(&mut self, resource_version: &mut String) -> WatchEnd {
-        let mut stream =
-            match start_watch(&self.client, &self.target, self.format, resource_version, &self.options.watch).await {
-                Ok(stream) => stream,
-                Err(error) if error.is_expired() => return WatchEnd::Expired(error.to_string()),
-                Err(error) => return WatchEnd::Failed(error),
-            };
+        let mut stream = match start_watch(
+            &self.client,
+            &self.target,
+            self.format,
+            resource_version,
+            &self.options.watch,
+        )
+        .await
+        {
+            Ok(stream) => stream,
+            Err(error) if error.is_expired() => return WatchEnd::Expired(error.to_string()),
+            Err(error) => return WatchEnd::Failed(error),
+        };
         let mut events = 0;
         loop {
             let event = match stream.next().await {
@@ -193,10 +229,15 @@ impl Reflector {
                 WatchEvent::Modified(object) => self.apply(object, "MODIFIED"),
                 WatchEvent::Deleted(object) => self.delete(object),
                 WatchEvent::Bookmark { .. } => {
-                    self.metrics.bookmarks_total.with_label_values(&[self.plural()]).inc();
+                    self.metrics
+                        .bookmarks_total
+                        .with_label_values(&[self.plural()])
+                        .inc();
                     self.metrics.mark_synced(self.plural());
                 }
-                WatchEvent::Error(error) if error.is_expired() => return WatchEnd::Expired(error.to_string()),
+                WatchEvent::Error(error) if error.is_expired() => {
+                    return WatchEnd::Expired(error.to_string())
+                }
                 WatchEvent::Error(error) => return WatchEnd::Failed(ClientError::Api(error)),
             }
         }
@@ -208,7 +249,10 @@ impl Reflector {
         let ClientError::Decode { format, .. } = error else {
             return false;
         };
-        self.metrics.decode_errors_total.with_label_values(&[self.plural(), format]).inc();
+        self.metrics
+            .decode_errors_total
+            .with_label_values(&[self.plural(), format])
+            .inc();
         let Some(bytes) = error.schema_mismatch() else {
             return false;
         };
@@ -217,7 +261,8 @@ impl Reflector {
         }
         if !self.diagnosed {
             self.diagnosed = true;
-            let diagnosis = crate::api::diagnose::diagnose(&crate::api::schema::compiled_pool(), bytes);
+            let diagnosis =
+                crate::api::diagnose::diagnose(&crate::api::schema::compiled_pool(), bytes);
             let diagnosis = diagnosis.summary();
             tracing::warn!(
                 resource = %self.label,
@@ -227,7 +272,10 @@ impl Reflector {
             );
         }
         if self.options.content_type == ContentTypeMode::Auto {
-            self.metrics.json_fallbacks_total.with_label_values(&[self.plural()]).inc();
+            self.metrics
+                .json_fallbacks_total
+                .with_label_values(&[self.plural()])
+                .inc();
             tracing::warn!(resource = %self.label, "falling back to JSON for this resource");
             self.format = Format::Json;
             return true;
@@ -254,7 +302,10 @@ impl Reflector {
         if let Some(uid) = uid_of(&object) {
             self.known.insert(uid);
         }
-        self.metrics.watch_events_total.with_label_values(&[self.plural(), kind]).inc();
+        self.metrics
+            .watch_events_total
+            .with_label_values(&[self.plural(), kind])
+            .inc();
         self.sink.handle(self.resource(), Event::Apply(object));
         self.publish_count();
         self.metrics.mark_synced(self.plural());
@@ -264,7 +315,10 @@ impl Reflector {
         if let Some(uid) = uid_of(&object) {
             self.known.remove(&uid);
         }
-        self.metrics.watch_events_total.with_label_values(&[self.plural(), "DELETED"]).inc();
+        self.metrics
+            .watch_events_total
+            .with_label_values(&[self.plural(), "DELETED"])
+            .inc();
         self.sink.handle(self.resource(), Event::Delete(object));
         self.publish_count();
         self.metrics.mark_synced(self.plural());
@@ -274,7 +328,10 @@ impl Reflector {
     /// would need summing, so per-namespace reflectors label it `plural/namespace`.
     fn publish_count(&self) {
         let count = i64::try_from(self.known.len()).unwrap_or(i64::MAX);
-        self.metrics.objects.with_label_values(&[self.label.as_str()]).set(count);
+        self.metrics
+            .objects
+            .with_label_values(&[self.label.as_str()])
+            .set(count);
     }
 }
 
@@ -288,7 +345,11 @@ pub fn plan(resources: &[&'static ResourceType], namespaces: &[String]) -> Vec<T
     let mut targets = Vec::new();
     for &resource in resources {
         if resource.namespaced && !namespaces.is_empty() {
-            targets.extend(namespaces.iter().map(|ns| Target::new(resource, Some(ns.clone()))));
+            targets.extend(
+                namespaces
+                    .iter()
+                    .map(|ns| Target::new(resource, Some(ns.clone()))),
+            );
         } else {
             targets.push(Target::new(resource, None));
         }
@@ -309,7 +370,13 @@ pub fn spawn_all(
         .into_iter()
         .map(|target| {
             let sink = sink_for(&target);
-            let reflector = Reflector::new(client.clone(), target, sink, metrics.clone(), options.clone());
+            let reflector = Reflector::new(
+                client.clone(),
+                target,
+                sink,
+                metrics.clone(),
+                options.clone(),
+            );
             tokio::spawn(reflector.run())
         })
         .collect()

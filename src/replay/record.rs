@@ -40,7 +40,12 @@ struct Captured {
     note: String,
 }
 
-async fn capture_get(client: &ApiClient, path: &str, accept: &str, deadline: Option<Duration>) -> Result<Captured, ClientError> {
+async fn capture_get(
+    client: &ApiClient,
+    path: &str,
+    accept: &str,
+    deadline: Option<Duration>,
+) -> Result<Captured, ClientError> {
     let started = Instant::now();
     let response = client.get(path, accept).await?;
     let mut body = response.body;
@@ -48,13 +53,17 @@ async fn capture_get(client: &ApiClient, path: &str, accept: &str, deadline: Opt
     let mut note = String::new();
     loop {
         let next = match deadline {
-            Some(limit) => match tokio::time::timeout(limit.saturating_sub(started.elapsed()), body.frame()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    note = " (cut at the recording deadline)".to_string();
-                    break;
+            Some(limit) => {
+                match tokio::time::timeout(limit.saturating_sub(started.elapsed()), body.frame())
+                    .await
+                {
+                    Ok(next) => next,
+                    Err(_) => {
+                        note = " (cut at the recording deadline)".to_string();
+                        break;
+                    }
                 }
-            },
+            }
             None => body.frame().await,
         };
         match next {
@@ -91,7 +100,10 @@ fn list_resource_version(captured: &Captured) -> Option<String> {
         }
         Format::Json => {
             let value: serde_json::Value = serde_json::from_slice(&captured.body).ok()?;
-            value.pointer("/metadata/resourceVersion")?.as_str().map(str::to_string)
+            value
+                .pointer("/metadata/resourceVersion")?
+                .as_str()
+                .map(str::to_string)
         }
     }
 }
@@ -137,15 +149,28 @@ pub async fn record(client: &ApiClient, options: &RecordOptions) -> Result<Recor
             tokio::spawn(async move {
                 let url = with_query(
                     &path,
-                    &[("watch", "1"), ("resourceVersion", &rv), ("allowWatchBookmarks", "true"), ("timeoutSeconds", &seconds)],
+                    &[
+                        ("watch", "1"),
+                        ("resourceVersion", &rv),
+                        ("allowWatchBookmarks", "true"),
+                        ("timeoutSeconds", &seconds),
+                    ],
                 );
-                let result = capture_get(&client, &url, &accept(resource, format, true), Some(deadline)).await;
+                let result = capture_get(
+                    &client,
+                    &url,
+                    &accept(resource, format, true),
+                    Some(deadline),
+                )
+                .await;
                 (resource, format, result)
             })
         })
         .collect();
     for task in tasks {
-        let Ok((resource, format, result)) = task.await else { continue };
+        let Ok((resource, format, result)) = task.await else {
+            continue;
+        };
         match result {
             Ok(mut watch) => {
                 watch.note = format!("watch {} {}{}", resource.plural, format.label(), watch.note);
@@ -162,7 +187,10 @@ pub async fn record(client: &ApiClient, options: &RecordOptions) -> Result<Recor
             return Err(RecordError::Nothing(error));
         }
     }
-    let mut manifest = Manifest { server_version, captures: Vec::new() };
+    let mut manifest = Manifest {
+        server_version,
+        captures: Vec::new(),
+    };
     let mut bodies = HashMap::new();
     for (index, capture) in captured.into_iter().enumerate() {
         let name = format!("{:04}.body", index + 1);

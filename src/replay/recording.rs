@@ -55,7 +55,11 @@ pub enum RecordingError {
     #[error("manifest: {0}")]
     Manifest(#[source] serde_json::Error),
     #[error("capture {body}: the manifest says {expected} bytes, the file has {actual}")]
-    Size { body: String, expected: u64, actual: usize },
+    Size {
+        body: String,
+        expected: u64,
+        actual: usize,
+    },
     #[error("capture {0}: no body given")]
     MissingBody(String),
 }
@@ -75,7 +79,8 @@ impl Recording {
             path: manifest_path.display().to_string(),
             source,
         })?;
-        let manifest: Manifest = serde_json::from_slice(&manifest).map_err(RecordingError::Manifest)?;
+        let manifest: Manifest =
+            serde_json::from_slice(&manifest).map_err(RecordingError::Manifest)?;
         let mut bodies = HashMap::new();
         for capture in &manifest.captures {
             let path = dir.join(&capture.body);
@@ -90,7 +95,10 @@ impl Recording {
 
     /// Builds a recording from a manifest and bodies held elsewhere (e.g. embedded in
     /// the binary for `--demo`); checks every body is there with its recorded size.
-    pub fn from_parts(manifest: Manifest, bodies: HashMap<String, Bytes>) -> Result<Recording, RecordingError> {
+    pub fn from_parts(
+        manifest: Manifest,
+        bodies: HashMap<String, Bytes>,
+    ) -> Result<Recording, RecordingError> {
         for capture in &manifest.captures {
             let body = bodies
                 .get(&capture.body)
@@ -126,7 +134,8 @@ impl Recording {
             let path = dir.join(&capture.body);
             std::fs::write(&path, body).map_err(io(&path))?;
         }
-        let manifest = serde_json::to_vec_pretty(&self.manifest).map_err(RecordingError::Manifest)?;
+        let manifest =
+            serde_json::to_vec_pretty(&self.manifest).map_err(RecordingError::Manifest)?;
         let path = dir.join("manifest.json");
         std::fs::write(&path, manifest).map_err(io(&path))
     }

@@ -55,7 +55,9 @@ pub struct ReplayState {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind; keep serving.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Starts replay servers.
@@ -63,14 +65,19 @@ pub struct ReplayServer;
 
 impl ReplayServer {
     /// Serves `recording` with `faults` on a random port of 127.0.0.1.
-    pub async fn start(recording: &Recording, faults: Faults) -> std::io::Result<(SocketAddr, ReplayHandle)> {
+    pub async fn start(
+        recording: &Recording,
+        faults: Faults,
+    ) -> std::io::Result<(SocketAddr, ReplayHandle)> {
         let state = ReplayState::new(recording, faults);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let accept_state = state.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let state = accept_state.clone();
                 tokio::spawn(async move { state.serve_io(stream).await });
             }
@@ -103,7 +110,9 @@ impl ReplayState {
         let mut worlds = world::build(recording);
         // A live server answers every served kind, with an empty list if need be.
         for resource in crate::api::RESOURCES {
-            let world = worlds.entry(resource.plural).or_insert_with(|| ResourceWorld::empty(resource));
+            let world = worlds
+                .entry(resource.plural)
+                .or_insert_with(|| ResourceWorld::empty(resource));
             if world.protobuf.is_none() && world.json.is_none() {
                 world.protobuf = Some(Timeline::new(1, Vec::new()));
                 world.json = Some(Timeline::new(1, Vec::new()));
@@ -142,7 +151,11 @@ impl ReplayState {
 
     /// (uid, resourceVersion) of every object once all recorded events happened,
     /// sorted by uid: what a reflector's store must converge to.
-    pub fn final_state(&self, plural: &str, format: Format) -> Option<(Vec<(String, String)>, u64)> {
+    pub fn final_state(
+        &self,
+        plural: &str,
+        format: Format,
+    ) -> Option<(Vec<(String, String)>, u64)> {
         let worlds = lock(&self.worlds);
         let world = worlds.get(plural)?;
         let (mut ids, rv) = match format {
@@ -162,32 +175,55 @@ impl ReplayState {
     /// Replaces what a resource serves with these objects (protobuf envelopes and
     /// JSON objects) at resourceVersion `rv`, without events: for tests that need
     /// objects the recording does not have (e.g. a vendor's Node).
-    pub fn replace_objects(&self, plural: &str, protobuf: Vec<Bytes>, json: Vec<Value>, rv: u64) -> Result<(), String> {
-        let resource = ResourceType::by_plural(plural).ok_or_else(|| format!("unknown resource {plural}"))?;
+    pub fn replace_objects(
+        &self,
+        plural: &str,
+        protobuf: Vec<Bytes>,
+        json: Vec<Value>,
+        rv: u64,
+    ) -> Result<(), String> {
+        let resource =
+            ResourceType::by_plural(plural).ok_or_else(|| format!("unknown resource {plural}"))?;
         let mut entries = Vec::new();
         for body in protobuf {
             let envelope = crate::api::envelope::open(body).map_err(|e| e.to_string())?;
-            entries.push(world::protobuf_entry(envelope.raw).ok_or("object metadata does not decode")?);
+            entries.push(
+                world::protobuf_entry(envelope.raw).ok_or("object metadata does not decode")?,
+            );
         }
         let world = ResourceWorld {
             resource,
             protobuf: Some(Timeline::new(rv, entries)),
-            json: Some(Timeline::new(rv, json.into_iter().map(world::json_entry).collect())),
+            json: Some(Timeline::new(
+                rv,
+                json.into_iter().map(world::json_entry).collect(),
+            )),
         };
         lock(&self.worlds).insert(resource.plural, world);
         Ok(())
     }
 
     fn applies_to(&self, resource: &ResourceType) -> bool {
-        self.faults.resource.as_deref().is_none_or(|r| r == resource.plural)
+        self.faults
+            .resource
+            .as_deref()
+            .is_none_or(|r| r == resource.plural)
     }
 
     async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<ResponseBody> {
         let header_text = |name: header::HeaderName| {
-            request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
         };
         let accept = header_text(header::ACCEPT).unwrap_or_default();
-        let path_and_query = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
         lock(&self.requests).push(SeenRequest {
             method: request.method().to_string(),
             path_and_query: path_and_query.clone(),
@@ -197,42 +233,92 @@ impl ReplayState {
         let path = request.uri().path();
         let query = world::query_pairs(request.uri().query().unwrap_or(""));
         if path == "/version" {
-            let version = self.server_version.clone().unwrap_or_else(|| json!({"major": "1", "minor": "28"}));
-            return full(StatusCode::OK, "application/json", Bytes::from(version.to_string()));
+            let version = self
+                .server_version
+                .clone()
+                .unwrap_or_else(|| json!({"major": "1", "minor": "28"}));
+            return full(
+                StatusCode::OK,
+                "application/json",
+                Bytes::from(version.to_string()),
+            );
         }
         let negotiated = negotiate(&accept);
         let Some(collection) = world::parse_collection(path) else {
-            return status_response(negotiated.preferred(), 404, "NotFound", &format!("the server could not find {path}"), None);
+            return status_response(
+                negotiated.preferred(),
+                404,
+                "NotFound",
+                &format!("the server could not find {path}"),
+                None,
+            );
         };
         let resource = collection.resource;
         let format = {
             let worlds = lock(&self.worlds);
-            worlds.get(resource.plural).and_then(|w| negotiated.choose(w))
+            worlds
+                .get(resource.plural)
+                .and_then(|w| negotiated.choose(w))
         };
         let Some(format) = format else {
-            return status_response(Format::Json, 406, "NotAcceptable", &format!("cannot serve {accept:?}"), None);
+            return status_response(
+                Format::Json,
+                406,
+                "NotAcceptable",
+                &format!("cannot serve {accept:?}"),
+                None,
+            );
         };
         let watching = query.get("watch").is_some_and(|w| w == "1" || w == "true");
         if watching {
-            return self.watch(resource, collection.namespace, format, negotiated.metadata_only, &query);
+            return self.watch(
+                resource,
+                collection.namespace,
+                format,
+                negotiated.metadata_only,
+                &query,
+            );
         }
         if let Some(response) = self.list_fault(resource, format, query.contains_key("continue")) {
             return response;
         }
-        self.list(resource, collection.namespace.as_deref(), format, negotiated.metadata_only, &query)
+        self.list(
+            resource,
+            collection.namespace.as_deref(),
+            format,
+            negotiated.metadata_only,
+            &query,
+        )
     }
 
-    fn list_fault(&self, resource: &ResourceType, format: Format, has_continue: bool) -> Option<Response<ResponseBody>> {
+    fn list_fault(
+        &self,
+        resource: &ResourceType,
+        format: Format,
+        has_continue: bool,
+    ) -> Option<Response<ResponseBody>> {
         if !self.applies_to(resource) {
             return None;
         }
         let mut pending = lock(&self.pending);
         if pending.error_500 > 0 {
             pending.error_500 -= 1;
-            return Some(status_response(format, 500, "InternalError", "replay: injected internal error", None));
+            return Some(status_response(
+                format,
+                500,
+                "InternalError",
+                "replay: injected internal error",
+                None,
+            ));
         }
         if let Some(after) = pending.throttle.take() {
-            return Some(status_response(format, 429, "TooManyRequests", "replay: injected throttling", Some(after)));
+            return Some(status_response(
+                format,
+                429,
+                "TooManyRequests",
+                "replay: injected throttling",
+                Some(after),
+            ));
         }
         if has_continue && pending.expired_continue {
             pending.expired_continue = false;
@@ -269,14 +355,29 @@ impl ReplayState {
         match format {
             Format::Protobuf => {
                 let Some(timeline) = &world.protobuf else {
-                    return status_response(format, 406, "NotAcceptable", "not recorded as protobuf", None);
+                    return status_response(
+                        format,
+                        406,
+                        "NotAcceptable",
+                        "not recorded as protobuf",
+                        None,
+                    );
                 };
                 let (entries, rv) = timeline.current();
-                let entries: Vec<_> = entries.into_iter().filter(|e| in_namespace(&e.namespace)).collect();
+                let entries: Vec<_> = entries
+                    .into_iter()
+                    .filter(|e| in_namespace(&e.namespace))
+                    .collect();
                 let (page, meta) = paginate(&entries, offset, limit, rv);
                 let items: Vec<Bytes> = page
                     .iter()
-                    .map(|e| if metadata_only { wire::metadata_only(&e.object).unwrap_or_default() } else { e.object.clone() })
+                    .map(|e| {
+                        if metadata_only {
+                            wire::metadata_only(&e.object).unwrap_or_default()
+                        } else {
+                            e.object.clone()
+                        }
+                    })
                     .collect();
                 let raw = Bytes::from(wire::join_list(&meta, &items));
                 let body = if metadata_only {
@@ -288,13 +389,30 @@ impl ReplayState {
             }
             Format::Json => {
                 let Some(timeline) = &world.json else {
-                    return status_response(format, 406, "NotAcceptable", "not recorded as JSON", None);
+                    return status_response(
+                        format,
+                        406,
+                        "NotAcceptable",
+                        "not recorded as JSON",
+                        None,
+                    );
                 };
                 let (entries, rv) = timeline.current();
-                let entries: Vec<_> = entries.into_iter().filter(|e| in_namespace(&e.namespace)).collect();
+                let entries: Vec<_> = entries
+                    .into_iter()
+                    .filter(|e| in_namespace(&e.namespace))
+                    .collect();
                 let (page, meta) = paginate(&entries, offset, limit, rv);
-                let items: Vec<Value> =
-                    page.iter().map(|e| if metadata_only { partial_json(&e.object) } else { e.object.clone() }).collect();
+                let items: Vec<Value> = page
+                    .iter()
+                    .map(|e| {
+                        if metadata_only {
+                            partial_json(&e.object)
+                        } else {
+                            e.object.clone()
+                        }
+                    })
+                    .collect();
                 let (api_version, kind) = if metadata_only {
                     ("meta.k8s.io/v1", "PartialObjectMetadataList")
                 } else {
@@ -306,7 +424,11 @@ impl ReplayState {
                     list_meta["remainingItemCount"] = json!(meta.remaining_item_count);
                 }
                 let body = json!({"kind": kind, "apiVersion": api_version, "metadata": list_meta, "items": items});
-                full(StatusCode::OK, "application/json", Bytes::from(body.to_string()))
+                full(
+                    StatusCode::OK,
+                    "application/json",
+                    Bytes::from(body.to_string()),
+                )
             }
         }
     }
@@ -325,30 +447,55 @@ impl ReplayState {
             .and_then(|t| t.parse().ok())
             .map(Duration::from_secs)
             .unwrap_or(Duration::from_secs(1800));
-        let hold = self.faults.max_watch_hold.map_or(timeout, |max| max.min(timeout));
+        let hold = self
+            .faults
+            .max_watch_hold
+            .map_or(timeout, |max| max.min(timeout));
         let (tx, rx) = mpsc::channel(16);
         let content_type = match format {
             Format::Protobuf => "application/vnd.kubernetes.protobuf;stream=watch",
             Format::Json => "application/json",
         };
-        let stream = WatchStreamer { state: self, resource, namespace, format, metadata_only, from, hold, tx };
+        let stream = WatchStreamer {
+            state: self,
+            resource,
+            namespace,
+            format,
+            metadata_only,
+            from,
+            hold,
+            tx,
+        };
         tokio::spawn(stream.run());
         let body = ChannelBody { rx }.boxed();
         let mut response = Response::new(body);
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(content_type),
+        );
         response
     }
 }
 
 fn identities<T>(entries: &[Entry<T>]) -> Vec<(String, String)> {
-    entries.iter().map(|e| (e.uid.clone(), e.resource_version.clone())).collect()
+    entries
+        .iter()
+        .map(|e| (e.uid.clone(), e.resource_version.clone()))
+        .collect()
 }
 
-fn paginate<T>(entries: &[Entry<T>], offset: usize, limit: usize, rv: u64) -> (&[Entry<T>], ListMeta) {
+fn paginate<T>(
+    entries: &[Entry<T>],
+    offset: usize,
+    limit: usize,
+    rv: u64,
+) -> (&[Entry<T>], ListMeta) {
     let start = offset.min(entries.len());
-    let end = if limit == 0 { entries.len() } else { (start + limit).min(entries.len()) };
+    let end = if limit == 0 {
+        entries.len()
+    } else {
+        (start + limit).min(entries.len())
+    };
     let more = end < entries.len();
     let meta = ListMeta {
         self_link: None,
@@ -404,11 +551,18 @@ fn negotiate(accept: &str) -> Negotiated {
             }
         }
     }
-    Negotiated { formats, metadata_only }
+    Negotiated {
+        formats,
+        metadata_only,
+    }
 }
 
 fn full(status: StatusCode, content_type: &str, body: Bytes) -> Response<ResponseBody> {
-    let mut response = Response::new(http_body_util::Full::new(body).map_err(|never| match never {}).boxed());
+    let mut response = Response::new(
+        http_body_util::Full::new(body)
+            .map_err(|never| match never {})
+            .boxed(),
+    );
     *response.status_mut() = status;
     if let Ok(value) = header::HeaderValue::from_str(content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
@@ -443,9 +597,17 @@ fn status_response(
     let mut response = match format {
         Format::Protobuf => {
             let raw = Bytes::from(status_message(code, reason, message).encode_to_vec());
-            full(status, PROTOBUF_CONTENT_TYPE, Bytes::from(seal("v1", "Status", raw)))
+            full(
+                status,
+                PROTOBUF_CONTENT_TYPE,
+                Bytes::from(seal("v1", "Status", raw)),
+            )
         }
-        Format::Json => full(status, "application/json", Bytes::from(status_json(code, reason, message).to_string())),
+        Format::Json => full(
+            status,
+            "application/json",
+            Bytes::from(status_json(code, reason, message).to_string()),
+        ),
     };
     if let Some(after) = retry_after {
         if let Ok(value) = header::HeaderValue::from_str(&after.as_secs().to_string()) {
@@ -464,8 +626,13 @@ impl HttpBody for ChannelBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.rx.poll_recv(cx).map(|item| item.map(|result| result.map(Frame::data)))
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|item| item.map(|result| result.map(Frame::data)))
     }
 }
 
@@ -507,8 +674,15 @@ impl WatchStreamer {
                 None
             };
             if let Some(fault) = fault {
-                tracing::info!(resource = self.resource.plural, ?fault, sent, total, "replay: injecting watch fault");
-                self.inject(fault, frames.peek().map(|f| f.bytes.clone())).await;
+                tracing::info!(
+                    resource = self.resource.plural,
+                    ?fault,
+                    sent,
+                    total,
+                    "replay: injecting watch fault"
+                );
+                self.inject(fault, frames.peek().map(|f| f.bytes.clone()))
+                    .await;
                 return;
             }
             let Some(frame) = frames.next() else { break };
@@ -557,10 +731,16 @@ impl WatchStreamer {
                     _ => Bytes::from_static(&[0, 0, 0, 100, 1, 2, 3]),
                 };
                 let _ = self.tx.send(Ok(partial)).await;
-                let _ = self.tx.send(Err(std::io::Error::other("replay: connection cut"))).await;
+                let _ = self
+                    .tx
+                    .send(Err(std::io::Error::other("replay: connection cut")))
+                    .await;
             }
             WatchFault::Expired => {
-                let _ = self.tx.send(Ok(self.expired_frame("replay: injected expiry"))).await;
+                let _ = self
+                    .tx
+                    .send(Ok(self.expired_frame("replay: injected expiry")))
+                    .await;
             }
             WatchFault::Stall => self.wait_for_close(Duration::from_secs(3600)).await,
             WatchFault::Garbage => {
@@ -609,7 +789,9 @@ impl WatchStreamer {
         let world = worlds.get(self.resource.plural);
         match self.format {
             Format::Protobuf => match world.and_then(|w| w.protobuf.as_ref()) {
-                Some(timeline) => self.plan(timeline, |kind, entry| self.protobuf_frame(kind, entry)),
+                Some(timeline) => {
+                    self.plan(timeline, |kind, entry| self.protobuf_frame(kind, entry))
+                }
                 None => Ok(Vec::new()),
             },
             Format::Json => match world.and_then(|w| w.json.as_ref()) {
@@ -624,15 +806,21 @@ impl WatchStreamer {
         timeline: &Timeline<T>,
         encode: impl Fn(ChangeKind, &Entry<T>) -> Bytes,
     ) -> Result<Vec<Outgoing>, Bytes> {
-        let in_namespace = |e: &Entry<T>| self.namespace.as_deref().is_none_or(|ns| ns == e.namespace);
+        let in_namespace =
+            |e: &Entry<T>| self.namespace.as_deref().is_none_or(|ns| ns == e.namespace);
         let mut out = Vec::new();
         let start_rv = if self.from.is_empty() || self.from == "0" {
             // "Any": the current state as ADDED events, then what follows.
             let (entries, rv) = timeline.current();
-            out.extend(entries.iter().filter(|e| in_namespace(e)).map(|e| Outgoing {
-                bytes: encode(ChangeKind::Added, e),
-                publishes: None,
-            }));
+            out.extend(
+                entries
+                    .iter()
+                    .filter(|e| in_namespace(e))
+                    .map(|e| Outgoing {
+                        bytes: encode(ChangeKind::Added, e),
+                        publishes: None,
+                    }),
+            );
             rv
         } else {
             let from: u64 = self.from.parse().unwrap_or(0);
@@ -654,7 +842,10 @@ impl WatchStreamer {
             } else {
                 Bytes::new()
             };
-            out.push(Outgoing { bytes, publishes: Some(index + 1) });
+            out.push(Outgoing {
+                bytes,
+                publishes: Some(index + 1),
+            });
         }
         out.retain(|o| !o.bytes.is_empty() || o.publishes.is_some());
         Ok(out)
@@ -662,15 +853,27 @@ impl WatchStreamer {
 
     fn protobuf_frame(&self, kind: ChangeKind, entry: &Entry<Bytes>) -> Bytes {
         let envelope = if self.metadata_only {
-            seal("meta.k8s.io/v1", "PartialObjectMetadata", wire::metadata_only(&entry.object).unwrap_or_default())
+            seal(
+                "meta.k8s.io/v1",
+                "PartialObjectMetadata",
+                wire::metadata_only(&entry.object).unwrap_or_default(),
+            )
         } else {
-            seal(self.resource.api_version, self.resource.kind, entry.object.clone())
+            seal(
+                self.resource.api_version,
+                self.resource.kind,
+                entry.object.clone(),
+            )
         };
         Bytes::from(wire::watch_frame(kind.wire_name(), &envelope))
     }
 
     fn json_frame(&self, kind: ChangeKind, entry: &Entry<Value>) -> Bytes {
-        let object = if self.metadata_only { partial_json(&entry.object) } else { entry.object.clone() };
+        let object = if self.metadata_only {
+            partial_json(&entry.object)
+        } else {
+            entry.object.clone()
+        };
         let line = json!({"type": kind.wire_name(), "object": object});
         Bytes::from(format!("{line}\n"))
     }

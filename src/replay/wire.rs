@@ -49,14 +49,20 @@ pub fn fields(message: &Bytes) -> Result<Vec<Field>, WireError> {
                 return Err(WireError::Malformed("groups are not used by Kubernetes"))
             }
         };
-        out.push(Field { number, wire_type, payload });
+        out.push(Field {
+            number,
+            wire_type,
+            payload,
+        });
     }
     Ok(out)
 }
 
 fn take(message: &Bytes, buf: &mut Bytes, len: usize) -> Result<Bytes, WireError> {
     if buf.remaining() < len {
-        return Err(WireError::Malformed("field runs past the end of the message"));
+        return Err(WireError::Malformed(
+            "field runs past the end of the message",
+        ));
     }
     let start = message.len() - buf.remaining();
     buf.advance(len);
@@ -114,7 +120,9 @@ fn put_bytes(out: &mut Vec<u8>, number: u32, payload: &[u8]) {
 pub fn watch_frame(event_type: &str, object_envelope: &[u8]) -> Vec<u8> {
     let event = crate::api::meta::v1::WatchEvent {
         r#type: Some(event_type.to_string()),
-        object: Some(crate::api::runtime::RawExtension { raw: Some(Bytes::copy_from_slice(object_envelope)) }),
+        object: Some(crate::api::runtime::RawExtension {
+            raw: Some(Bytes::copy_from_slice(object_envelope)),
+        }),
     };
     let body = event.encode_to_vec();
     let mut out = Vec::with_capacity(4 + body.len());

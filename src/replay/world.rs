@@ -75,7 +75,12 @@ pub struct Timeline<T> {
 
 impl<T: Clone> Timeline<T> {
     pub fn new(initial_rv: u64, initial: Vec<Entry<T>>) -> Timeline<T> {
-        Timeline { initial_rv, initial, events: Vec::new(), published: 0 }
+        Timeline {
+            initial_rv,
+            initial,
+            events: Vec::new(),
+            published: 0,
+        }
     }
 
     fn last_rv(&self) -> u64 {
@@ -131,7 +136,11 @@ pub struct ResourceWorld {
 
 impl ResourceWorld {
     pub fn empty(resource: &'static ResourceType) -> ResourceWorld {
-        ResourceWorld { resource, protobuf: None, json: None }
+        ResourceWorld {
+            resource,
+            protobuf: None,
+            json: None,
+        }
     }
 
     pub fn has(&self, format: Format) -> bool {
@@ -168,7 +177,10 @@ pub fn parse_collection(path: &str) -> Option<Collection> {
     if namespace.is_some() && !resource.namespaced {
         return None;
     }
-    Some(Collection { resource, namespace })
+    Some(Collection {
+        resource,
+        namespace,
+    })
 }
 
 /// Splits a query string into decoded pairs.
@@ -189,7 +201,10 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(byte) = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok()) {
+            if let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            {
                 out.push(byte);
                 i += 3;
                 continue;
@@ -212,12 +227,18 @@ pub fn build(recording: &Recording) -> HashMap<&'static str, ResourceWorld> {
             continue;
         }
         let (path, query) = capture.path.split_once('?').unwrap_or((&capture.path, ""));
-        let Some(collection) = parse_collection(path) else { continue };
+        let Some(collection) = parse_collection(path) else {
+            continue;
+        };
         if collection.namespace.is_some() {
             continue;
         }
-        let Some(format) = Format::of_content_type(&capture.content_type) else { continue };
-        let Some(body) = recording.body(capture) else { continue };
+        let Some(format) = Format::of_content_type(&capture.content_type) else {
+            continue;
+        };
+        let Some(body) = recording.body(capture) else {
+            continue;
+        };
         let query = query_pairs(query);
         if query.get("watch").is_some_and(|w| w == "1" || w == "true") {
             watches.push((collection.resource, format, body.clone()));
@@ -230,23 +251,23 @@ pub fn build(recording: &Recording) -> HashMap<&'static str, ResourceWorld> {
             .entry(collection.resource.plural)
             .or_insert_with(|| ResourceWorld::empty(collection.resource));
         match format {
-            Format::Protobuf if world.protobuf.is_none() => {
-                match protobuf_list(body) {
-                    Some(timeline) => world.protobuf = Some(timeline),
-                    None => tracing::debug!(capture = %capture.body, "not a full protobuf list; skipped"),
+            Format::Protobuf if world.protobuf.is_none() => match protobuf_list(body) {
+                Some(timeline) => world.protobuf = Some(timeline),
+                None => {
+                    tracing::debug!(capture = %capture.body, "not a full protobuf list; skipped")
                 }
-            }
-            Format::Json if world.json.is_none() => {
-                match json_list(body) {
-                    Some(timeline) => world.json = Some(timeline),
-                    None => tracing::debug!(capture = %capture.body, "not a full JSON list; skipped"),
-                }
-            }
+            },
+            Format::Json if world.json.is_none() => match json_list(body) {
+                Some(timeline) => world.json = Some(timeline),
+                None => tracing::debug!(capture = %capture.body, "not a full JSON list; skipped"),
+            },
             _ => {}
         }
     }
     for (resource, format, body) in watches {
-        let Some(world) = worlds.get_mut(resource.plural) else { continue };
+        let Some(world) = worlds.get_mut(resource.plural) else {
+            continue;
+        };
         match format {
             Format::Protobuf => {
                 if let Some(timeline) = world.protobuf.as_mut() {
@@ -308,7 +329,10 @@ fn protobuf_list(body: &Bytes) -> Option<Timeline<Bytes>> {
     }
     let (meta, items) = wire::split_list(&envelope.raw).ok()?;
     let entries = items.into_iter().filter_map(protobuf_entry).collect();
-    Some(Timeline::new(parse_rv(meta.resource_version.as_deref().unwrap_or("")), entries))
+    Some(Timeline::new(
+        parse_rv(meta.resource_version.as_deref().unwrap_or("")),
+        entries,
+    ))
 }
 
 fn json_list(body: &Bytes) -> Option<Timeline<Value>> {
@@ -317,8 +341,17 @@ fn json_list(body: &Bytes) -> Option<Timeline<Value>> {
     if !kind.ends_with("List") {
         return None;
     }
-    let rv = list.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
-    let items = list.get("items")?.as_array()?.iter().cloned().map(json_entry).collect();
+    let rv = list
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let items = list
+        .get("items")?
+        .as_array()?
+        .iter()
+        .cloned()
+        .map(json_entry)
+        .collect();
     Some(Timeline::new(parse_rv(rv), items))
 }
 
@@ -332,12 +365,26 @@ fn protobuf_changes(body: &Bytes) -> Vec<Change<Bytes>> {
         }
         let frame = rest.slice(4..4 + len);
         rest = rest.slice(4 + len..);
-        let Ok(event) = RawWatchEvent::decode(frame) else { continue };
-        let Some(kind) = event.r#type.as_deref().and_then(ChangeKind::parse) else { continue };
-        let Some(raw) = event.object.and_then(|o| o.raw) else { continue };
-        let Ok(envelope) = envelope::open(raw) else { continue };
-        let Some(entry) = protobuf_entry(envelope.raw) else { continue };
-        changes.push(Change { kind, rv: parse_rv(&entry.resource_version), entry });
+        let Ok(event) = RawWatchEvent::decode(frame) else {
+            continue;
+        };
+        let Some(kind) = event.r#type.as_deref().and_then(ChangeKind::parse) else {
+            continue;
+        };
+        let Some(raw) = event.object.and_then(|o| o.raw) else {
+            continue;
+        };
+        let Ok(envelope) = envelope::open(raw) else {
+            continue;
+        };
+        let Some(entry) = protobuf_entry(envelope.raw) else {
+            continue;
+        };
+        changes.push(Change {
+            kind,
+            rv: parse_rv(&entry.resource_version),
+            entry,
+        });
     }
     changes
 }
@@ -348,7 +395,11 @@ fn json_changes(body: &Bytes) -> Vec<Change<Value>> {
         .filter_map(|event| {
             let kind = ChangeKind::parse(event.get("type")?.as_str()?)?;
             let entry = json_entry(event.get("object")?.clone());
-            Some(Change { kind, rv: parse_rv(&entry.resource_version), entry })
+            Some(Change {
+                kind,
+                rv: parse_rv(&entry.resource_version),
+                entry,
+            })
         })
         .collect()
 }
@@ -362,8 +413,20 @@ mod tests {
         let pods = parse_collection("/api/v1/namespaces/demo/pods").unwrap();
         assert_eq!(pods.resource.plural, "pods");
         assert_eq!(pods.namespace.as_deref(), Some("demo"));
-        assert_eq!(parse_collection("/api/v1/namespaces").unwrap().resource.plural, "namespaces");
-        assert_eq!(parse_collection("/apis/apps/v1/deployments").unwrap().resource.plural, "deployments");
+        assert_eq!(
+            parse_collection("/api/v1/namespaces")
+                .unwrap()
+                .resource
+                .plural,
+            "namespaces"
+        );
+        assert_eq!(
+            parse_collection("/apis/apps/v1/deployments")
+                .unwrap()
+                .resource
+                .plural,
+            "deployments"
+        );
         assert_eq!(parse_collection("/api/v1/namespaces/demo/pods/x"), None);
         assert_eq!(parse_collection("/version"), None);
     }

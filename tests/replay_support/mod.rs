@@ -38,7 +38,10 @@ struct Store {
 
 fn identity(object: &Object) -> (String, String) {
     let meta = object.metadata().cloned().unwrap_or_default();
-    (meta.uid.unwrap_or_default(), meta.resource_version.unwrap_or_default())
+    (
+        meta.uid.unwrap_or_default(),
+        meta.resource_version.unwrap_or_default(),
+    )
 }
 
 impl Sink for MapSink {
@@ -47,12 +50,20 @@ impl Sink for MapSink {
         let store = stores.entry(resource.plural).or_default();
         match event {
             Event::Init => {
-                assert!(store.building.is_none(), "Init twice without InitDone for {}", resource.plural);
+                assert!(
+                    store.building.is_none(),
+                    "Init twice without InitDone for {}",
+                    resource.plural
+                );
                 store.building = Some(HashMap::new());
             }
             Event::InitApply(object) => {
                 let (uid, rv) = identity(&object);
-                store.building.as_mut().expect("InitApply outside Init/InitDone").insert(uid, rv);
+                store
+                    .building
+                    .as_mut()
+                    .expect("InitApply outside Init/InitDone")
+                    .insert(uid, rv);
             }
             Event::InitDone => {
                 store.live = store.building.take().expect("InitDone without Init");
@@ -83,14 +94,21 @@ impl MapSink {
     }
 
     pub fn inits(&self, plural: &str) -> u32 {
-        self.inner.lock().unwrap().get(plural).map_or(0, |s| s.inits)
+        self.inner
+            .lock()
+            .unwrap()
+            .get(plural)
+            .map_or(0, |s| s.inits)
     }
 }
 
 /// Reflector options that make a test run in seconds: short backoff and watches.
 pub fn fast_options() -> ReflectorOptions {
     ReflectorOptions {
-        list: ListOptions { limit: 3, ..ListOptions::default() },
+        list: ListOptions {
+            limit: 3,
+            ..ListOptions::default()
+        },
         watch: WatchOptions {
             timeout: Duration::from_secs(2),
             slack: Duration::from_secs(1),
@@ -127,7 +145,9 @@ pub async fn eventually<F: FnMut() -> bool>(limit: Duration, mut condition: F) -
 
 /// Runs `future` with a deadline so a hung test fails instead of hanging.
 pub async fn bounded<T>(limit: Duration, future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(limit, future).await.expect("test step timed out")
+    tokio::time::timeout(limit, future)
+        .await
+        .expect("test step timed out")
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, all PEM.
@@ -143,7 +163,9 @@ pub fn pki() -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "test-ca");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "test-ca");
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let server_key = KeyPair::generate().unwrap();
     let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
@@ -152,7 +174,9 @@ pub fn pki() -> Pki {
         .unwrap();
     let client_key = KeyPair::generate().unwrap();
     let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params.distinguished_name.push(DnType::CommonName, "exporter-client");
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "exporter-client");
     let client = client_params.signed_by(&client_key, &ca).unwrap();
     Pki {
         ca_pem: ca.pem(),
@@ -166,7 +190,9 @@ pub fn pki() -> Pki {
 fn pem_der(pem: &str) -> Vec<u8> {
     use base64::Engine;
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
 }
 
 /// Serves `state` over TLS on 127.0.0.1; with `require_client_cert`, only clients
@@ -176,19 +202,26 @@ pub async fn start_tls(
     state: std::sync::Arc<kube_state_exporter::replay::ReplayState>,
     pki: &Pki,
     require_client_cert: bool,
-) -> (SocketAddr, tokio::task::JoinHandle<()>, std::sync::Arc<Mutex<Vec<usize>>>) {
+) -> (
+    SocketAddr,
+    tokio::task::JoinHandle<()>,
+    std::sync::Arc<Mutex<Vec<usize>>>,
+) {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     use std::sync::Arc;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(pem_der(&pki.ca_pem))).unwrap();
+    roots
+        .add(CertificateDer::from(pem_der(&pki.ca_pem)))
+        .unwrap();
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .unwrap();
     let builder = if require_client_cert {
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .unwrap();
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .unwrap();
         builder.with_client_cert_verifier(verifier)
     } else {
         builder.with_no_client_auth()
@@ -200,18 +233,24 @@ pub async fn start_tls(
         )
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let presented = Arc::new(Mutex::new(Vec::new()));
     let seen = presented.clone();
     let task = tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
             let acceptor = acceptor.clone();
             let state = state.clone();
             let seen = seen.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
                 let count = tls.get_ref().1.peer_certificates().map_or(0, |c| c.len());
                 seen.lock().unwrap().push(count);
                 state.serve_io(tls).await;
@@ -223,7 +262,12 @@ pub async fn start_tls(
 
 /// Writes a kubeconfig with one cluster, one user (the given YAML body) and a
 /// current context.
-pub fn write_kubeconfig(dir: &std::path::Path, server: &str, cluster_extra: &str, user: &str) -> PathBuf {
+pub fn write_kubeconfig(
+    dir: &std::path::Path,
+    server: &str,
+    cluster_extra: &str,
+    user: &str,
+) -> PathBuf {
     let text = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {server}\n{cluster_extra}users:\n- name: tester\n  user:\n{user}contexts:\n- name: test\n  context:\n    cluster: test\n    user: tester\ncurrent-context: test\n"
     );
@@ -266,4 +310,3 @@ pub fn subscriber(captured: &Captured) -> impl tracing::Subscriber + Send + Sync
         .with_max_level(tracing::Level::INFO)
         .finish()
 }
-
