@@ -689,7 +689,8 @@ impl WatchStreamer {
             if !self.state.faults.frame_delay.is_zero() {
                 tokio::time::sleep(self.state.faults.frame_delay).await;
             }
-            if self.tx.send(Ok(frame.bytes)).await.is_err() {
+            // Empty: an event of another namespace, which only moves the timeline.
+            if !frame.bytes.is_empty() && self.tx.send(Ok(frame.bytes)).await.is_err() {
                 return;
             }
             if let Some(position) = frame.publishes {
@@ -847,7 +848,6 @@ impl WatchStreamer {
                 publishes: Some(index + 1),
             });
         }
-        out.retain(|o| !o.bytes.is_empty() || o.publishes.is_some());
         Ok(out)
     }
 
