@@ -39,6 +39,47 @@ pub struct ConnectArgs {
     pub apiserver: Option<String>,
 }
 
+/// How the reflectors talk to the apiserver (for the exporter command to flatten).
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Encoding to request: `auto` (protobuf, falling back to JSON per resource on
+    /// schema drift), `protobuf` or `json`.
+    #[arg(long, default_value = "auto")]
+    pub content_type: crate::reflector::ContentTypeMode,
+    /// List with resourceVersion=0 (served from the apiserver's watch cache).
+    #[arg(long)]
+    pub use_apiserver_cache: bool,
+    /// Objects per list page (`limit`).
+    #[arg(long, default_value_t = 500)]
+    pub list_page_size: u32,
+    /// Largest watch frame (or JSON line) accepted, in bytes.
+    #[arg(long, default_value_t = crate::client::DEFAULT_MAX_FRAME)]
+    pub max_watch_frame_bytes: usize,
+}
+
+impl ClientArgs {
+    pub fn reflector_options(&self) -> crate::reflector::ReflectorOptions {
+        let mut options = crate::reflector::ReflectorOptions {
+            content_type: self.content_type,
+            ..Default::default()
+        };
+        options.list.limit = self.list_page_size;
+        options.list.use_apiserver_cache = self.use_apiserver_cache;
+        options.watch.max_frame = self.max_watch_frame_bytes;
+        options
+    }
+}
+
+impl ConnectArgs {
+    pub fn options(&self) -> crate::client::ConnectOptions {
+        crate::client::ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            apiserver: self.apiserver.clone(),
+            service_account_dir: None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RecordArgs {
     #[command(flatten)]

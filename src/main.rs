@@ -28,7 +28,7 @@ fn main() -> ExitCode {
 fn run_record(args: RecordArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     use kube_state_exporter::api::{ResourceType, RESOURCES};
-    use kube_state_exporter::client::{connect, ApiClient, ConnectOptions};
+    use kube_state_exporter::client::{connect, ApiClient};
     use kube_state_exporter::replay::record::{record, RecordOptions};
 
     tracing_subscriber::fmt()
@@ -54,12 +54,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let options = ConnectOptions {
-            kubeconfig: args.connect.kubeconfig.clone(),
-            apiserver: args.connect.apiserver.clone(),
-            service_account_dir: None,
-        };
-        let client = ApiClient::new(connect(&options).await?);
+        let client = ApiClient::new(connect(&args.connect.options()).await?);
         let recording = record(
             &client,
             &RecordOptions {

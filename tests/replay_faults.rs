@@ -415,16 +415,23 @@ async fn failures_are_logged() {
 
 #[tokio::test]
 async fn per_namespace_reflectors_see_only_their_namespace() {
-    let (addr, server) = ReplayServer::start(&recording(), Faults::default()).await.unwrap();
+    let (addr, server) = ReplayServer::start(&recording(), Faults::default())
+        .await
+        .unwrap();
     let client = plain_client(addr);
     let metrics = ClientMetrics::unregistered();
     let pods = ResourceType::by_plural("pods").unwrap();
     let nodes = ResourceType::by_plural("nodes").unwrap();
-    let targets = kube_state_exporter::reflector::plan(&[pods, nodes], &["demo".to_string(), "kube-system".to_string()]);
+    let targets = kube_state_exporter::reflector::plan(
+        &[pods, nodes],
+        &["demo".to_string(), "kube-system".to_string()],
+    );
     let labels: Vec<String> = targets.iter().map(Target::label).collect();
     assert_eq!(labels, ["pods/demo", "pods/kube-system", "nodes"]);
-    let sinks: std::collections::HashMap<String, Arc<MapSink>> =
-        labels.iter().map(|l| (l.clone(), Arc::new(MapSink::default()))).collect();
+    let sinks: std::collections::HashMap<String, Arc<MapSink>> = labels
+        .iter()
+        .map(|l| (l.clone(), Arc::new(MapSink::default())))
+        .collect();
     let tasks = kube_state_exporter::reflector::spawn_all(
         &client,
         targets,
@@ -442,26 +449,47 @@ async fn per_namespace_reflectors_see_only_their_namespace() {
     }
     assert!(converged && nodes_ok);
     assert!(sinks["pods/kube-system"].snapshot("pods").is_empty());
-    assert_eq!(sinks["pods/kube-system"].inits("pods"), 1, "an empty namespace is still listed");
+    assert_eq!(
+        sinks["pods/kube-system"].inits("pods"),
+        1,
+        "an empty namespace is still listed"
+    );
     let requests = server.requests();
-    assert!(requests.iter().any(|r| r.path_and_query.starts_with("/api/v1/namespaces/demo/pods?")));
-    assert!(requests.iter().any(|r| r.path_and_query.starts_with("/api/v1/namespaces/demo/pods?watch=1")));
+    assert!(requests.iter().any(|r| r
+        .path_and_query
+        .starts_with("/api/v1/namespaces/demo/pods?")));
+    assert!(requests.iter().any(|r| r
+        .path_and_query
+        .starts_with("/api/v1/namespaces/demo/pods?watch=1")));
 }
 
 #[test]
 fn self_metrics_register_under_the_exporter_prefix() {
     let registry = prometheus::Registry::new();
     let metrics = ClientMetrics::register(&registry).unwrap();
-    metrics.list_total.with_label_values(&["pods", "success"]).inc();
+    metrics
+        .list_total
+        .with_label_values(&["pods", "success"])
+        .inc();
     metrics.objects.with_label_values(&["pods"]).set(3);
     metrics.mark_synced("pods");
-    let names: Vec<String> = registry.gather().iter().map(|f| f.name().to_string()).collect();
+    let names: Vec<String> = registry
+        .gather()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
     for expected in [
         "kube_state_exporter_list_total",
         "kube_state_exporter_objects",
         "kube_state_exporter_last_sync_timestamp_seconds",
     ] {
-        assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
     }
-    assert!(ClientMetrics::register(&registry).is_err(), "registering twice is refused, not duplicated");
+    assert!(
+        ClientMetrics::register(&registry).is_err(),
+        "registering twice is refused, not duplicated"
+    );
 }
