@@ -493,3 +493,49 @@ fn self_metrics_register_under_the_exporter_prefix() {
         "registering twice is refused, not duplicated"
     );
 }
+
+fn streaming_options() -> ReflectorOptions {
+    ReflectorOptions {
+        streaming_list: true,
+        ..fast_options()
+    }
+}
+
+#[tokio::test]
+async fn streaming_list_fills_the_store_without_a_list_request() {
+    let faults = Faults {
+        streaming_list: true,
+        ..Faults::default()
+    };
+    let run = run(&["pods", "secrets"], faults, streaming_options()).await;
+    run.converges("pods").await;
+    run.converges("secrets").await;
+    let requests = run.server.requests();
+    assert!(requests
+        .iter()
+        .any(|r| r.path_and_query.contains("sendInitialEvents=true")));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path_and_query.contains("watch=1")),
+        "no plain list: {requests:?}"
+    );
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
+    assert_eq!(run.sink.inits("pods"), 1);
+}
+
+#[tokio::test]
+async fn streaming_list_falls_back_to_list_and_watch_when_refused() {
+    let run = run(&["pods"], Faults::default(), streaming_options()).await;
+    run.converges("pods").await;
+    let requests = run.server.requests();
+    let attempts = requests
+        .iter()
+        .filter(|r| r.path_and_query.contains("sendInitialEvents=true"))
+        .count();
+    assert_eq!(attempts, 1, "tried once, then list+watch for good");
+    assert!(requests
+        .iter()
+        .any(|r| r.path_and_query == "/api/v1/pods?limit=3"));
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 1);
+}

@@ -22,7 +22,7 @@ pub use list::{list_all, ListOptions, ListOutcome};
 pub use metrics::ClientMetrics;
 pub use request::Target;
 pub use status::ApiError;
-pub use watch::{start_watch, WatchEvent, WatchOptions, WatchStream};
+pub use watch::{start_streaming_list, start_watch, WatchEvent, WatchOptions, WatchStream};
 
 #[derive(Debug, Error)]
 pub enum ClientError {

@@ -100,11 +100,43 @@ pub async fn start_watch(
             ("timeoutSeconds", &timeout),
         ],
     );
+    open_watch(client, target, preferred, &url, options).await
+}
+
+/// Opens a streaming list: a watch that first sends every current object as ADDED,
+/// then a BOOKMARK annotated `k8s.io/initial-events-end` (the WatchList feature).
+pub async fn start_streaming_list(
+    client: &ApiClient,
+    target: &Target,
+    preferred: Format,
+    options: &WatchOptions,
+) -> Result<WatchStream, ClientError> {
+    let timeout = options.timeout.as_secs().max(1).to_string();
+    let url = with_query(
+        &target.collection_path(),
+        &[
+            ("watch", "1"),
+            ("sendInitialEvents", "true"),
+            ("resourceVersionMatch", "NotOlderThan"),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", &timeout),
+        ],
+    );
+    open_watch(client, target, preferred, &url, options).await
+}
+
+async fn open_watch(
+    client: &ApiClient,
+    target: &Target,
+    preferred: Format,
+    url: &str,
+    options: &WatchOptions,
+) -> Result<WatchStream, ClientError> {
     let budget = options.timeout + options.slack;
     let deadline = Instant::now() + budget;
     let response = tokio::time::timeout_at(
         deadline,
-        client.get(&url, &accept(target.resource, preferred, true)),
+        client.get(url, &accept(target.resource, preferred, true)),
     )
     .await
     .map_err(|_| ClientError::IdleTimeout(budget))??;

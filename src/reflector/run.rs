@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use crate::api::{Object, ResourceType};
 use crate::client::{
-    list_all, start_watch, ApiClient, ClientError, ClientMetrics, Format, ListOptions, Target,
-    WatchEvent, WatchOptions,
+    list_all, start_streaming_list, start_watch, ApiClient, ClientError, ClientMetrics, Format,
+    ListOptions, Target, WatchEvent, WatchOptions,
 };
 
 use super::backoff::{Backoff, BackoffOptions};
@@ -47,6 +47,10 @@ pub struct ReflectorOptions {
     pub watch: WatchOptions,
     pub backoff: BackoffOptions,
     pub content_type: ContentTypeMode,
+    /// Try a streaming list (`sendInitialEvents`) before list+watch; on any error the
+    /// reflector falls back to list+watch for good. Off by default: servers before
+    /// Kubernetes 1.32 refuse it unless the WatchList feature gate is on.
+    pub streaming_list: bool,
 }
 
 /// How one watch ended.
@@ -71,6 +75,8 @@ pub struct Reflector {
     /// UIDs currently known, for the objects gauge.
     known: HashSet<String>,
     diagnosed: bool,
+    /// Streaming list failed once: list+watch from now on.
+    streaming_failed: bool,
     label: String,
 }
 
@@ -96,6 +102,7 @@ impl Reflector {
             format,
             known: HashSet::new(),
             diagnosed: false,
+            streaming_failed: false,
         }
     }
 
@@ -119,26 +126,37 @@ impl Reflector {
                     .with_label_values(&[self.plural()])
                     .inc();
             }
+            let streamed = if self.options.streaming_list && !self.streaming_failed {
+                match self.stream_initial().await {
+                    Ok(resource_version) => Some(resource_version),
+                    Err(error) => {
+                        self.streaming_failed = true;
+                        self.metrics
+                            .list_total
+                            .with_label_values(&[self.plural(), "error"])
+                            .inc();
+                        tracing::info!(resource = %self.label, %error, "streaming list not available; using list+watch");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             let mut list_options = self.options.list.clone();
             list_options.use_apiserver_cache &= !after_expired;
-            let mut resource_version = match list_all(
-                &self.client,
-                &self.target,
-                self.format,
-                &list_options,
-            )
-            .await
-            {
-                Ok(outcome) => {
+            let listed = match streamed {
+                Some(resource_version) => Ok(resource_version),
+                None => self.list(&list_options).await,
+            };
+            let mut resource_version = match listed {
+                Ok(resource_version) => {
                     self.metrics
                         .list_total
                         .with_label_values(&[self.plural(), "success"])
                         .inc();
                     listed_before = true;
                     after_expired = false;
-                    tracing::debug!(resource = %self.label, objects = outcome.objects.len(), pages = outcome.pages, rv = %outcome.resource_version, "listed");
-                    self.replace_all(outcome.objects);
-                    outcome.resource_version
+                    resource_version
                 }
                 Err(error) => {
                     self.metrics
@@ -190,6 +208,52 @@ impl Reflector {
                         tracing::warn!(resource = %self.label, %error, rv = %resource_version, retry_in = ?delay, "watch failed");
                         tokio::time::sleep(delay).await;
                     }
+                }
+            }
+        }
+    }
+
+    /// A paged list, handed to the sink as one Init..InitDone; returns its resourceVersion.
+    async fn list(&mut self, options: &ListOptions) -> Result<String, ClientError> {
+        let outcome = list_all(&self.client, &self.target, self.format, options).await?;
+        tracing::debug!(resource = %self.label, objects = outcome.objects.len(), pages = outcome.pages, rv = %outcome.resource_version, "listed");
+        self.replace_all(outcome.objects);
+        Ok(outcome.resource_version)
+    }
+
+    /// A streaming list: the initial ADDED events up to the `initial-events-end`
+    /// bookmark become one Init..InitDone; returns the bookmark's resourceVersion. The
+    /// stream is then dropped and an ordinary watch resumes from there.
+    async fn stream_initial(&mut self) -> Result<String, ClientError> {
+        let mut stream =
+            start_streaming_list(&self.client, &self.target, self.format, &self.options.watch)
+                .await?;
+        let mut objects = Vec::new();
+        loop {
+            match stream.next().await? {
+                Some(WatchEvent::Added(object)) => objects.push(object),
+                Some(WatchEvent::Bookmark {
+                    resource_version,
+                    initial_events_end: true,
+                }) => {
+                    self.replace_all(objects);
+                    return Ok(resource_version);
+                }
+                Some(WatchEvent::Bookmark { .. }) => {}
+                Some(WatchEvent::Error(error)) => return Err(ClientError::Api(error)),
+                Some(other) => {
+                    return Err(ClientError::Body(format!(
+                        "unexpected {} event before the end of the initial events",
+                        match other {
+                            WatchEvent::Modified(_) => "MODIFIED",
+                            _ => "DELETED",
+                        }
+                    )))
+                }
+                None => {
+                    return Err(ClientError::Body(
+                        "stream ended before the initial-events-end bookmark".to_string(),
+                    ))
                 }
             }
         }

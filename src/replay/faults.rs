@@ -29,6 +29,10 @@ pub struct Faults {
     pub frame_delay: Duration,
     /// Hold a watch open at most this long after its events (default: its timeoutSeconds).
     pub max_watch_hold: Option<Duration>,
+    /// Serve streaming lists (`sendInitialEvents=true`); off, such a watch is refused
+    /// with 422 as a 1.28 apiserver without the WatchList gate does. (A capability,
+    /// not a fault; it lives here so one struct configures the server.)
+    pub streaming_list: bool,
 }
 
 /// The watch faults, in the order they are checked.

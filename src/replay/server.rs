@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use crate::api::envelope::{seal, PROTOBUF_CONTENT_TYPE};
 use crate::api::meta::v1::{ListMeta, Status};
 use crate::api::ResourceType;
+use crate::client::watch::INITIAL_EVENTS_END;
 use crate::client::Format;
 
 use super::faults::{Faults, Pending, WatchFault};
@@ -270,6 +271,16 @@ impl ReplayState {
             );
         };
         let watching = query.get("watch").is_some_and(|w| w == "1" || w == "true");
+        let initial_events = query.get("sendInitialEvents").is_some_and(|v| v == "true");
+        if watching && initial_events && !self.faults.streaming_list {
+            return status_response(
+                format,
+                422,
+                "Invalid",
+                "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+                None,
+            );
+        }
         if watching {
             return self.watch(
                 resource,
@@ -442,6 +453,7 @@ impl ReplayState {
         query: &HashMap<String, String>,
     ) -> Response<ResponseBody> {
         let from = query.get("resourceVersion").cloned().unwrap_or_default();
+        let initial_events = query.get("sendInitialEvents").is_some_and(|v| v == "true");
         let timeout = query
             .get("timeoutSeconds")
             .and_then(|t| t.parse().ok())
@@ -463,6 +475,7 @@ impl ReplayState {
             format,
             metadata_only,
             from,
+            initial_events,
             hold,
             tx,
         };
@@ -644,6 +657,8 @@ struct WatchStreamer {
     format: Format,
     metadata_only: bool,
     from: String,
+    /// Streaming list: current objects, then the initial-events-end bookmark.
+    initial_events: bool,
     hold: Duration,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
 }
@@ -790,13 +805,19 @@ impl WatchStreamer {
         let world = worlds.get(self.resource.plural);
         match self.format {
             Format::Protobuf => match world.and_then(|w| w.protobuf.as_ref()) {
-                Some(timeline) => {
-                    self.plan(timeline, |kind, entry| self.protobuf_frame(kind, entry))
-                }
+                Some(timeline) => self.plan(
+                    timeline,
+                    |kind, entry| self.protobuf_frame(kind, entry),
+                    |rv| self.protobuf_initial_events_end(rv),
+                ),
                 None => Ok(Vec::new()),
             },
             Format::Json => match world.and_then(|w| w.json.as_ref()) {
-                Some(timeline) => self.plan(timeline, |kind, entry| self.json_frame(kind, entry)),
+                Some(timeline) => self.plan(
+                    timeline,
+                    |kind, entry| self.json_frame(kind, entry),
+                    |rv| self.json_initial_events_end(rv),
+                ),
                 None => Ok(Vec::new()),
             },
         }
@@ -806,11 +827,12 @@ impl WatchStreamer {
         &self,
         timeline: &Timeline<T>,
         encode: impl Fn(ChangeKind, &Entry<T>) -> Bytes,
+        end_of_initial_events: impl Fn(u64) -> Bytes,
     ) -> Result<Vec<Outgoing>, Bytes> {
         let in_namespace =
             |e: &Entry<T>| self.namespace.as_deref().is_none_or(|ns| ns == e.namespace);
         let mut out = Vec::new();
-        let start_rv = if self.from.is_empty() || self.from == "0" {
+        let start_rv = if self.initial_events || self.from.is_empty() || self.from == "0" {
             // "Any": the current state as ADDED events, then what follows.
             let (entries, rv) = timeline.current();
             out.extend(
@@ -822,6 +844,12 @@ impl WatchStreamer {
                         publishes: None,
                     }),
             );
+            if self.initial_events {
+                out.push(Outgoing {
+                    bytes: end_of_initial_events(rv),
+                    publishes: None,
+                });
+            }
             rv
         } else {
             let from: u64 = self.from.parse().unwrap_or(0);
@@ -849,6 +877,35 @@ impl WatchStreamer {
             });
         }
         Ok(out)
+    }
+
+    fn protobuf_initial_events_end(&self, rv: u64) -> Bytes {
+        let meta = crate::api::meta::v1::ObjectMeta {
+            resource_version: Some(rv.to_string()),
+            annotations: [(INITIAL_EVENTS_END.to_string(), "true".to_string())].into(),
+            ..Default::default()
+        };
+        let entry = Entry {
+            uid: String::new(),
+            namespace: String::new(),
+            resource_version: rv.to_string(),
+            object: wire::object_with_metadata(&meta),
+        };
+        self.protobuf_frame(ChangeKind::Bookmark, &entry)
+    }
+
+    fn json_initial_events_end(&self, rv: u64) -> Bytes {
+        let (api_version, kind) = if self.metadata_only {
+            ("meta.k8s.io/v1", "PartialObjectMetadata")
+        } else {
+            (self.resource.api_version, self.resource.kind)
+        };
+        let object = json!({"kind": kind, "apiVersion": api_version, "metadata": {
+            "resourceVersion": rv.to_string(),
+            "annotations": {INITIAL_EVENTS_END: "true"},
+        }});
+        let line = json!({"type": "BOOKMARK", "object": object});
+        Bytes::from(format!("{line}\n"))
     }
 
     fn protobuf_frame(&self, kind: ChangeKind, entry: &Entry<Bytes>) -> Bytes {

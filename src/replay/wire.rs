@@ -101,6 +101,13 @@ pub fn object_meta(raw: &Bytes) -> Result<ObjectMeta, WireError> {
     }
 }
 
+/// An object of any kind holding only this metadata (bookmarks).
+pub fn object_with_metadata(meta: &ObjectMeta) -> Bytes {
+    let mut out = Vec::new();
+    put_bytes(&mut out, 1, &meta.encode_to_vec());
+    Bytes::from(out)
+}
+
 /// The object cut down to its metadata: a PartialObjectMetadata message.
 pub fn metadata_only(raw: &Bytes) -> Result<Bytes, WireError> {
     let mut out = Vec::new();
