@@ -52,6 +52,10 @@ pub struct ClientArgs {
     /// Objects per list page (`limit`).
     #[arg(long, default_value_t = 500)]
     pub list_page_size: u32,
+    /// Try a streaming list (sendInitialEvents, Kubernetes 1.32+ or the WatchList gate)
+    /// before list+watch; falls back to list+watch on any error.
+    #[arg(long)]
+    pub streaming_list: bool,
     /// Largest watch frame (or JSON line) accepted, in bytes.
     #[arg(long, default_value_t = crate::client::DEFAULT_MAX_FRAME)]
     pub max_watch_frame_bytes: usize,
@@ -61,6 +65,7 @@ impl ClientArgs {
     pub fn reflector_options(&self) -> crate::reflector::ReflectorOptions {
         let mut options = crate::reflector::ReflectorOptions {
             content_type: self.content_type,
+            streaming_list: self.streaming_list,
             ..Default::default()
         };
         options.list.limit = self.list_page_size;
