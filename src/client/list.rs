@@ -17,6 +17,9 @@ pub struct ListOptions {
     pub use_apiserver_cache: bool,
     /// How many times an expired continue token may restart the list.
     pub max_restarts: u32,
+    /// Longest wait for one page (kube sets no read timeout; a dead connection would
+    /// otherwise hang the list forever).
+    pub page_timeout: std::time::Duration,
 }
 
 impl Default for ListOptions {
@@ -25,6 +28,7 @@ impl Default for ListOptions {
             limit: 500,
             use_apiserver_cache: false,
             max_restarts: 3,
+            page_timeout: std::time::Duration::from_secs(120),
         }
     }
 }
@@ -69,7 +73,10 @@ pub async fn list_all(
                 None => {}
             }
             let url = with_query(&path, &query);
-            let (content_type, bytes) = match client.get_bytes(&url, &accept).await {
+            let page = tokio::time::timeout(options.page_timeout, client.get_bytes(&url, &accept))
+                .await
+                .unwrap_or(Err(ClientError::IdleTimeout(options.page_timeout)));
+            let (content_type, bytes) = match page {
                 Ok(ok) => ok,
                 Err(error)
                     if error.is_expired()

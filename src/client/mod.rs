@@ -42,7 +42,7 @@ pub enum ClientError {
     },
     #[error("{0}")]
     Frame(#[from] FrameError),
-    #[error("watch stream idle past its deadline ({0:?}): connection presumed dead")]
+    #[error("no answer within {0:?}: connection presumed dead")]
     IdleTimeout(std::time::Duration),
     #[error("could not build the request for {path}: {reason}")]
     Request { path: String, reason: String },
