@@ -44,7 +44,14 @@ fn run() -> Result<(), String> {
     for overlay in &overlays {
         println!("cargo:rerun-if-changed={}", overlay.dir().display());
     }
-    let merged = schema_overlay::merge(&upstream, &overlays).map_err(|e| e.to_string())?;
+    for warning in overlays.iter().filter_map(|o| o.version_warning(&pin.kubernetes)) {
+        println!("cargo:warning={warning}");
+    }
+    let merged = schema_overlay::merge_with_warnings(&upstream, &overlays).map_err(|e| e.to_string())?;
+    for warning in &merged.warnings {
+        println!("cargo:warning={warning}");
+    }
+    let merged = merged.descriptors;
 
     let table = api_codegen::ResourceTable::load(&manifest_dir.join("proto/resources.toml"))
         .map_err(|e| e.to_string())?;

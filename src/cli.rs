@@ -1,16 +1,24 @@
 //! Command-line interface. Flag names and defaults follow kube-state-metrics.
+//!
+//! The exporter's flags are all optional here so that a value given on the command line can
+//! be told apart from one left at its default: `crate::config` merges flags over the
+//! `--config` file over the defaults, and validates the result into `config::Options`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "kube-state-exporter",
     version,
-    about = "kube-state-metrics compatible exporter with a build-time Kubernetes schema (upstream + vendor overlays)"
+    about = "kube-state-metrics compatible exporter with a build-time Kubernetes schema (upstream + vendor overlays)",
+    long_about = "kube-state-metrics compatible exporter with a build-time Kubernetes schema (upstream + vendor overlays).\n\nWithout a subcommand it runs the exporter. Flags override the --config file, which overrides the defaults."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub exporter: ExporterArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -129,4 +137,140 @@ pub struct DecodeArgs {
     pub diagnose: bool,
     /// A response body: protobuf (`k8s\0` envelope) or JSON.
     pub file: PathBuf,
+}
+
+/// The exporter's flags (KSM's names). Every one can also be set in the `--config` file.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ExporterArgs {
+    /// YAML file with the same keys as these flags (kebab-case or snake_case); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Validate the flags and the config file, print the resolved options and exit.
+    #[arg(long)]
+    pub validate_config: bool,
+
+    /// Address the metrics server listens on [default: ::].
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Port of the metrics server (/metrics, /healthz, /livez) [default: 8080].
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Address the telemetry server listens on [default: ::].
+    #[arg(long, value_name = "HOST")]
+    pub telemetry_host: Option<String>,
+    /// Port of the telemetry server (self-metrics, /readyz) [default: 8081].
+    #[arg(long, value_name = "PORT")]
+    pub telemetry_port: Option<u16>,
+
+    /// URL of the Kubernetes API server (overrides the kubeconfig's server).
+    #[arg(long, value_name = "URL")]
+    pub apiserver: Option<String>,
+    /// Path to a kubeconfig file (default: in-cluster configuration, then $KUBECONFIG).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Comma-separated resources to serve (replaces the default set) [default: KSM's 32 default resources].
+    #[arg(long, value_name = "LIST")]
+    pub resources: Option<String>,
+    /// Comma-separated namespaces to watch [default: all].
+    #[arg(long, value_name = "LIST")]
+    pub namespaces: Option<String>,
+    /// Comma-separated namespaces to exclude (cannot be combined with --namespaces).
+    #[arg(long, value_name = "LIST")]
+    pub namespaces_denylist: Option<String>,
+
+    /// Comma-separated regexes: only metric families matching one are served (not with --metric-denylist).
+    #[arg(long, value_name = "REGEXES")]
+    pub metric_allowlist: Option<String>,
+    /// Comma-separated regexes: metric families matching one are not served (not with --metric-allowlist).
+    #[arg(long, value_name = "REGEXES")]
+    pub metric_denylist: Option<String>,
+    /// Comma-separated regexes enabling opt-in metric families (e.g. kube_pod_nodeselectors).
+    #[arg(long, value_name = "REGEXES")]
+    pub metric_opt_in_list: Option<String>,
+    /// Kubernetes labels exposed in kube_<resource>_labels, e.g. `pods=[app,team],nodes=[*]`.
+    #[arg(long, value_name = "ALLOWLIST")]
+    pub metric_labels_allowlist: Option<String>,
+    /// Kubernetes annotations exposed in kube_<resource>_annotations, same syntax.
+    #[arg(long, value_name = "ALLOWLIST")]
+    pub metric_annotations_allowlist: Option<String>,
+
+    /// List from the API server's watch cache (resourceVersion=0) [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub use_apiserver_cache: Option<bool>,
+    /// Gzip /metrics when the client accepts it [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_gzip_encoding: Option<bool>,
+
+    /// Time allowed for reading a request head, e.g. 5s (0: no limit) [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub server_read_header_timeout: Option<Duration>,
+    /// Time allowed from connecting until the first request head is read [default: 1m0s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub server_read_timeout: Option<Duration>,
+    /// Time allowed to write a response [default: 1m0s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub server_write_timeout: Option<Duration>,
+    /// Time a keep-alive connection may wait for its next request [default: 5m0s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub server_idle_timeout: Option<Duration>,
+
+    /// Encoding asked of the API server: auto (protobuf where served, else JSON), protobuf or json [default: auto].
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<ContentType>,
+    /// Log level: error, warn, info, debug or trace [default: info].
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<LogLevel>,
+    /// Serve metrics from a recording built into the binary; no cluster needed [default: false].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub demo: Option<bool>,
+}
+
+/// Go-style durations (`5s`, `1m0s`, `1h30m`, `250ms`; `0` disables), as KSM's flags take.
+fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+    crate::config::parse_go_duration(text)
+}
+
+/// How the client asks the API server to encode responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ContentType {
+    /// Protobuf where the API serves it, JSON otherwise.
+    #[default]
+    Auto,
+    Protobuf,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// The level as a `tracing` filter directive.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+impl ContentType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentType::Auto => "auto",
+            ContentType::Protobuf => "protobuf",
+            ContentType::Json => "json",
+        }
+    }
 }

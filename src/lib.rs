@@ -7,6 +7,9 @@
 pub mod api;
 pub mod client;
 pub mod cli;
+pub mod config;
 pub mod reflector;
 pub mod metrics;
 pub mod replay;
+pub mod server;
+pub mod telemetry;

@@ -1,13 +1,26 @@
+use std::io;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Parser;
 use kube_state_exporter::api::schema;
-use kube_state_exporter::cli::{Cli, Command, RecordArgs};
+use kube_state_exporter::cli::{Cli, Command, ExporterArgs, RecordArgs};
+use kube_state_exporter::config::Options;
+use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
+use kube_state_exporter::server::{self, AlwaysLive, MetricsServer, ReadyFlag, TelemetryServer};
+use kube_state_exporter::telemetry::Telemetry;
+
+/// Exit code for usage and configuration errors (clap's convention).
+const USAGE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     match cli.command {
-        Some(Command::Version) | None => {
+        Some(Command::Version) => {
             print_version();
             ExitCode::SUCCESS
         }
@@ -22,11 +35,149 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        None => run_exporter(&cli.exporter),
     }
 }
 
+/// Prints clap's error as one line (plus its tip, if any) and exits with 2.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    // clap prints the error, hints (tips, possible values), a usage line and a pointer to
+    // --help on separate lines; keep the error and its hints on one line.
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .collect();
+    let message = if message.is_empty() {
+        "error: invalid command line".to_string()
+    } else {
+        message.join(" ")
+    };
+    eprintln!("{message}");
+    ExitCode::from(USAGE_ERROR)
+}
+
+fn run_exporter(args: &ExporterArgs) -> ExitCode {
+    let options = match Options::resolve(args) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    if args.validate_config {
+        print!("{}", options.summary());
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&options);
+    match serve(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(options: &Options) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(options.log_level.as_str()));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .init();
+}
+
+/// Placeholder until the store and the client are wired in: serves no samples.
+struct NoMetricsYet;
+
+impl MetricsSource for NoMetricsYet {
+    fn write_exposition(&self, request: &RenderRequest, out: &mut dyn io::Write) -> io::Result<()> {
+        if request.format == ExpositionFormat::OpenMetrics {
+            out.write_all(b"# EOF\n")?;
+        }
+        Ok(())
+    }
+}
+
+fn serve(options: Options) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let telemetry = Telemetry::new()?;
+        let metrics_listener = server::bind(&options.host, options.port).await?;
+        let telemetry_listener =
+            server::bind(&options.telemetry_host, options.telemetry_port).await?;
+        tracing::info!(
+            metrics = %metrics_listener.local_addr()?,
+            telemetry = %telemetry_listener.local_addr()?,
+            resources = options.resources.len(),
+            "serving"
+        );
+        tracing::warn!("the metrics pipeline is not wired yet: /metrics serves no samples");
+        let ready = ReadyFlag::new();
+        ready.set_ready(true);
+
+        let mut metrics = MetricsServer::new(Arc::new(NoMetricsYet), Arc::new(AlwaysLive));
+        metrics.enable_gzip = options.enable_gzip_encoding;
+        metrics.timeouts = options.server_timeouts;
+        metrics.scrape_metrics = Some(telemetry.scrape_metrics());
+        let mut telemetry_server =
+            TelemetryServer::new(telemetry.registry().clone(), Arc::new(ready));
+        telemetry_server.timeouts = options.telemetry_timeouts;
+
+        let (stop, _) = tokio::sync::watch::channel(false);
+        let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = receiver.wait_for(|stop| *stop).await;
+        };
+        let metrics_task =
+            server::serve_metrics(metrics_listener, metrics, stopped(stop.subscribe()));
+        let telemetry_task = server::serve_telemetry(
+            telemetry_listener,
+            telemetry_server,
+            stopped(stop.subscribe()),
+        );
+        let signal = async {
+            server::shutdown_signal().await;
+            tracing::info!("shutting down");
+            let _ = stop.send(true);
+        };
+        let ((), metrics_result, telemetry_result) =
+            tokio::join!(signal, metrics_task, telemetry_task);
+        metrics_result.context("metrics server")?;
+        telemetry_result.context("telemetry server")?;
+        Ok(())
+    })
+}
+
+fn print_version() {
+    let overlays = schema::overlays();
+    println!("kube-state-exporter {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "kubernetes (upstream protos): {}",
+        schema::UPSTREAM_KUBERNETES
+    );
+    println!(
+        "overlays: {}",
+        if overlays.is_empty() {
+            "none (stock schema)".to_string()
+        } else {
+            overlays.join(", ")
+        }
+    );
+    println!("schema hash: {}", schema::SCHEMA_HASH);
+}
+
 fn run_record(args: RecordArgs) -> anyhow::Result<()> {
-    use anyhow::Context;
     use kube_state_exporter::api::{ResourceType, RESOURCES};
     use kube_state_exporter::client::{connect, ApiClient};
     use kube_state_exporter::replay::record::{record, RecordOptions};
@@ -73,22 +224,4 @@ fn run_record(args: RecordArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })
-}
-
-fn print_version() {
-    let overlays = schema::overlays();
-    println!("kube-state-exporter {}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "kubernetes (upstream protos): {}",
-        schema::UPSTREAM_KUBERNETES
-    );
-    println!(
-        "overlays: {}",
-        if overlays.is_empty() {
-            "none (stock schema)".to_string()
-        } else {
-            overlays.join(", ")
-        }
-    );
-    println!("schema hash: {}", schema::SCHEMA_HASH);
 }

@@ -8,8 +8,6 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, ReflectMessage, Value};
-use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, FieldDescriptorProto};
 
 use kube_state_exporter::api::diagnose::{diagnose, diagnose_object, Diagnosis, FindingKind};
 use kube_state_exporter::api::{envelope, schema};
@@ -31,97 +29,29 @@ fn vendor_node_raw() -> Bytes {
 }
 
 // ---------------------------------------------------------------------------------
-// The vendor schema, built here from the upstream descriptors.
-//
-// TODO(lead): once the overlay merger is on main, replace `vendor_pool` with
-// `schema_overlay::merge(&schema::upstream_descriptors(), &[Overlay::load(overlays/deviceinfo)])`;
-// this helper applies the same change to the descriptors directly.
+// The two schemas: the upstream one (what a stock build compiles) and upstream plus
+// overlays/deviceinfo, merged by the same code build.rs uses.
 // ---------------------------------------------------------------------------------
-
-const CORE: &str = "k8s.io.api.core.v1";
-
-fn field(
-    name: &str,
-    number: i32,
-    label: Label,
-    kind: Type,
-    type_name: Option<&str>,
-) -> FieldDescriptorProto {
-    let mut field = FieldDescriptorProto {
-        name: Some(name.to_string()),
-        number: Some(number),
-        json_name: Some(name.to_string()),
-        type_name: type_name.map(|t| format!(".{CORE}.{t}")),
-        ..Default::default()
-    };
-    field.set_label(label);
-    field.set_type(kind);
-    field
-}
 
 /// The vendor pool, built once per test binary.
 fn vendor_pool() -> DescriptorPool {
-    static POOL: std::sync::LazyLock<DescriptorPool> = std::sync::LazyLock::new(build_vendor_pool);
+    static POOL: std::sync::LazyLock<DescriptorPool> = std::sync::LazyLock::new(|| {
+        let overlay = schema_overlay::Overlay::load(&manifest_dir().join("overlays/deviceinfo"))
+            .unwrap_or_else(|e| panic!("overlays/deviceinfo: {e}"));
+        let merged = schema_overlay::merge(&schema::upstream_descriptors(), &[overlay])
+            .unwrap_or_else(|e| panic!("merging overlays/deviceinfo: {e}"));
+        DescriptorPool::from_file_descriptor_set(merged).expect("the merged schema is valid")
+    });
     POOL.clone()
 }
 
+/// The stock pool: upstream without overlays, whatever this build was compiled with.
 fn stock_pool() -> DescriptorPool {
-    static POOL: std::sync::LazyLock<DescriptorPool> =
-        std::sync::LazyLock::new(schema::compiled_pool);
+    static POOL: std::sync::LazyLock<DescriptorPool> = std::sync::LazyLock::new(|| {
+        DescriptorPool::from_file_descriptor_set(schema::upstream_descriptors())
+            .expect("the upstream schema is valid")
+    });
     POOL.clone()
-}
-
-fn build_vendor_pool() -> DescriptorPool {
-    let mut fds = schema::upstream_descriptors();
-    let core = fds
-        .file
-        .iter_mut()
-        .find(|file| file.package.as_deref() == Some(CORE))
-        .expect("upstream descriptors hold core/v1");
-    let status = core
-        .message_type
-        .iter_mut()
-        .find(|message| message.name() == "NodeStatus")
-        .expect("core/v1 has NodeStatus");
-    for existing in &mut status.field {
-        let renumbered = match existing.name() {
-            "config" => 12,
-            "runtimeHandlers" => 13,
-            "features" => 14,
-            "declaredFeatures" => 15,
-            _ => continue,
-        };
-        existing.number = Some(renumbered);
-    }
-    status.field.push(field(
-        "deviceInfo",
-        11,
-        Label::Optional,
-        Type::Message,
-        Some("NodeDeviceInfo"),
-    ));
-    core.message_type.push(DescriptorProto {
-        name: Some("NodeDeviceInfo".into()),
-        field: vec![field(
-            "devices",
-            1,
-            Label::Repeated,
-            Type::Message,
-            Some("NodeDevice"),
-        )],
-        ..Default::default()
-    });
-    core.message_type.push(DescriptorProto {
-        name: Some("NodeDevice".into()),
-        field: vec![
-            field("name", 1, Label::Optional, Type::String, None),
-            field("type", 2, Label::Optional, Type::String, None),
-            field("count", 3, Label::Optional, Type::Int32, None),
-            field("healthy", 4, Label::Optional, Type::Bool, None),
-        ],
-        ..Default::default()
-    });
-    DescriptorPool::from_file_descriptor_set(fds).expect("the vendor change is a valid schema")
 }
 
 fn message(pool: &DescriptorPool, name: &str) -> MessageDescriptor {
@@ -138,6 +68,7 @@ fn stock_types_fail_on_the_vendor_node() {
     let err = envelope::decode(Bytes::from(vendor_node_body()))
         .expect_err("stock types must not decode it");
     let text = err.to_string();
+    println!("{text}");
     assert!(text.starts_with("v1 Node: "), "{text}");
     assert!(text.contains("wire type"), "{text}");
 }
@@ -423,8 +354,91 @@ fn a_watch_stream_names_the_event_that_drifted() {
     // A stream cut inside a frame says so.
     let cut = diagnose(&stock_pool(), &stream[..stream.len() - 10]);
     let last = cut.findings.last().expect("finding");
-    assert_eq!(last.kind, FindingKind::Envelope);
+    assert_eq!(last.kind, FindingKind::CutOff);
     assert!(last.detail.contains("truncated"), "{}", last.detail);
+}
+
+/// Node{metadata{name}, status{<status fields>}} from raw status bytes.
+fn node_with_status(name: &str, status: &[u8]) -> Vec<u8> {
+    let mut metadata = Vec::new();
+    length_delimited(1, name.as_bytes(), &mut metadata);
+    let mut node = Vec::new();
+    length_delimited(1, &metadata, &mut node);
+    length_delimited(3, status, &mut node);
+    node
+}
+
+#[test]
+fn a_message_that_is_recognisably_itself_is_entered() {
+    // nodeInfo has a readable systemUUID, so it is a NodeSystemInfo with one bad field:
+    // the finding is at that field, not at status.nodeInfo as a whole.
+    let mut node_info = Vec::new();
+    length_delimited(1, &[0xff, 0xfe], &mut node_info);
+    length_delimited(2, b"4c4c4544-0051", &mut node_info);
+    let mut status = Vec::new();
+    length_delimited(3, b"Running", &mut status);
+    length_delimited(7, &node_info, &mut status);
+    let node = node_with_status("n1", &status);
+
+    let diagnosis = diagnose_object(&stock_pool(), "v1", "Node", &node);
+    assert_eq!(diagnosis.findings.len(), 1, "{diagnosis}");
+    let finding = &diagnosis.findings[0];
+    assert_eq!(finding.path, "status.nodeInfo.machineID");
+    assert_eq!(
+        finding.to_string(),
+        "status.nodeInfo (NodeSystemInfo) field 1: expected string, but its bytes are not valid UTF-8"
+    );
+    // machineID's key is the first byte of nodeInfo, which ends the node.
+    assert_eq!(finding.offset, node.len() - node_info.len());
+}
+
+#[test]
+fn map_entries_are_named_by_their_key() {
+    // capacity["cpu"] holds a Quantity whose only field comes as a varint.
+    let mut entry = Vec::new();
+    length_delimited(1, b"cpu", &mut entry);
+    length_delimited(2, &[0x08, 0x04], &mut entry);
+    let mut status = Vec::new();
+    length_delimited(1, &entry, &mut status);
+    let diagnosis = diagnose_object(
+        &stock_pool(),
+        "v1",
+        "Node",
+        &node_with_status("n1", &status),
+    );
+    assert_eq!(diagnosis.findings.len(), 1, "{diagnosis}");
+    assert_eq!(
+        diagnosis.findings[0].to_string(),
+        "status.capacity[\"cpu\"] (CapacityEntry) field 2: expected Quantity, but its bytes do \
+         not parse as one (field 1 (string): expected string, but it has wire type 0 (varint))"
+    );
+}
+
+#[test]
+fn a_cut_off_body_says_so_and_still_names_the_object() {
+    let body = vendor_node_body();
+    let diagnosis = diagnose(&stock_pool(), &body[..300]);
+    assert_eq!(diagnosis.kind.as_deref(), Some("v1.Node"));
+    assert_eq!(diagnosis.name.as_deref(), Some("gpu-node-1"));
+    let first = &diagnosis.findings[0];
+    assert_eq!(first.kind, FindingKind::CutOff);
+    assert_eq!(
+        first.detail,
+        format!(
+            "the body is cut off: the object claims {} bytes but only {} arrived",
+            vendor_node_raw().len(),
+            // "k8s\0", typeMeta (2 + 10 bytes), raw's key and 2-byte length.
+            300 - 4 - 12 - 3
+        )
+    );
+    println!("{diagnosis}");
+    assert!(
+        diagnosis
+            .findings
+            .iter()
+            .any(|f| f.detail.contains("truncated")),
+        "{diagnosis}"
+    );
 }
 
 #[test]
@@ -482,7 +496,12 @@ fn not_a_protobuf_body_is_said_so() {
     let diagnosis = diagnose(&stock_pool(), b"{\"kind\":\"Node\"}");
     assert_eq!(diagnosis.findings.len(), 1);
     assert_eq!(diagnosis.findings[0].kind, FindingKind::Envelope);
-    assert!(diagnosis.to_string().contains("7b 22 6b 69"), "{diagnosis}");
+    assert_eq!(
+        diagnosis.to_string(),
+        "body: not a Kubernetes protobuf body: starts with [7b 22 6b 69], expected 6b 38 73 00 \
+         (\"k8s\\0\") or a watch frame; hint: the body is not an apiserver protobuf body of a \
+         kind this build knows"
+    );
 
     let unknown_kind = envelope::seal("example.com/v1", "Widget", Bytes::from(stock_node("w")));
     let diagnosis = diagnose(&stock_pool(), &unknown_kind);

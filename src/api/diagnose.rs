@@ -7,18 +7,27 @@
 //! carries bytes of another type, and keeps going past the first error where the wire
 //! format allows it. A pure function: any input gives a [`Diagnosis`], never a panic;
 //! recursion depth and the number of findings are bounded.
+//!
+//! A vendor Node whose `NodeStatus.deviceInfo` took field 11 reads, against the stock
+//! schema (one line per finding; [`Diagnosis::summary`] gives the first one for logs):
+//!
+//! ```text
+//! v1.Node "gpu-node-1": status (NodeStatus) field 11: expected NodeConfigStatus, but its
+//! bytes do not parse as one (at assigned.configMap: field 13 has illegal wire type 6);
+//! hint: the server's schema differs from this build; an overlay is needed (see docs/overlays.md)
+//! ```
+//!
+//! Layout: `walk` compares one message with its descriptor, `wire` reads the wire
+//! format without a schema, `body` handles envelopes, lists and watch streams.
 
+mod body;
 mod walk;
 mod wire;
 
 use std::fmt;
-use std::sync::OnceLock;
 
-use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
-use schema_overlay::Pin;
+use prost_reflect::DescriptorPool;
 
-use self::walk::{Issue, Item, Walker};
-use self::wire::{Reader, Value};
 use super::envelope::MAGIC;
 
 /// Most findings one diagnosis keeps; the rest are counted in [`Diagnosis::omitted`].
@@ -26,10 +35,6 @@ pub const MAX_FINDINGS: usize = 50;
 
 /// Where to read about overlays, quoted in hints.
 const OVERLAY_DOCS: &str = "docs/overlays.md";
-
-/// The package of `Status`, `WatchEvent` and the metadata-only kinds, which the
-/// apiserver also sends under apiVersions of other groups (a `v1` Status).
-const META_PACKAGE: &str = "k8s.io.apimachinery.pkg.apis.meta.v1";
 
 /// What kind of disagreement a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +50,8 @@ pub enum FindingKind {
     /// A message's bytes break the wire format itself (illegal wire type, invalid
     /// varint, a length running past the end, ...).
     Malformed,
+    /// The body ends before the object it announces: it arrived incomplete.
+    CutOff,
 }
 
 /// Which list item or watch event a finding is in.
@@ -99,10 +106,14 @@ impl Finding {
             FindingKind::Envelope => {
                 "the body is not an apiserver protobuf body of a kind this build knows".to_string()
             }
+            FindingKind::CutOff => {
+                "the body arrived incomplete (connection closed early, or a size limit on the way); this alone is not schema drift".to_string()
+            }
         }
     }
 
-    /// `status (NodeStatus) field 11`, `Node field 3`, `status.config.assigned (NodeConfigSource)`.
+    /// `status (NodeStatus) field 11`, `Node field 3`, `status.config.assigned
+    /// (NodeConfigSource)`; nothing for findings about the body as a whole.
     fn location(&self) -> String {
         let holder = if self.within.is_empty() {
             self.message.clone()
@@ -110,7 +121,8 @@ impl Finding {
             format!("{} ({})", self.within, self.message)
         };
         match self.kind {
-            FindingKind::Envelope => holder,
+            // About the body as a whole: the subject line already says which object.
+            FindingKind::Envelope | FindingKind::CutOff => String::new(),
             // The detail names the field (if the key could be read at all).
             FindingKind::Malformed => holder,
             FindingKind::UnknownField | FindingKind::WrongType => {
@@ -122,7 +134,10 @@ impl Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location(), self.detail)
+        match self.location() {
+            location if location.is_empty() => write!(f, "{}", self.detail),
+            location => write!(f, "{location}: {}", self.detail),
+        }
     }
 }
 
@@ -210,7 +225,13 @@ impl Diagnosis {
         }
     }
 
-    fn envelope_finding(&mut self, item: Option<ItemRef>, message: &str, detail: String) {
+    fn body_finding(
+        &mut self,
+        kind: FindingKind,
+        item: Option<ItemRef>,
+        message: &str,
+        detail: String,
+    ) {
         self.add(Finding {
             path: String::new(),
             message: message.to_string(),
@@ -218,7 +239,7 @@ impl Diagnosis {
             wire_type: 0,
             expected: None,
             detail,
-            kind: FindingKind::Envelope,
+            kind,
             within: String::new(),
             item,
             offset: 0,
@@ -283,12 +304,13 @@ impl fmt::Display for Diagnosis {
 pub fn diagnose(pool: &DescriptorPool, body: &[u8]) -> Diagnosis {
     let mut diagnosis = Diagnosis::default();
     if let Some(unknown) = body.strip_prefix(MAGIC.as_slice()) {
-        diagnose_envelope(pool, unknown, None, &mut diagnosis);
-    } else if looks_like_watch_stream(body) {
-        diagnose_watch_stream(pool, body, &mut diagnosis);
+        body::diagnose_envelope(pool, unknown, None, &mut diagnosis);
+    } else if body::looks_like_watch_stream(body) {
+        body::diagnose_watch_stream(pool, body, &mut diagnosis);
     } else {
         let head: Vec<String> = body.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        diagnosis.envelope_finding(
+        diagnosis.body_finding(
+                FindingKind::Envelope,
             None,
             "",
             format!(
@@ -311,353 +333,8 @@ pub fn diagnose_object(
         kind: Some(format!("{api_version}.{kind}")),
         ..Diagnosis::default()
     };
-    diagnose_raw(pool, api_version, kind, raw, None, &mut diagnosis);
+    body::diagnose_raw(pool, api_version, kind, raw, None, &mut diagnosis);
     diagnosis
-}
-
-/// The fields of a `runtime.Unknown`, read without prost.
-#[derive(Default)]
-struct Envelope<'a> {
-    api_version: Option<String>,
-    kind: Option<String>,
-    raw: &'a [u8],
-    content_encoding: String,
-}
-
-fn read_envelope(unknown: &[u8]) -> Result<Envelope<'_>, String> {
-    let mut envelope = Envelope::default();
-    let mut reader = Reader::new(unknown);
-    while let Some(field) = reader.next_field().map_err(|e| e.to_string())? {
-        let Value::Bytes { bytes, .. } = field.value else {
-            continue;
-        };
-        match field.number {
-            1 => {
-                let text = |number| {
-                    wire::first_bytes_of(bytes, number)
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                };
-                envelope.api_version = text(1);
-                envelope.kind = text(2);
-            }
-            2 => envelope.raw = bytes,
-            3 => envelope.content_encoding = String::from_utf8_lossy(bytes).into_owned(),
-            _ => {}
-        }
-    }
-    Ok(envelope)
-}
-
-fn diagnose_envelope(
-    pool: &DescriptorPool,
-    unknown: &[u8],
-    item: Option<ItemRef>,
-    diagnosis: &mut Diagnosis,
-) {
-    let envelope = match read_envelope(unknown) {
-        Ok(envelope) => envelope,
-        Err(error) => {
-            diagnosis.envelope_finding(
-                item,
-                "Unknown",
-                format!("the envelope (runtime.Unknown) does not parse: {error}"),
-            );
-            return;
-        }
-    };
-    let api_version = envelope.api_version.unwrap_or_default();
-    let kind = envelope.kind.unwrap_or_default();
-    if kind.is_empty() {
-        diagnosis.envelope_finding(
-            item,
-            "Unknown",
-            "the envelope's typeMeta names no kind: cannot tell what it carries".to_string(),
-        );
-        return;
-    }
-    if diagnosis.kind.is_none() {
-        diagnosis.kind = Some(format!("{api_version}.{kind}"));
-    }
-    if !envelope.content_encoding.is_empty() {
-        diagnosis.envelope_finding(
-            item,
-            "Unknown",
-            format!(
-                "the object is {:?}-encoded, which is not inspected",
-                envelope.content_encoding
-            ),
-        );
-        return;
-    }
-    diagnose_raw(pool, &api_version, &kind, envelope.raw, item, diagnosis);
-}
-
-fn diagnose_raw(
-    pool: &DescriptorPool,
-    api_version: &str,
-    kind: &str,
-    raw: &[u8],
-    event: Option<ItemRef>,
-    diagnosis: &mut Diagnosis,
-) {
-    let Some(message) = resolve_message(pool, api_version, kind) else {
-        let mut event = event;
-        if let Some(event) = &mut event {
-            event.name = lenient_name(None, raw);
-        } else {
-            diagnosis.name = lenient_name(None, raw);
-        }
-        diagnosis.envelope_finding(
-            event,
-            "",
-            format!("kind {api_version} {kind} is not in the schema of this build"),
-        );
-        return;
-    };
-    let walker = Walker {
-        limit: MAX_FINDINGS,
-    };
-    let name = lenient_name(Some(&message), raw);
-    let item = match event {
-        Some(mut event) => {
-            event.name = name;
-            Some(event)
-        }
-        None => {
-            diagnosis.name = name;
-            None
-        }
-    };
-
-    let items_field = list_items_field(&message);
-    let mut items: Vec<Item<'_>> = Vec::new();
-    let outcome = walker.walk_root(
-        &message,
-        raw,
-        items_field.as_ref().map(|(n, _)| *n),
-        &mut items,
-    );
-    for issue in outcome.issues {
-        diagnosis.add(finding_from(issue, item.clone(), 0));
-    }
-    diagnosis.omitted += outcome.omitted;
-
-    let Some((_, item_message)) = items_field else {
-        return;
-    };
-    for (index, list_item) in items.iter().enumerate() {
-        let outcome = walker.walk_root(&item_message, list_item.bytes, None, &mut Vec::new());
-        if outcome.issues.is_empty() && outcome.omitted == 0 {
-            continue;
-        }
-        let reference = ItemRef {
-            index,
-            event: None,
-            name: lenient_name(Some(&item_message), list_item.bytes),
-        };
-        for issue in outcome.issues {
-            diagnosis.add(finding_from(
-                issue,
-                Some(reference.clone()),
-                list_item.offset,
-            ));
-        }
-        diagnosis.omitted += outcome.omitted;
-    }
-}
-
-fn finding_from(issue: Issue, item: Option<ItemRef>, base_offset: usize) -> Finding {
-    let within = issue.within.join(".");
-    let path = match (&issue.segment, within.is_empty()) {
-        (Some(segment), true) => segment.clone(),
-        (Some(segment), false) => format!("{within}.{segment}"),
-        (None, _) => within.clone(),
-    };
-    Finding {
-        path,
-        message: issue.message,
-        field_number: issue.field_number,
-        wire_type: issue.wire_type,
-        expected: issue.expected,
-        detail: issue.detail,
-        kind: issue.kind,
-        within,
-        item,
-        offset: base_offset + issue.offset,
-    }
-}
-
-/// `(field number, item message)` of a `…List`'s repeated `items`.
-fn list_items_field(message: &MessageDescriptor) -> Option<(u32, MessageDescriptor)> {
-    if !message.name().ends_with("List") {
-        return None;
-    }
-    let items = message.get_field_by_name("items")?;
-    match items.kind() {
-        Kind::Message(item) if items.is_list() => Some((items.number(), item)),
-        _ => None,
-    }
-}
-
-/// metadata.name, read as far as the bytes allow. Without a descriptor, field 1 of
-/// field 1 (where every Kubernetes object keeps it).
-fn lenient_name(message: Option<&MessageDescriptor>, raw: &[u8]) -> Option<String> {
-    let (metadata_number, name_number) = match message {
-        Some(message) => {
-            let metadata = message.get_field_by_name("metadata")?;
-            let Kind::Message(metadata_message) = metadata.kind() else {
-                return None;
-            };
-            (
-                metadata.number(),
-                metadata_message.get_field_by_name("name")?.number(),
-            )
-        }
-        None => (1, 1),
-    };
-    let metadata = wire::first_bytes_of(raw, metadata_number)?;
-    let name = wire::first_bytes_of(metadata, name_number)?;
-    // Names are at most 253 characters; anything longer is not worth a log line.
-    let name = &name[..name.len().min(253)];
-    Some(String::from_utf8_lossy(name).into_owned())
-}
-
-/// The pin's apiVersion → package map, compiled in.
-fn pin() -> Option<&'static Pin> {
-    static PIN: OnceLock<Option<Pin>> = OnceLock::new();
-    PIN.get_or_init(|| {
-        Pin::parse(
-            include_str!("../../proto/upstream.toml"),
-            "proto/upstream.toml",
-        )
-        .ok()
-    })
-    .as_ref()
-}
-
-/// The message of an apiVersion and kind: the pin's package for the apiVersion, then
-/// the meta package (Status, WatchEvent, PartialObjectMetadata), then any package of
-/// the pool ending in the version (schemas of groups the pin does not list).
-fn resolve_message(
-    pool: &DescriptorPool,
-    api_version: &str,
-    kind: &str,
-) -> Option<MessageDescriptor> {
-    if kind.is_empty() {
-        return None;
-    }
-    let pinned = pin().and_then(|pin| pin.package_for(api_version));
-    for package in pinned.into_iter().chain([META_PACKAGE]) {
-        if let Some(message) = pool.get_message_by_name(&format!("{package}.{kind}")) {
-            return Some(message);
-        }
-    }
-    let version = api_version.rsplit('/').next().unwrap_or(api_version);
-    let suffix = format!(".{version}");
-    pool.all_messages().find(|message| {
-        let package = message.package_name();
-        message.name() == kind && (package == version || package.ends_with(&suffix))
-    })
-}
-
-/// A watch stream starts with a 4-byte big-endian length that fits the body and a
-/// `WatchEvent` whose first field is its type (field 1, length-delimited).
-fn looks_like_watch_stream(body: &[u8]) -> bool {
-    let Some((head, rest)) = body.split_first_chunk::<4>() else {
-        return false;
-    };
-    let len = u32::from_be_bytes(*head) as usize;
-    len > 0 && len <= rest.len() && rest.first() == Some(&0x0a)
-}
-
-fn diagnose_watch_stream(pool: &DescriptorPool, body: &[u8], diagnosis: &mut Diagnosis) {
-    let mut rest = body;
-    let mut index = 0;
-    while !rest.is_empty() {
-        let at = |index| ItemRef {
-            index,
-            event: Some("?".to_string()),
-            name: None,
-        };
-        let Some((head, tail)) = rest.split_first_chunk::<4>() else {
-            diagnosis.envelope_finding(
-                Some(at(index)),
-                "WatchEvent",
-                format!(
-                    "the stream ends inside a frame header ({} of 4 bytes)",
-                    rest.len()
-                ),
-            );
-            return;
-        };
-        let len = u32::from_be_bytes(*head) as usize;
-        if len > tail.len() {
-            diagnosis.envelope_finding(
-                Some(at(index)),
-                "WatchEvent",
-                format!(
-                    "the frame claims {len} bytes but only {} remain (truncated)",
-                    tail.len()
-                ),
-            );
-            return;
-        }
-        let (frame, next) = tail.split_at(len);
-        rest = next;
-        diagnose_watch_event(pool, frame, index, diagnosis);
-        index += 1;
-    }
-}
-
-/// A `WatchEvent{type = 1, object = 2: RawExtension{raw = 1}}` whose raw is an envelope.
-fn diagnose_watch_event(
-    pool: &DescriptorPool,
-    frame: &[u8],
-    index: usize,
-    diagnosis: &mut Diagnosis,
-) {
-    let mut event_type = None;
-    let mut raw = None;
-    let mut reader = Reader::new(frame);
-    loop {
-        match reader.next_field() {
-            Ok(None) => break,
-            Ok(Some(field)) => match (field.number, field.value) {
-                (1, Value::Bytes { bytes, .. }) => {
-                    event_type = Some(String::from_utf8_lossy(bytes).into_owned())
-                }
-                (2, Value::Bytes { bytes, .. }) => raw = wire::first_bytes_of(bytes, 1),
-                _ => {}
-            },
-            Err(error) => {
-                let item = ItemRef {
-                    index,
-                    event: event_type.or(Some("?".to_string())),
-                    name: None,
-                };
-                diagnosis.envelope_finding(
-                    Some(item),
-                    "WatchEvent",
-                    format!("the watch event does not parse: {error}"),
-                );
-                return;
-            }
-        }
-    }
-    let item = ItemRef {
-        index,
-        event: Some(event_type.unwrap_or_else(|| "?".to_string())),
-        name: None,
-    };
-    match raw.and_then(|raw| raw.strip_prefix(MAGIC.as_slice())) {
-        Some(unknown) => diagnose_envelope(pool, unknown, Some(item), diagnosis),
-        None => diagnosis.envelope_finding(
-            Some(item),
-            "WatchEvent",
-            "the watch event carries no protobuf object (object.raw without \"k8s\\0\")"
-                .to_string(),
-        ),
-    }
 }
 
 #[cfg(test)]
@@ -771,16 +448,16 @@ mod tests {
 
     #[test]
     fn the_pin_maps_api_versions_to_packages() {
-        let pin = pin().expect("proto/upstream.toml parses");
+        let pin = body::pin().expect("proto/upstream.toml parses");
         assert_eq!(pin.package_for("apps/v1"), Some("k8s.io.api.apps.v1"));
         let pool = crate::api::schema::compiled_pool();
-        let deployment = resolve_message(&pool, "apps/v1", "Deployment").expect("Deployment");
+        let deployment = body::resolve_message(&pool, "apps/v1", "Deployment").expect("Deployment");
         assert_eq!(deployment.full_name(), "k8s.io.api.apps.v1.Deployment");
-        let status = resolve_message(&pool, "v1", "Status").expect("v1 Status");
+        let status = body::resolve_message(&pool, "v1", "Status").expect("v1 Status");
         assert_eq!(
             status.full_name(),
             "k8s.io.apimachinery.pkg.apis.meta.v1.Status"
         );
-        assert!(resolve_message(&pool, "example.com/v1", "Widget").is_none());
+        assert!(body::resolve_message(&pool, "example.com/v1", "Widget").is_none());
     }
 }

@@ -196,11 +196,13 @@ mod tests {
 
     #[test]
     fn seal_then_decode_gives_back_the_object() {
-        let mut node = crate::api::core::v1::Node::default();
-        node.metadata = Some(crate::api::meta::v1::ObjectMeta {
-            name: Some("node-1".into()),
+        let node = crate::api::core::v1::Node {
+            metadata: Some(crate::api::meta::v1::ObjectMeta {
+                name: Some("node-1".into()),
+                ..Default::default()
+            }),
             ..Default::default()
-        });
+        };
         let body = seal("v1", "Node", Bytes::from(node.encode_to_vec()));
         let decoded = decode(Bytes::from(body)).unwrap();
         assert_eq!(decoded, Body::Object(Object::Node(Box::new(node))));

@@ -29,8 +29,20 @@ pub enum SchemaError {
     Upstream { message: String },
 }
 
+mod apply;
+mod error;
+mod fragment;
+mod manifest;
+mod merge;
 mod overlay;
-pub use overlay::{merge, Overlay};
+mod plan;
+mod symbols;
+mod validate;
+
+pub use error::{DidYouMean, Loc, OverlayError, OverlayErrors};
+pub use manifest::Manifest;
+pub use merge::{merge, merge_with_warnings, Merged};
+pub use overlay::Overlay;
 
 /// A short, stable fingerprint of a schema: the first 16 hex digits of the SHA-256 of
 /// its encoded descriptor set. Same protos and overlays → same hash.
@@ -40,3 +52,6 @@ pub fn schema_hash(fds: &prost_types::FileDescriptorSet) -> String {
     let digest = Sha256::digest(fds.encode_to_vec());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,7 +77,8 @@ pub fn load_upstream(tree: &UpstreamTree, pin: &Pin) -> Result<FileDescriptorSet
 /// Puts back a package prefix the registry package removed, in file names, imports,
 /// packages and every type reference.
 fn restore_prefix(fds: &mut FileDescriptorSet, prefix: &str) {
-    let path_prefix = prefix.replace('.', "/");
+    // The prefix is a directory name too: `k8s.io/api/core/v1/generated.proto`.
+    let path_prefix = prefix;
     for file in &mut fds.file {
         if let Some(name) = &mut file.name {
             *name = format!("{path_prefix}/{name}");
