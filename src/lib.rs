@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod commands;
 pub mod reflector;
 pub mod metrics;
 pub mod store;

@@ -114,6 +114,11 @@ impl AllowListFlag {
         Ok(AllowListFlag { by_resource })
     }
 
+    /// Sets the list of one resource (`*`: every resource without its own entry).
+    pub fn insert(&mut self, resource: &str, list: AllowList) {
+        self.by_resource.insert(resource.to_string(), list);
+    }
+
     /// Fails on resource names that are neither `*` nor in `known`.
     pub fn validate(&self, known: &[&str]) -> Result<(), AllowListError> {
         match self.by_resource.keys().find(|name| *name != "*" && !known.contains(&name.as_str())) {
