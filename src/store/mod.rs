@@ -265,3 +265,166 @@ fn header(family: &FamilyMeta, openmetrics: bool) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::core::v1::{Node, Pod, PodStatus};
+    use crate::api::meta::v1::ObjectMeta;
+
+    fn pod(name: &str, uid: &str, phase: &str) -> Object {
+        Object::Pod(Box::new(Pod {
+            metadata: Some(ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                uid: Some(uid.into()),
+                ..ObjectMeta::default()
+            }),
+            status: Some(PodStatus { phase: Some(phase.into()), ..PodStatus::default() }),
+            ..Pod::default()
+        }))
+    }
+
+    fn node(name: &str, uid: &str) -> Object {
+        Object::Node(Box::new(Node {
+            metadata: Some(ObjectMeta { name: Some(name.into()), uid: Some(uid.into()), ..ObjectMeta::default() }),
+            ..Node::default()
+        }))
+    }
+
+    fn store() -> Store {
+        Store::new(&["pods", "nodes"], &StoreOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn scrape(store: &Store, format: ExpositionFormat, include: Option<&[&str]>) -> String {
+        let request = RenderRequest {
+            format,
+            include: include.map(|list| list.iter().map(|s| s.to_string()).collect()),
+            exclude: Default::default(),
+        };
+        let mut out = Vec::new();
+        store.write_exposition(&request, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn text(store: &Store) -> String {
+        scrape(store, ExpositionFormat::Text, None)
+    }
+
+    fn running(name: &str) -> String {
+        format!("kube_pod_status_phase{{namespace=\"ns\",pod=\"{name}\",uid=\"u-{name}\",phase=\"Running\"}} 1\n")
+    }
+
+    #[test]
+    fn empty_store_writes_nothing() {
+        assert_eq!(text(&store()), "");
+        assert_eq!(scrape(&store(), ExpositionFormat::OpenMetrics, None), "# EOF\n");
+    }
+
+    #[test]
+    fn headers_once_per_family_even_without_samples() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        store.apply("pods", Event::Apply(pod("b", "u-b", "Running")));
+        let out = text(&store);
+        assert_eq!(out.matches("# TYPE kube_pod_status_phase gauge\n").count(), 1);
+        assert!(out.contains("# HELP kube_pod_labels [STABLE] "), "stable families get the prefix");
+        assert!(out.contains("# TYPE kube_pod_labels gauge\n# HELP kube_pod_overhead_cpu_cores "), "labels: header, no series");
+        assert!(out.contains("# TYPE kube_pod_container_status_restarts_total counter\n"));
+        assert!(!out.contains("kube_pod_nodeselectors"), "opt-in family is off by default");
+        assert!(!out.contains("kube_node_"), "no nodes, no node headers");
+        assert_eq!(out.matches("# TYPE ").count(), 59);
+        // Objects in a stable order: sorted by their default labels.
+        let a = out.find(&running("a")).unwrap_or(usize::MAX);
+        let b = out.find(&running("b")).unwrap_or(0);
+        assert!(a < b, "{out}");
+    }
+
+    #[test]
+    fn apply_replaces_and_delete_removes() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Pending")));
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        assert!(text(&store).contains(&running("a")));
+        assert_eq!(store.object_count("pods"), 1);
+        store.apply("pods", Event::Delete(pod("a", "u-a", "Running")));
+        assert_eq!(store.object_count("pods"), 0);
+        assert_eq!(text(&store), "");
+    }
+
+    #[test]
+    fn relist_is_built_aside_and_swapped_in() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("old", "u-old", "Running")));
+        assert!(!store.is_synced("pods"));
+        store.apply("pods", Event::Init);
+        store.apply("pods", Event::InitApply(pod("new", "u-new", "Running")));
+        let during = text(&store);
+        assert!(during.contains(&running("old")) && !during.contains(&running("new")), "{during}");
+        store.apply("pods", Event::InitDone);
+        let after = text(&store);
+        assert!(!after.contains(&running("old")) && after.contains(&running("new")), "{after}");
+        assert!(store.is_synced("pods"));
+    }
+
+    #[test]
+    fn resources_alphabetical_filtered_and_openmetrics() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        store.apply("nodes", Event::Apply(node("n1", "n-1")));
+        let out = text(&store);
+        assert!(out.find("kube_node_info").unwrap_or(usize::MAX) < out.find("kube_pod_info").unwrap_or(0));
+        let only_pods = scrape(&store, ExpositionFormat::Text, Some(&["pods"]));
+        assert!(!only_pods.contains("kube_node_") && only_pods.contains("kube_pod_info"));
+        let om = scrape(&store, ExpositionFormat::OpenMetrics, None);
+        assert!(om.ends_with("# EOF\n") && om.contains("# TYPE kube_pod_container_status_restarts_total counter\n"));
+        assert_eq!(om.trim_end_matches("# EOF\n"), out);
+    }
+
+    #[test]
+    fn two_objects_with_the_same_default_labels_write_once() {
+        let store = store();
+        store.apply("nodes", Event::Apply(node("n1", "first")));
+        store.apply("nodes", Event::Apply(node("n1", "second")));
+        assert_eq!(store.object_count("nodes"), 2);
+        assert_eq!(text(&store).matches("kube_node_spec_unschedulable{node=\"n1\"} 0\n").count(), 1);
+    }
+
+    #[test]
+    fn filters_and_unknown_resources() {
+        let options = StoreOptions {
+            filter: MetricFilter::new(&["kube_pod_status_phase".to_string()], &[], &[]).unwrap_or_default(),
+            ..StoreOptions::default()
+        };
+        let store = Store::new(&["pods"], &options).unwrap_or_else(|e| panic!("{e}"));
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        let out = text(&store);
+        assert_eq!(out.matches("# TYPE").count(), 1, "{out}");
+        assert!(matches!(Store::new(&["widgets"], &options), Err(StoreError::NoMetrics(_))));
+        assert_eq!(Store::with_available(&["widgets", "pods"], &options).resources(), vec!["pods"]);
+    }
+
+    #[test]
+    fn scrapes_and_ingestion_run_concurrently() {
+        let store = Arc::new(store());
+        let writer = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for round in 0..200 {
+                    let name = format!("p{}", round % 20);
+                    store.apply("pods", Event::Apply(pod(&name, &format!("u-{name}"), "Running")));
+                    if round % 7 == 0 {
+                        store.apply("pods", Event::Delete(pod(&name, &format!("u-{name}"), "Running")));
+                    }
+                }
+            })
+        };
+        for _ in 0..50 {
+            let out = text(&store);
+            // Every scrape is well formed: each object contributes exactly one Running line.
+            let objects = out.matches("phase=\"Running\"} 1\n").count();
+            assert_eq!(out.matches("phase=\"Pending\"} 0\n").count(), objects);
+        }
+        writer.join().unwrap_or_else(|_| panic!("writer thread panicked"));
+    }
+}
