@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kube_state_exporter::api::schema;
 use kube_state_exporter::cli::{Cli, Command};
+use kube_state_exporter::commands::decode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -11,9 +12,13 @@ fn main() -> ExitCode {
             print_version();
             ExitCode::SUCCESS
         }
-        Some(Command::Decode(_args)) => {
-            eprintln!("decode: not built yet");
-            ExitCode::FAILURE
+        Some(Command::Decode(args)) => {
+            let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
+            match decode::run(&args, &mut stdout, &mut stderr) {
+                Ok(code) => code,
+                // stdout closed (e.g. piped into `head`): nothing left to report to.
+                Err(_) => ExitCode::FAILURE,
+            }
         }
         Some(Command::Render(args)) => render(args),
     }

@@ -8,6 +8,8 @@
 
 mod duration;
 pub mod fields;
+#[cfg(test)]
+mod roundtrip_tests;
 mod special;
 
 use serde::de::DeserializeOwned;

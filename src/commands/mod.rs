@@ -1,3 +1,4 @@
-//! Subcommands that are more than a few lines.
+//! Subcommands other than running the exporter.
 
+pub mod decode;
 pub mod render;

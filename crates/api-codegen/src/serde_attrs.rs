@@ -28,6 +28,53 @@ pub const HAND_WRITTEN_JSON: &[&str] = &[
     ".k8s.io.apimachinery.pkg.runtime.RawExtension",
 ];
 
+/// How a field appears in Go's JSON when it is not "descriptor name as the key".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonForm {
+    /// An embedded Go struct (`json:",inline"`): its fields sit in the parent object.
+    Inline,
+    /// A different key than the descriptor's field name.
+    Key(&'static str),
+}
+
+/// The fields whose JSON form the descriptors do not tell, as
+/// (package prefix, `Message.field`, form). Found with Kubernetes' own fixtures
+/// (`tests/decode_testdata.rs` checks every field of every served group).
+const JSON_EXCEPTIONS: &[(&str, &str, JsonForm)] = &[
+    // Go field names leaked into the .proto where the JSON tag is lower case.
+    (".k8s.io.api.admissionregistration.", "MutatingWebhookConfiguration.Webhooks", JsonForm::Key("webhooks")),
+    (".k8s.io.api.admissionregistration.", "ValidatingWebhookConfiguration.Webhooks", JsonForm::Key("webhooks")),
+    (".k8s.io.api.admissionregistration.", "Validation.Expression", JsonForm::Key("expression")),
+    (".k8s.io.api.admissionregistration.", "Variable.Name", JsonForm::Key("name")),
+    (".k8s.io.api.admissionregistration.", "Variable.Expression", JsonForm::Key("expression")),
+    (".k8s.io.api.networking.", "IngressClassParametersReference.aPIGroup", JsonForm::Key("apiGroup")),
+    // Embedded structs.
+    (".k8s.io.api.core.", "Volume.volumeSource", JsonForm::Inline),
+    (".k8s.io.api.core.", "PersistentVolumeSpec.persistentVolumeSource", JsonForm::Inline),
+    (".k8s.io.api.core.", "EphemeralContainer.ephemeralContainerCommon", JsonForm::Inline),
+    (".k8s.io.api.core.", "Probe.handler", JsonForm::Inline),
+    (".k8s.io.api.networking.", "IngressRule.ingressRuleValue", JsonForm::Inline),
+    (".k8s.io.api.core.", "ConfigMapEnvSource.localObjectReference", JsonForm::Inline),
+    (".k8s.io.api.core.", "ConfigMapKeySelector.localObjectReference", JsonForm::Inline),
+    (".k8s.io.api.core.", "ConfigMapProjection.localObjectReference", JsonForm::Inline),
+    (".k8s.io.api.core.", "ConfigMapVolumeSource.localObjectReference", JsonForm::Inline),
+    (".k8s.io.api.core.", "SecretEnvSource.localObjectReference", JsonForm::Inline),
+    (".k8s.io.api.core.", "SecretKeySelector.localObjectReference", JsonForm::Inline),
+    (".k8s.io.api.core.", "SecretProjection.localObjectReference", JsonForm::Inline),
+    (".k8s.io.api.admissionregistration.", "RuleWithOperations.rule", JsonForm::Inline),
+    (".k8s.io.api.admissionregistration.", "NamedRuleWithOperations.ruleWithOperations", JsonForm::Inline),
+];
+
+fn json_form(message_path: &str, field: &str) -> Option<JsonForm> {
+    JSON_EXCEPTIONS.iter().find_map(|(prefix, name, form)| {
+        let rest = message_path.strip_prefix(prefix)?;
+        // `v1.RuleWithOperations` → `RuleWithOperations.rule`
+        let message = rest.rsplit('.').next()?;
+        let (want_message, want_field) = name.split_once('.')?;
+        (message == want_message && field == want_field).then_some(*form)
+    })
+}
+
 /// Messages that never appear in JSON (the protobuf envelope itself).
 const NO_JSON: &[&str] = &[".k8s.io.apimachinery.pkg.runtime.Unknown"];
 
@@ -77,7 +124,7 @@ impl SerdePlan {
         self.type_attributes
             .push((path.clone(), format!("{derive}\n#[serde(default)]")));
         for field in &message.field {
-            let attribute = field_attribute(message, field).map_err(|reason| {
+            let attribute = field_attribute(&path, message, field).map_err(|reason| {
                 CodegenError::Serde {
                     field: format!("{path}.{}", field.name.as_deref().unwrap_or_default()),
                     reason,
@@ -107,10 +154,6 @@ fn is_named_slice(message: &DescriptorProto) -> bool {
             [only] if only.name.as_deref() == Some("items") && only.label() == Label::Repeated)
 }
 
-fn is_map(message: &DescriptorProto, field: &FieldDescriptorProto) -> bool {
-    map_entry(message, field).is_some()
-}
-
 /// The synthetic `XEntry` message of a map field, if the field is a map.
 fn map_entry<'a>(message: &'a DescriptorProto, field: &FieldDescriptorProto) -> Option<&'a DescriptorProto> {
     if field.label() != Label::Repeated || field.r#type() != Type::Message {
@@ -124,8 +167,24 @@ fn map_entry<'a>(message: &'a DescriptorProto, field: &FieldDescriptorProto) -> 
     })
 }
 
-fn field_attribute(message: &DescriptorProto, field: &FieldDescriptorProto) -> Result<String, String> {
-    let json_name = field.name.as_deref().ok_or("field without a name")?;
+fn field_attribute(
+    message_path: &str,
+    message: &DescriptorProto,
+    field: &FieldDescriptorProto,
+) -> Result<String, String> {
+    let field_name = field.name.as_deref().ok_or("field without a name")?;
+    let json_name = match json_form(message_path, field_name) {
+        Some(JsonForm::Inline) => {
+            if field.label() == Label::Repeated || field.r#type() != Type::Message {
+                return Err("only a singular message field can be inlined".into());
+            }
+            // Go always writes an embedded struct, so protobuf gives Some(..) and so
+            // does serde's flatten (an all-default struct when none of its keys is there).
+            return Ok("#[serde(flatten, skip_serializing_if = \"::std::option::Option::is_none\")]".into());
+        }
+        Some(JsonForm::Key(key)) => key,
+        None => field_name,
+    };
     let rename = format!("rename = {json_name:?}");
     let helpers = FIELD_HELPERS;
     let rest = if let Some(entry) = map_entry(message, field) {

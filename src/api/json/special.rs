@@ -45,13 +45,10 @@ fn parse_time<E: de::Error>(text: &str) -> Result<(i64, u32), E> {
     Ok((time.timestamp(), time.timestamp_subsec_nanos()))
 }
 
-/// Go writes a zero `nanos` not at all: a time read from JSON must not carry `Some(0)`.
+/// Go's encoder writes `nanos` even when it is zero (a non-pointer field).
 fn nanos_field(nanos: u32) -> Option<i32> {
-    match nanos {
-        0 => None,
-        // timestamp_subsec_nanos() is below 10^9 (2·10^9 during a leap second), fits i32.
-        n => Some(n as i32),
-    }
+    // timestamp_subsec_nanos() is below 2·10^9 (leap second included): fits i32.
+    Some(i32::try_from(nanos).unwrap_or(i32::MAX))
 }
 
 impl Serialize for Time {
@@ -69,9 +66,9 @@ impl<'de> Deserialize<'de> for Time {
         match Option::<String>::deserialize(deserializer)? {
             None => Ok(Time::default()),
             Some(text) => {
-                // Go's metav1.Time keeps whole seconds only when it writes protobuf too.
+                // Go's metav1.Time writes whole seconds only, to protobuf too.
                 let (seconds, _) = parse_time::<D::Error>(&text)?;
-                Ok(Time { seconds: Some(seconds), nanos: None })
+                Ok(Time { seconds: Some(seconds), nanos: nanos_field(0) })
             }
         }
     }
@@ -252,12 +249,16 @@ fn serialize_raw_json<S: Serializer>(
     value.serialize(serializer)
 }
 
-/// The JSON text exactly as it came (Go keeps it verbatim too); `null` is no value.
+/// The JSON text, compact, as Go's encoder writes it into protobuf; `null` is no value.
+///
+/// Read through `serde_json::Value` rather than `RawValue`: the types that embed these
+/// (an ObjectMeta's managedFields inside an inlined Go struct) are read through
+/// serde's buffered content, which cannot produce a `RawValue`. Numbers keep their
+/// value; only the spelling of floats may change (`1e3` → `1000.0`).
 fn deserialize_raw_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
-    let value = Box::<RawValue>::deserialize(deserializer)?;
-    match value.get() {
-        "null" => Ok(None),
-        text => Ok(Some(text.as_bytes().to_vec())),
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Null => Ok(None),
+        value => serde_json::to_vec(&value).map(Some).map_err(<D::Error as de::Error>::custom),
     }
 }
 
@@ -292,7 +293,7 @@ mod tests {
 
     #[test]
     fn time_is_whole_seconds_and_zero_is_null() {
-        let time = Time { seconds: Some(1_501_779_947), nanos: None };
+        let time = Time { seconds: Some(1_501_779_947), nanos: Some(0) };
         assert_eq!(serde_json::to_value(time).unwrap(), json!("2017-08-03T17:05:47Z"));
         assert_eq!(serde_json::to_value(Time::default()).unwrap(), json!(null));
         let read: Time = serde_json::from_value(json!("2017-08-03T17:05:47Z")).unwrap();
@@ -304,7 +305,7 @@ mod tests {
     #[test]
     fn time_accepts_offsets_and_fractions() {
         let read: Time = serde_json::from_value(json!("2017-08-03T19:05:47.5+02:00")).unwrap();
-        assert_eq!(read, Time { seconds: Some(1_501_779_947), nanos: None });
+        assert_eq!(read, Time { seconds: Some(1_501_779_947), nanos: Some(0) });
     }
 
     #[test]
@@ -345,10 +346,10 @@ mod tests {
     }
 
     #[test]
-    fn raw_json_is_kept_as_text() {
-        let raw: RawExtension = serde_json::from_str(r#"{"a": [1, 2]}"#).unwrap();
-        assert_eq!(raw.raw.as_deref(), Some(&br#"{"a": [1, 2]}"#[..]));
-        assert_eq!(serde_json::to_value(&raw).unwrap(), json!({"a": [1, 2]}));
+    fn raw_json_is_kept_as_compact_text() {
+        let raw: RawExtension = serde_json::from_str("{\"z\": [1, 2],\n \"b \\\" c\": \" \"}").unwrap();
+        assert_eq!(raw.raw.as_deref(), Some(&br#"{"z":[1,2],"b \" c":" "}"#[..]));
+        assert_eq!(serde_json::to_value(&raw).unwrap(), json!({"z": [1, 2], "b \" c": " "}));
         let fields: FieldsV1 = serde_json::from_str(r#"{"f:metadata":{}}"#).unwrap();
         assert_eq!(serde_json::to_string(&fields).unwrap(), r#"{"f:metadata":{}}"#);
     }
