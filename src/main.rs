@@ -43,7 +43,7 @@ fn render(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("render: {error}");
-            ExitCode::from(2)
+            ExitCode::from(if error.is_usage() { 2 } else { 1 })
         }
     }
 }

@@ -25,10 +25,16 @@ struct Case {
 }
 
 fn load(file: &str) -> Vec<Case> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ksm-cases").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ksm-cases")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let strings = |v: &Value| -> Option<Vec<String>> {
-        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        v.as_array().map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
     };
     text.lines()
         .filter(|l| !l.trim().is_empty())
@@ -55,8 +61,11 @@ fn render(case: &Case) -> Result<String, String> {
         Body::Object(object) => object,
         _ => return Err("not a single object".into()),
     };
-    let mut options = StoreOptions { filter: MetricFilter::everything(), ..StoreOptions::default() };
-    let mut flag = |list: &Option<Vec<String>>, target: &mut AllowListFlag| {
+    let mut options = StoreOptions {
+        filter: MetricFilter::everything(),
+        ..StoreOptions::default()
+    };
+    let flag = |list: &Option<Vec<String>>, target: &mut AllowListFlag| {
         if let Some(entries) = list {
             target.insert(&case.resource, AllowList::new(entries.iter().cloned()));
         }
@@ -65,17 +74,31 @@ fn render(case: &Case) -> Result<String, String> {
     flag(&case.annotations, &mut options.annotations_allowlist);
     let store = Store::new(&[case.resource.as_str()], &options).map_err(|e| e.to_string())?;
     store.apply(&case.resource, Event::Apply(object));
-    let request = RenderRequest { format: ExpositionFormat::Text, include: None, exclude: Default::default() };
+    let request = RenderRequest {
+        format: ExpositionFormat::Text,
+        include: None,
+        exclude: Default::default(),
+    };
     let mut out = Vec::new();
-    store.write_exposition(&request, &mut out).map_err(|e| e.to_string())?;
+    store
+        .write_exposition(&request, &mut out)
+        .map_err(|e| e.to_string())?;
     String::from_utf8(out).map_err(|e| e.to_string())
 }
 
 /// Step 3 of the rule: keep lines matching any entry as an unanchored regex.
 fn filter(text: &str, names: &Option<Vec<String>>) -> String {
-    let Some(names) = names else { return text.to_string() };
-    let patterns: Vec<regex::Regex> = names.iter().filter_map(|n| regex::Regex::new(n).ok()).collect();
-    text.lines().filter(|line| patterns.iter().any(|p| p.is_match(line))).collect::<Vec<_>>().join("\n")
+    let Some(names) = names else {
+        return text.to_string();
+    };
+    let patterns: Vec<regex::Regex> = names
+        .iter()
+        .filter_map(|n| regex::Regex::new(n).ok())
+        .collect();
+    text.lines()
+        .filter(|line| patterns.iter().any(|p| p.is_match(line)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Step 4: trim, drop empty and HELP lines, sort labels within a sample, sort lines.
@@ -92,7 +115,12 @@ fn normalise(text: &str) -> Vec<String> {
                 (Some(open), Some(close)) if open < close => {
                     let mut labels: Vec<&str> = line[open + 1..close].split(',').collect();
                     labels.sort_unstable();
-                    format!("{}{{{}}}{}", &line[..open], labels.join(","), &line[close + 1..])
+                    format!(
+                        "{}{{{}}}{}",
+                        &line[..open],
+                        labels.join(","),
+                        &line[close + 1..]
+                    )
                 }
                 _ => line.to_string(),
             }
@@ -115,21 +143,39 @@ fn check(case: &Case) -> Result<(), String> {
 
 #[test]
 fn every_pod_and_node_case_passes() {
-    let cases: Vec<Case> = ["pods.jsonl", "nodes.jsonl"].iter().flat_map(|f| load(f)).collect();
+    let cases: Vec<Case> = ["pods.jsonl", "nodes.jsonl"]
+        .iter()
+        .flat_map(|f| load(f))
+        .collect();
     assert_eq!(cases.len(), 75, "65 pod cases + 10 node cases");
-    let failures: Vec<(String, String)> =
-        cases.iter().filter_map(|case| check(case).err().map(|why| (case.name.clone(), why))).collect();
+    let failures: Vec<(String, String)> = cases
+        .iter()
+        .filter_map(|case| check(case).err().map(|why| (case.name.clone(), why)))
+        .collect();
     for (name, why) in &failures {
         eprintln!("FAIL {name}\n{why}\n");
     }
-    eprintln!("KSM cases: {} of {} pass", cases.len() - failures.len(), cases.len());
-    assert!(failures.is_empty(), "{} of {} cases fail: {:?}", failures.len(), cases.len(), failures.iter().map(|f| &f.0).collect::<Vec<_>>());
+    eprintln!(
+        "KSM cases: {} of {} pass",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail: {:?}",
+        failures.len(),
+        cases.len(),
+        failures.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
 }
 
 #[test]
 fn the_comparison_can_fail() {
     let cases = load("nodes.jsonl");
-    let mut broken = Case { want: cases[0].want.replace("} 1", "} 2"), ..clone_case(&cases[0]) };
+    let mut broken = Case {
+        want: cases[0].want.replace("} 1", "} 2"),
+        ..clone_case(&cases[0])
+    };
     assert!(check(&broken).is_err());
     broken.want = cases[0].want.clone();
     assert!(check(&broken).is_ok());

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use kube_state_exporter::commands::render::{run, RenderOptions};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-1.28-demo").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real-1.28-demo")
+        .join(name)
 }
 
 fn render(options: &RenderOptions, inputs: &[&str]) -> String {
@@ -19,7 +21,9 @@ fn render(options: &RenderOptions, inputs: &[&str]) -> String {
 }
 
 fn compare(golden: &str, got: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(golden);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(golden);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, got).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
@@ -30,7 +34,13 @@ fn compare(golden: &str, got: &str) {
             "{golden} differs (first differing line {first:?}; want {} lines, got {}):\n{}",
             want.lines().count(),
             got.lines().count(),
-            first.map(|i| format!("want {:?}\n got {:?}", want.lines().nth(i), got.lines().nth(i))).unwrap_or_default()
+            first
+                .map(|i| format!(
+                    "want {:?}\n got {:?}",
+                    want.lines().nth(i),
+                    got.lines().nth(i)
+                ))
+                .unwrap_or_default()
         );
     }
 }
@@ -71,5 +81,41 @@ fn resource_and_family_filters() {
         ..RenderOptions::default()
     };
     let got = render(&options, &["nodes.pb", "pods.pb"]);
-    assert!(got.contains("kube_node_info{") && !got.contains("kube_pod_") && !got.contains("kube_node_status_"));
+    assert!(
+        got.contains("kube_node_info{")
+            && !got.contains("kube_pod_")
+            && !got.contains("kube_node_status_")
+    );
+}
+
+#[test]
+fn json_lines_of_objects_and_watch_events() {
+    let list: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("pods.json")).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("pods.json: {e}"));
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert!(items.len() > 2);
+    let mut lines = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let mut object = item.clone();
+        object["apiVersion"] = "v1".into();
+        object["kind"] = "Pod".into();
+        // Every other object as a watch event line.
+        let line = if index % 2 == 0 {
+            object
+        } else {
+            serde_json::json!({"type": "ADDED", "object": object})
+        };
+        lines.push(line.to_string());
+    }
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pods.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n")
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    run(&RenderOptions::default(), &[path], &mut out).unwrap_or_else(|e| panic!("render: {e}"));
+    let from_lines = String::from_utf8(out).unwrap_or_default();
+    assert_eq!(
+        from_lines,
+        render(&RenderOptions::default(), &["pods.json"])
+    );
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use kube_state_exporter::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStatus, Pod, PodCondition, PodIp, PodSpec, PodStatus,
-    ResourceRequirements, Toleration,
+    Container, ContainerState, ContainerStateRunning, ContainerStatus, Pod, PodCondition, PodIp,
+    PodSpec, PodStatus, ResourceRequirements, Toleration,
 };
 use kube_state_exporter::api::meta::v1::{ObjectMeta, OwnerReference, Time};
 use kube_state_exporter::api::resource::Quantity;
@@ -34,7 +34,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -43,24 +46,37 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 fn q(text: &str) -> Quantity {
-    Quantity { string: Some(text.to_string()) }
+    Quantity {
+        string: Some(text.to_string()),
+    }
 }
 
 fn strings(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 fn time(seconds: i64) -> Option<Time> {
-    Some(Time { seconds: Some(seconds), nanos: None })
+    Some(Time {
+        seconds: Some(seconds),
+        nanos: None,
+    })
 }
 
 fn container(name: &str) -> Container {
     let resources = strings(&[("cpu", "100m".into()), ("memory", "128Mi".into())]);
-    let quantities: BTreeMap<String, Quantity> = resources.iter().map(|(k, v)| (k.clone(), q(v))).collect();
+    let quantities: BTreeMap<String, Quantity> =
+        resources.iter().map(|(k, v)| (k.clone(), q(v))).collect();
     Container {
         name: Some(name.into()),
         image: Some(format!("registry.example.com/team/{name}:1.2.3")),
-        resources: Some(ResourceRequirements { requests: quantities.clone(), limits: quantities, claims: vec![] }),
+        resources: Some(ResourceRequirements {
+            requests: quantities.clone(),
+            limits: quantities,
+            claims: vec![],
+        }),
         ..Container::default()
     }
 }
@@ -71,10 +87,15 @@ fn status(name: &str, index: usize) -> ContainerStatus {
         ready: Some(true),
         restart_count: Some((index % 3) as i32),
         image: Some(format!("registry.example.com/team/{name}:1.2.3")),
-        image_id: Some(format!("registry.example.com/team/{name}@sha256:{:064x}", index)),
+        image_id: Some(format!(
+            "registry.example.com/team/{name}@sha256:{:064x}",
+            index
+        )),
         container_id: Some(format!("containerd://{:064x}", index * 7 + 1)),
         state: Some(ContainerState {
-            running: Some(ContainerStateRunning { started_at: time(1_700_000_000 + index as i64) }),
+            running: Some(ContainerStateRunning {
+                started_at: time(1_700_000_000 + index as i64),
+            }),
             ..ContainerState::default()
         }),
         ..ContainerStatus::default()
@@ -84,7 +105,11 @@ fn status(name: &str, index: usize) -> ContainerStatus {
 fn pod(index: usize) -> Object {
     let namespace = format!("team-{}", index % 26);
     let app = format!("app-{}", index % 103);
-    let names: &[&str] = if index % 2 == 0 { &["main"] } else { &["main", "sidecar"] };
+    let names: &[&str] = if index % 2 == 0 {
+        &["main"]
+    } else {
+        &["main", "sidecar"]
+    };
     let condition = |kind: &str| PodCondition {
         r#type: Some(kind.into()),
         status: Some("True".into()),
@@ -106,7 +131,10 @@ fn pod(index: usize) -> Object {
                 ("tier", "backend".into()),
                 ("version", "1.2.3".into()),
             ]),
-            annotations: strings(&[("prometheus.io/scrape", "true".into()), ("owner", "someone@example.com".into())]),
+            annotations: strings(&[
+                ("prometheus.io/scrape", "true".into()),
+                ("owner", "someone@example.com".into()),
+            ]),
             owner_references: vec![OwnerReference {
                 kind: Some("ReplicaSet".into()),
                 name: Some(format!("{app}-7d9f8b6c5")),
@@ -121,16 +149,19 @@ fn pod(index: usize) -> Object {
             restart_policy: Some("Always".into()),
             scheduler_name: Some("default-scheduler".into()),
             service_account_name: Some("default".into()),
-            tolerations: ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
-                .iter()
-                .map(|key| Toleration {
-                    key: Some(key.to_string()),
-                    operator: Some("Exists".into()),
-                    effect: Some("NoExecute".into()),
-                    toleration_seconds: Some(300),
-                    ..Toleration::default()
-                })
-                .collect(),
+            tolerations: [
+                "node.kubernetes.io/not-ready",
+                "node.kubernetes.io/unreachable",
+            ]
+            .iter()
+            .map(|key| Toleration {
+                key: Some(key.to_string()),
+                operator: Some("Exists".into()),
+                effect: Some("NoExecute".into()),
+                toleration_seconds: Some(300),
+                ..Toleration::default()
+            })
+            .collect(),
             ..PodSpec::default()
         }),
         status: Some(PodStatus {
@@ -138,9 +169,14 @@ fn pod(index: usize) -> Object {
             qos_class: Some("Guaranteed".into()),
             host_ip: Some(format!("10.0.{}.{}", index / 250 % 250, index % 250)),
             pod_ip: Some(format!("10.244.{}.{}", index / 250 % 250, index % 250)),
-            pod_i_ps: vec![PodIp { ip: Some(format!("10.244.{}.{}", index / 250 % 250, index % 250)) }],
+            pod_i_ps: vec![PodIp {
+                ip: Some(format!("10.244.{}.{}", index / 250 % 250, index % 250)),
+            }],
             start_time: time(1_700_000_000),
-            conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].iter().map(|k| condition(k)).collect(),
+            conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"]
+                .iter()
+                .map(|k| condition(k))
+                .collect(),
             container_statuses: names.iter().map(|n| status(n, index)).collect(),
             ..PodStatus::default()
         }),
@@ -161,14 +197,29 @@ fn bytes_per_pod() {
     let after = LIVE.load(Ordering::Relaxed);
     let per_pod = (after - before) as f64 / PODS as f64;
 
-    let request = RenderRequest { format: ExpositionFormat::Text, include: None, exclude: Default::default() };
+    let request = RenderRequest {
+        format: ExpositionFormat::Text,
+        include: None,
+        exclude: Default::default(),
+    };
     let mut text = Vec::new();
-    store.write_exposition(&request, &mut text).unwrap_or_else(|e| panic!("{e}"));
-    let samples = text.split(|&b| b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count();
+    store
+        .write_exposition(&request, &mut text)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let samples = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l[0] != b'#')
+        .count();
     let text_per_pod = text.len() as f64 / PODS as f64;
 
-    println!("store: {PODS} pods, {:.0} bytes per pod in total (map, keys, compact metrics)", per_pod);
-    println!("store: {:.0} bytes per pod of compact metrics alone", store.heap_bytes("pods") as f64 / PODS as f64);
+    println!(
+        "store: {PODS} pods, {:.0} bytes per pod in total (map, keys, compact metrics)",
+        per_pod
+    );
+    println!(
+        "store: {:.0} bytes per pod of compact metrics alone",
+        store.heap_bytes("pods") as f64 / PODS as f64
+    );
     println!(
         "exposition: {:.0} bytes and {:.1} samples per pod (what a KSM-style store keeps as text)",
         text_per_pod,

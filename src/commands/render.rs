@@ -34,7 +34,10 @@ pub enum RenderError {
     #[error("{path}: {reason}")]
     Decode { path: PathBuf, reason: String },
     #[error("{path}: bad manifest.json: {source}")]
-    Manifest { path: PathBuf, source: serde_json::Error },
+    Manifest {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error(transparent)]
     Filter(#[from] FilterError),
     #[error(transparent)]
@@ -43,6 +46,16 @@ pub enum RenderError {
     Store(#[from] StoreError),
     #[error("writing the output: {0}")]
     Write(#[source] io::Error),
+}
+
+impl RenderError {
+    /// A bad flag value (exit code 2) rather than a bad input or output.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            RenderError::Filter(_) | RenderError::AllowList(_) | RenderError::Store(_)
+        )
+    }
 }
 
 /// What to render and how.
@@ -66,7 +79,11 @@ enum Feed {
     Relist(&'static str, Vec<Object>),
 }
 
-pub fn run(options: &RenderOptions, inputs: &[PathBuf], out: &mut dyn Write) -> Result<(), RenderError> {
+pub fn run(
+    options: &RenderOptions,
+    inputs: &[PathBuf],
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
     let store = build_store(options)?;
     for path in inputs {
         for feed in read_input(path)? {
@@ -74,27 +91,44 @@ pub fn run(options: &RenderOptions, inputs: &[PathBuf], out: &mut dyn Write) -> 
         }
     }
     let request = RenderRequest {
-        format: if options.openmetrics { ExpositionFormat::OpenMetrics } else { ExpositionFormat::Text },
+        format: if options.openmetrics {
+            ExpositionFormat::OpenMetrics
+        } else {
+            ExpositionFormat::Text
+        },
         include: None,
         exclude: BTreeSet::new(),
     };
-    store.write_exposition(&request, out).map_err(RenderError::Write)
+    store
+        .write_exposition(&request, out)
+        .map_err(RenderError::Write)
 }
 
 fn build_store(options: &RenderOptions) -> Result<Store, RenderError> {
     let known: Vec<&str> = resource::all().iter().map(|r| r.plural()).collect();
     let parse = |text: &Option<String>| -> Result<AllowListFlag, AllowListError> {
-        let flag = text.as_deref().map(AllowListFlag::parse).transpose()?.unwrap_or_default();
+        let flag = text
+            .as_deref()
+            .map(AllowListFlag::parse)
+            .transpose()?
+            .unwrap_or_default();
         flag.validate(&known)?;
         Ok(flag)
     };
     let store_options = StoreOptions {
-        filter: MetricFilter::new(&options.metric_allowlist, &options.metric_denylist, &options.metric_opt_in_list)?,
+        filter: MetricFilter::new(
+            &options.metric_allowlist,
+            &options.metric_denylist,
+            &options.metric_opt_in_list,
+        )?,
         labels_allowlist: parse(&options.labels_allowlist)?,
         annotations_allowlist: parse(&options.annotations_allowlist)?,
     };
-    let wanted: Vec<&str> =
-        if options.resources.is_empty() { known } else { options.resources.iter().map(String::as_str).collect() };
+    let wanted: Vec<&str> = if options.resources.is_empty() {
+        known
+    } else {
+        options.resources.iter().map(String::as_str).collect()
+    };
     Ok(Store::new(&wanted, &store_options)?)
 }
 
@@ -120,8 +154,14 @@ fn read_input(path: &Path) -> Result<Vec<Feed>, RenderError> {
     if path.is_dir() {
         return read_recording(path);
     }
-    let bytes = std::fs::read(path).map_err(|source| RenderError::Read { path: path.to_path_buf(), source })?;
-    let decode_error = |reason: String| RenderError::Decode { path: path.to_path_buf(), reason };
+    let bytes = std::fs::read(path).map_err(|source| RenderError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let decode_error = |reason: String| RenderError::Decode {
+        path: path.to_path_buf(),
+        reason,
+    };
     if bytes.starts_with(b"k8s\0") {
         let body = envelope::decode(Bytes::from(bytes)).map_err(|e| decode_error(e.to_string()))?;
         return Ok(vec![Feed::Objects(objects_of(body))]);
@@ -129,7 +169,11 @@ fn read_input(path: &Path) -> Result<Vec<Feed>, RenderError> {
     match json::decode(&bytes) {
         Ok(body) => Ok(vec![Feed::Objects(objects_of(body))]),
         Err(whole) => read_json_lines(&bytes).map_err(|line_error| {
-            decode_error(if bytes.iter().filter(|&&b| b == b'\n').count() > 1 { line_error } else { whole.to_string() })
+            decode_error(if bytes.iter().filter(|&&b| b == b'\n').count() > 1 {
+                line_error
+            } else {
+                whole.to_string()
+            })
         }),
     }
 }
@@ -157,7 +201,9 @@ fn objects_of(body: Body) -> Vec<Object> {
     match body {
         Body::Object(object) => vec![object],
         Body::List(list) => list.into_items(),
-        Body::PartialObjectMetadata(_) | Body::PartialObjectMetadataList(_) | Body::Status(_) => Vec::new(),
+        Body::PartialObjectMetadata(_) | Body::PartialObjectMetadataList(_) | Body::Status(_) => {
+            Vec::new()
+        }
     }
 }
 
@@ -176,20 +222,36 @@ struct Capture {
 /// The first complete list of each resource in a recording, as relists.
 fn read_recording(dir: &Path) -> Result<Vec<Feed>, RenderError> {
     let manifest_path = dir.join("manifest.json");
-    let text = std::fs::read(&manifest_path).map_err(|source| RenderError::Read { path: manifest_path.clone(), source })?;
+    let text = std::fs::read(&manifest_path).map_err(|source| RenderError::Read {
+        path: manifest_path.clone(),
+        source,
+    })?;
     let manifest: Manifest =
-        serde_json::from_slice(&text).map_err(|source| RenderError::Manifest { path: manifest_path.clone(), source })?;
+        serde_json::from_slice(&text).map_err(|source| RenderError::Manifest {
+            path: manifest_path.clone(),
+            source,
+        })?;
     let mut seen = BTreeSet::new();
     let mut feeds = Vec::new();
-    for capture in manifest.captures.iter().filter(|c| c.status == 200 && is_full_list(&c.path)) {
+    for capture in manifest
+        .captures
+        .iter()
+        .filter(|c| c.status == 200 && is_full_list(&c.path))
+    {
         let path = dir.join(&capture.body);
-        let bytes = std::fs::read(&path).map_err(|source| RenderError::Read { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let body = if bytes.starts_with(b"k8s\0") {
             envelope::decode(Bytes::from(bytes)).map_err(|e| e.to_string())
         } else {
             json::decode(&bytes).map_err(|e| e.to_string())
         }
-        .map_err(|reason| RenderError::Decode { path: path.clone(), reason })?;
+        .map_err(|reason| RenderError::Decode {
+            path: path.clone(),
+            reason,
+        })?;
         let Body::List(list) = body else { continue };
         let plural = list.resource().plural;
         if seen.insert(plural) {
@@ -204,5 +266,7 @@ fn is_full_list(path: &str) -> bool {
         return false;
     }
     let query = path.split_once('?').map_or("", |(_, q)| q);
-    !query.split('&').any(|p| p.starts_with("watch=") || p.starts_with("limit=") || p.starts_with("continue="))
+    !query
+        .split('&')
+        .any(|p| p.starts_with("watch=") || p.starts_with("limit=") || p.starts_with("continue="))
 }

@@ -75,18 +75,33 @@ pub struct Samples<'a> {
 impl<'a> Samples<'a> {
     /// A sample of a family with fixed label names, values in the declared order.
     pub fn push<const N: usize>(&mut self, values: [&'a str; N], value: f64) {
-        self.samples.push(Sample { keys: Vec::new(), values: values.into_iter().map(Cow::Borrowed).collect(), value });
+        self.samples.push(Sample {
+            keys: Vec::new(),
+            values: values.into_iter().map(Cow::Borrowed).collect(),
+            value,
+        });
     }
 
     /// Like [`Samples::push`] for values that had to be computed.
     pub fn push_owned(&mut self, values: Vec<Cow<'a, str>>, value: f64) {
-        self.samples.push(Sample { keys: Vec::new(), values, value });
+        self.samples.push(Sample {
+            keys: Vec::new(),
+            values,
+            value,
+        });
     }
 
     /// A sample whose label names are per object.
     pub fn push_dynamic(&mut self, pairs: Vec<(String, &'a str)>, value: f64) {
-        let (keys, values) = pairs.into_iter().map(|(k, v)| (Cow::Owned(k), Cow::Borrowed(v))).unzip();
-        self.samples.push(Sample { keys, values, value });
+        let (keys, values) = pairs
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Borrowed(v)))
+            .unzip();
+        self.samples.push(Sample {
+            keys,
+            values,
+            value,
+        });
     }
 
     /// Drops every sample whose label set equals an earlier one, so one object can
@@ -99,7 +114,10 @@ impl<'a> Samples<'a> {
         }
         let mut kept: Vec<Sample<'a>> = Vec::with_capacity(self.samples.len());
         for sample in self.samples.drain(..) {
-            if !kept.iter().any(|k| k.keys == sample.keys && k.values == sample.values) {
+            if !kept
+                .iter()
+                .any(|k| k.keys == sample.keys && k.values == sample.values)
+            {
                 kept.push(sample);
             }
         }
@@ -124,7 +142,17 @@ pub const fn gauge<T>(
     labels: &'static [&'static str],
     generate: Generator<T>,
 ) -> Family<T> {
-    Family { meta: FamilyMeta { name, kind: MetricType::Gauge, stability, opt_in: false, help, labels: Some(labels) }, generate }
+    Family {
+        meta: FamilyMeta {
+            name,
+            kind: MetricType::Gauge,
+            stability,
+            opt_in: false,
+            help,
+            labels: Some(labels),
+        },
+        generate,
+    }
 }
 
 pub const fn counter<T>(
@@ -134,7 +162,17 @@ pub const fn counter<T>(
     labels: &'static [&'static str],
     generate: Generator<T>,
 ) -> Family<T> {
-    Family { meta: FamilyMeta { name, kind: MetricType::Counter, stability, opt_in: false, help, labels: Some(labels) }, generate }
+    Family {
+        meta: FamilyMeta {
+            name,
+            kind: MetricType::Counter,
+            stability,
+            opt_in: false,
+            help,
+            labels: Some(labels),
+        },
+        generate,
+    }
 }
 
 /// A gauge whose label names come from the object (labels, annotations, selectors).
@@ -144,7 +182,17 @@ pub const fn dynamic_gauge<T>(
     help: &'static str,
     generate: Generator<T>,
 ) -> Family<T> {
-    Family { meta: FamilyMeta { name, kind: MetricType::Gauge, stability, opt_in: false, help, labels: None }, generate }
+    Family {
+        meta: FamilyMeta {
+            name,
+            kind: MetricType::Gauge,
+            stability,
+            opt_in: false,
+            help,
+            labels: None,
+        },
+        generate,
+    }
 }
 
 impl<T> Family<T> {

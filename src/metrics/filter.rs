@@ -24,22 +24,30 @@ pub struct MetricFilter {
 
 impl MetricFilter {
     /// Each list holds one regex per entry (the CLI splits the flag at commas).
-    pub fn new(allow: &[String], deny: &[String], opt_in: &[String]) -> Result<MetricFilter, FilterError> {
+    pub fn new(
+        allow: &[String],
+        deny: &[String],
+        opt_in: &[String],
+    ) -> Result<MetricFilter, FilterError> {
         let allow: Vec<&String> = allow.iter().filter(|p| !p.trim().is_empty()).collect();
         let deny: Vec<&String> = deny.iter().filter(|p| !p.trim().is_empty()).collect();
         if !allow.is_empty() && !deny.is_empty() {
             return Err(FilterError::BothLists);
         }
         let fancy = |pattern: &&String| {
-            fancy_regex::Regex::new(pattern.trim())
-                .map_err(|e| FilterError::BadPattern { pattern: pattern.to_string(), reason: e.to_string() })
+            fancy_regex::Regex::new(pattern.trim()).map_err(|e| FilterError::BadPattern {
+                pattern: pattern.to_string(),
+                reason: e.to_string(),
+            })
         };
         let opt_in = opt_in
             .iter()
             .filter(|p| !p.trim().is_empty())
             .map(|pattern| {
-                regex::Regex::new(pattern.trim())
-                    .map_err(|e| FilterError::BadPattern { pattern: pattern.clone(), reason: e.to_string() })
+                regex::Regex::new(pattern.trim()).map_err(|e| FilterError::BadPattern {
+                    pattern: pattern.clone(),
+                    reason: e.to_string(),
+                })
             })
             .collect::<Result<_, _>>()?;
         Ok(MetricFilter {
@@ -52,11 +60,17 @@ impl MetricFilter {
     /// A filter that enables every family, opt-in ones included (for `render` of
     /// KSM's test cases and for debugging).
     pub fn everything() -> MetricFilter {
-        MetricFilter { opt_in: regex::Regex::new(".*").into_iter().collect(), ..MetricFilter::default() }
+        MetricFilter {
+            opt_in: regex::Regex::new(".*").into_iter().collect(),
+            ..MetricFilter::default()
+        }
     }
 
     pub fn enabled(&self, family: &FamilyMeta) -> bool {
-        let found = |list: &[fancy_regex::Regex]| list.iter().any(|re| re.is_match(family.name).unwrap_or(false));
+        let found = |list: &[fancy_regex::Regex]| {
+            list.iter()
+                .any(|re| re.is_match(family.name).unwrap_or(false))
+        };
         if family.opt_in && !self.opt_in.iter().any(|re| re.is_match(family.name)) {
             return false;
         }
@@ -73,7 +87,14 @@ mod tests {
     use crate::metrics::family::{MetricType, Stability};
 
     fn meta(name: &'static str, opt_in: bool) -> FamilyMeta {
-        FamilyMeta { name, kind: MetricType::Gauge, stability: Stability::Alpha, opt_in, help: "", labels: Some(&[]) }
+        FamilyMeta {
+            name,
+            kind: MetricType::Gauge,
+            stability: Stability::Alpha,
+            opt_in,
+            help: "",
+            labels: Some(&[]),
+        }
     }
 
     fn strings(list: &[&str]) -> Vec<String> {
@@ -95,7 +116,10 @@ mod tests {
         let filter = MetricFilter::new(&[], &strings(&["^kube_node_.*"]), &[])?;
         assert!(!filter.enabled(&meta("kube_node_info", false)));
         assert!(filter.enabled(&meta("kube_pod_info", false)));
-        assert!(!filter.enabled(&meta("kube_pod_nodeselectors", true)), "opt-in needs the opt-in list");
+        assert!(
+            !filter.enabled(&meta("kube_pod_nodeselectors", true)),
+            "opt-in needs the opt-in list"
+        );
         let filter = MetricFilter::new(&[], &[], &strings(&["kube_pod_nodeselectors"]))?;
         assert!(filter.enabled(&meta("kube_pod_nodeselectors", true)));
         assert!(MetricFilter::everything().enabled(&meta("kube_pod_nodeselectors", true)));
@@ -104,7 +128,13 @@ mod tests {
 
     #[test]
     fn rejects_both_lists_and_bad_patterns() {
-        assert!(matches!(MetricFilter::new(&strings(&["a"]), &strings(&["b"]), &[]), Err(FilterError::BothLists)));
-        assert!(matches!(MetricFilter::new(&strings(&["("]), &[], &[]), Err(FilterError::BadPattern { .. })));
+        assert!(matches!(
+            MetricFilter::new(&strings(&["a"]), &strings(&["b"]), &[]),
+            Err(FilterError::BothLists)
+        ));
+        assert!(matches!(
+            MetricFilter::new(&strings(&["("]), &[], &[]),
+            Err(FilterError::BadPattern { .. })
+        ));
     }
 }

@@ -71,7 +71,9 @@ fn parse_exponent(text: &[u8]) -> i32 {
         Some((b'+', rest)) => (false, rest),
         _ => (false, text),
     };
-    let magnitude = digits.iter().fold(0i32, |acc, &b| acc * 10 + i32::from(b.wrapping_sub(b'0')));
+    let magnitude = digits
+        .iter()
+        .fold(0i32, |acc, &b| acc * 10 + i32::from(b.wrapping_sub(b'0')));
     if negative {
         -magnitude
     } else {

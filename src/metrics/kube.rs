@@ -30,12 +30,17 @@ pub fn meta(metadata: &Option<ObjectMeta>) -> &ObjectMeta {
 
 /// A `metav1.Time` as Unix seconds; unset reads as Go's zero time.
 pub fn unix(time: &Option<Time>) -> f64 {
-    time.as_ref().and_then(|t| t.seconds).unwrap_or(GO_ZERO_TIME_UNIX) as f64
+    time.as_ref()
+        .and_then(|t| t.seconds)
+        .unwrap_or(GO_ZERO_TIME_UNIX) as f64
 }
 
 /// Unix seconds unless the time is unset or Go's zero time (`IsZero()`).
 pub fn unix_if_set(time: &Option<Time>) -> Option<f64> {
-    time.as_ref().and_then(|t| t.seconds).filter(|&s| s != GO_ZERO_TIME_UNIX).map(|s| s as f64)
+    time.as_ref()
+        .and_then(|t| t.seconds)
+        .filter(|&s| s != GO_ZERO_TIME_UNIX)
+        .map(|s| s as f64)
 }
 
 pub fn bool_value(flag: bool) -> f64 {
@@ -76,7 +81,11 @@ pub fn quantity(value: &QuantityMessage) -> Option<Quantity> {
 /// The three series KSM emits per condition: `true`, `false`, `unknown`, value 1 on
 /// the one matching the condition's status.
 pub fn condition_statuses(status: &str) -> [(&'static str, f64); 3] {
-    [("true", bool_value(status == "True")), ("false", bool_value(status == "False")), ("unknown", bool_value(status == "Unknown"))]
+    [
+        ("true", bool_value(status == "True")),
+        ("false", bool_value(status == "False")),
+        ("unknown", bool_value(status == "Unknown")),
+    ]
 }
 
 /// Resource names as label values: every character outside `[a-zA-Z0-9_]` → `_`.
@@ -84,12 +93,26 @@ pub fn sanitize(name: &str) -> Cow<'_, str> {
     if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         Cow::Borrowed(name)
     } else {
-        Cow::Owned(name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect())
+        Cow::Owned(
+            name.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect(),
+        )
     }
 }
 
 /// The `_labels` / `_annotations` sample: allowed keys as `prefix_<key>` pairs.
-pub fn allowed_pairs<'a>(prefix: &str, map: &'a BTreeMap<String, String>, allow: &AllowList) -> Vec<(String, &'a str)> {
+pub fn allowed_pairs<'a>(
+    prefix: &str,
+    map: &'a BTreeMap<String, String>,
+    allow: &AllowList,
+) -> Vec<(String, &'a str)> {
     labelmap::to_label_pairs(prefix, &allow.select(map))
 }
 
@@ -124,7 +147,9 @@ pub fn resource_kind(name: &str, count_pods: bool) -> Option<ResourceKind> {
         "cpu" => Some(ResourceKind::Cpu),
         "memory" | "storage" | "ephemeral-storage" => Some(ResourceKind::Bytes),
         "pods" if count_pods => Some(ResourceKind::Integer),
-        _ if name.starts_with("hugepages-") || name.starts_with("attachable-volumes-") => Some(ResourceKind::Bytes),
+        _ if name.starts_with("hugepages-") || name.starts_with("attachable-volumes-") => {
+            Some(ResourceKind::Bytes)
+        }
         _ if is_extended_resource(name) => Some(ResourceKind::Integer),
         _ => None,
     }
@@ -138,7 +163,9 @@ fn is_extended_resource(name: &str) -> bool {
         return false;
     }
     let qualified = format!("requests.{name}");
-    let Some((prefix, local)) = qualified.split_once('/') else { return false };
+    let Some((prefix, local)) = qualified.split_once('/') else {
+        return false;
+    };
     is_dns_subdomain(prefix) && is_qualified_local_name(local)
 }
 
@@ -146,7 +173,9 @@ fn is_dns_subdomain(text: &str) -> bool {
     text.len() <= 253
         && text.split('.').all(|part| {
             !part.is_empty()
-                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         })
@@ -159,7 +188,9 @@ fn is_qualified_local_name(text: &str) -> bool {
         && bytes.len() <= 63
         && bytes.first().copied().is_some_and(alnum)
         && bytes.last().copied().is_some_and(alnum)
-        && bytes.iter().all(|&b| alnum(b) || matches!(b, b'-' | b'_' | b'.'))
+        && bytes
+            .iter()
+            .all(|&b| alnum(b) || matches!(b, b'-' | b'_' | b'.'))
 }
 
 #[cfg(test)]
@@ -169,10 +200,22 @@ mod tests {
     #[test]
     fn classifies_resources_like_ksm() {
         assert_eq!(resource_kind("cpu", false), Some(ResourceKind::Cpu));
-        assert_eq!(resource_kind("ephemeral-storage", false), Some(ResourceKind::Bytes));
-        assert_eq!(resource_kind("hugepages-2Mi", false), Some(ResourceKind::Bytes));
-        assert_eq!(resource_kind("attachable-volumes-aws-ebs", false), Some(ResourceKind::Bytes));
-        assert_eq!(resource_kind("nvidia.com/gpu", false), Some(ResourceKind::Integer));
+        assert_eq!(
+            resource_kind("ephemeral-storage", false),
+            Some(ResourceKind::Bytes)
+        );
+        assert_eq!(
+            resource_kind("hugepages-2Mi", false),
+            Some(ResourceKind::Bytes)
+        );
+        assert_eq!(
+            resource_kind("attachable-volumes-aws-ebs", false),
+            Some(ResourceKind::Bytes)
+        );
+        assert_eq!(
+            resource_kind("nvidia.com/gpu", false),
+            Some(ResourceKind::Integer)
+        );
         assert_eq!(resource_kind("pods", false), None);
         assert_eq!(resource_kind("pods", true), Some(ResourceKind::Integer));
         assert_eq!(resource_kind("example.kubernetes.io/thing", false), None);
@@ -185,6 +228,12 @@ mod tests {
     fn times_read_as_go_does() {
         assert_eq!(unix(&None), -62_135_596_800.0);
         assert_eq!(unix_if_set(&None), None);
-        assert_eq!(unix_if_set(&Some(Time { seconds: Some(1_500_000_000), nanos: None })), Some(1.5e9));
+        assert_eq!(
+            unix_if_set(&Some(Time {
+                seconds: Some(1_500_000_000),
+                nanos: None
+            })),
+            Some(1.5e9)
+        );
     }
 }

@@ -25,7 +25,9 @@ pub struct AllowList {
 
 impl AllowList {
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(entries: I) -> AllowList {
-        AllowList { entries: entries.into_iter().map(Into::into).collect() }
+        AllowList {
+            entries: entries.into_iter().map(Into::into).collect(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -52,7 +54,10 @@ impl AllowList {
                 }
                 Some((prefix, suffix)) if !suffix.contains('*') => {
                     for (k, v) in map {
-                        if k.len() >= prefix.len() + suffix.len() && k.starts_with(prefix) && k.ends_with(suffix) {
+                        if k.len() >= prefix.len() + suffix.len()
+                            && k.starts_with(prefix)
+                            && k.ends_with(suffix)
+                        {
                             selected.insert(k.as_str(), v.as_str());
                         }
                     }
@@ -82,7 +87,10 @@ impl AllowListFlag {
         while !rest.is_empty() {
             let (name, after_name) = rest.split_once('=').ok_or_else(format_error)?;
             let name = name.trim();
-            let after_name = after_name.trim_start().strip_prefix('[').ok_or_else(format_error)?;
+            let after_name = after_name
+                .trim_start()
+                .strip_prefix('[')
+                .ok_or_else(format_error)?;
             let (items, after_items) = after_name.split_once(']').ok_or_else(format_error)?;
             if name.is_empty() || name.contains([',', '[', ']']) || items.contains('[') {
                 return Err(format_error());
@@ -95,7 +103,10 @@ impl AllowListFlag {
                         return Err(format_error());
                     }
                     if item.matches('*').count() > 1 {
-                        return Err(AllowListError::TooManyWildcards { resource: name.to_string(), entry: item.to_string() });
+                        return Err(AllowListError::TooManyWildcards {
+                            resource: name.to_string(),
+                            entry: item.to_string(),
+                        });
                     }
                     entries.push(item.to_string());
                 }
@@ -121,7 +132,11 @@ impl AllowListFlag {
 
     /// Fails on resource names that are neither `*` nor in `known`.
     pub fn validate(&self, known: &[&str]) -> Result<(), AllowListError> {
-        match self.by_resource.keys().find(|name| *name != "*" && !known.contains(&name.as_str())) {
+        match self
+            .by_resource
+            .keys()
+            .find(|name| *name != "*" && !known.contains(&name.as_str()))
+        {
             Some(name) => Err(AllowListError::UnknownResource(name.clone())),
             None => Ok(()),
         }
@@ -129,7 +144,11 @@ impl AllowListFlag {
 
     /// The list for a resource; `None` when it has no entry or an empty one.
     pub fn for_resource(&self, plural: &str) -> Option<AllowList> {
-        self.by_resource.get(plural).or_else(|| self.by_resource.get("*")).filter(|list| !list.is_empty()).cloned()
+        self.by_resource
+            .get(plural)
+            .or_else(|| self.by_resource.get("*"))
+            .filter(|list| !list.is_empty())
+            .cloned()
     }
 }
 
@@ -141,8 +160,14 @@ pub fn label_name(prefix: &str, key: &str) -> String {
     name.push('_');
     let mut previous: Option<char> = None;
     for c in key.chars() {
-        let c = if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' };
-        if c.is_ascii_uppercase() && previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
+        let c = if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        };
+        if c.is_ascii_uppercase()
+            && previous.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+        {
             name.push('_');
         }
         name.push(c.to_ascii_lowercase());
@@ -154,7 +179,10 @@ pub fn label_name(prefix: &str, key: &str) -> String {
 /// Turns selected map entries (sorted by their Kubernetes key) into label pairs.
 /// When two keys sanitise to the same name, the first one seen is renamed
 /// `<name>_conflict1` and later ones get the next free `_conflictN`.
-pub fn to_label_pairs<'a>(prefix: &str, selected: &BTreeMap<&'a str, &'a str>) -> Vec<(String, &'a str)> {
+pub fn to_label_pairs<'a>(
+    prefix: &str,
+    selected: &BTreeMap<&'a str, &'a str>,
+) -> Vec<(String, &'a str)> {
     let mut pairs: Vec<(String, &'a str)> = Vec::with_capacity(selected.len());
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut conflict_counts: HashMap<String, usize> = HashMap::new();
@@ -192,16 +220,25 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
-        entries.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn sanitises_keys() {
-        assert_eq!(label_name("label", "app.kubernetes.io/name"), "label_app_kubernetes_io_name");
+        assert_eq!(
+            label_name("label", "app.kubernetes.io/name"),
+            "label_app_kubernetes_io_name"
+        );
         assert_eq!(label_name("label", "fooBar"), "label_foo_bar");
         assert_eq!(label_name("label", "foo2Bar"), "label_foo2_bar");
         assert_eq!(label_name("label", "ABC"), "label_abc");
-        assert_eq!(label_name("nodeselector", "kubernetes.io/os"), "nodeselector_kubernetes_io_os");
+        assert_eq!(
+            label_name("nodeselector", "kubernetes.io/os"),
+            "nodeselector_kubernetes_io_os"
+        );
     }
 
     #[test]
@@ -234,9 +271,22 @@ mod tests {
 
     #[test]
     fn allowlist_semantics() {
-        let m = map(&[("app", "web"), ("team", "a"), ("app.kubernetes.io/name", "x"), ("other", "o")]);
-        let picked = |entries: &[&str]| AllowList::new(entries.iter().copied()).select(&m).into_keys().collect::<Vec<_>>();
-        assert_eq!(picked(&["*"]), vec!["app", "app.kubernetes.io/name", "other", "team"]);
+        let m = map(&[
+            ("app", "web"),
+            ("team", "a"),
+            ("app.kubernetes.io/name", "x"),
+            ("other", "o"),
+        ]);
+        let picked = |entries: &[&str]| {
+            AllowList::new(entries.iter().copied())
+                .select(&m)
+                .into_keys()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            picked(&["*"]),
+            vec!["app", "app.kubernetes.io/name", "other", "team"]
+        );
         assert_eq!(picked(&["team", "*"]), vec!["team"], "a later * is ignored");
         assert_eq!(picked(&["app*"]), vec!["app", "app.kubernetes.io/name"]);
         assert_eq!(picked(&["*name"]), vec!["app.kubernetes.io/name"]);
@@ -246,18 +296,42 @@ mod tests {
     #[test]
     fn parses_the_flag() {
         let flag = AllowListFlag::parse("pods=[app, team],nodes=[*]").unwrap_or_default();
-        assert_eq!(flag.for_resource("pods"), Some(AllowList::new(["app", "team"])));
+        assert_eq!(
+            flag.for_resource("pods"),
+            Some(AllowList::new(["app", "team"]))
+        );
         assert_eq!(flag.for_resource("nodes"), Some(AllowList::new(["*"])));
         assert_eq!(flag.for_resource("services"), None);
         let flag = AllowListFlag::parse("*=[app],pods=[]").unwrap_or_default();
         assert_eq!(flag.for_resource("nodes"), Some(AllowList::new(["app"])));
-        assert_eq!(flag.for_resource("pods"), None, "an empty list means no series");
+        assert_eq!(
+            flag.for_resource("pods"),
+            None,
+            "an empty list means no series"
+        );
         assert_eq!(AllowListFlag::parse(""), Ok(AllowListFlag::default()));
-        for bad in ["pods", "pods=app", "pods=[app", "pods=[app],", "pods=[a,,b]", "pods=[a]x", ",pods=[a]"] {
-            assert!(matches!(AllowListFlag::parse(bad), Err(AllowListError::Format(_))), "{bad}");
+        for bad in [
+            "pods",
+            "pods=app",
+            "pods=[app",
+            "pods=[app],",
+            "pods=[a,,b]",
+            "pods=[a]x",
+            ",pods=[a]",
+        ] {
+            assert!(
+                matches!(AllowListFlag::parse(bad), Err(AllowListError::Format(_))),
+                "{bad}"
+            );
         }
-        assert!(matches!(AllowListFlag::parse("pods=[a*b*]"), Err(AllowListError::TooManyWildcards { .. })));
+        assert!(matches!(
+            AllowListFlag::parse("pods=[a*b*]"),
+            Err(AllowListError::TooManyWildcards { .. })
+        ));
         let flag = AllowListFlag::parse("pods=[a],bogus=[b]").unwrap_or_default();
-        assert_eq!(flag.validate(&["pods", "nodes"]), Err(AllowListError::UnknownResource("bogus".into())));
+        assert_eq!(
+            flag.validate(&["pods", "nodes"]),
+            Err(AllowListError::UnknownResource("bogus".into()))
+        );
     }
 }

@@ -71,8 +71,13 @@ fn node_info(n: &Node) -> &NodeSystemInfo {
 /// Node quantities all use KSM's milli-based conversion, `pods` included.
 fn resources<'a>(list: &'a BTreeMap<String, QuantityMessage>, out: Out<'a, '_>) {
     for (name, value) in list {
-        let (Some(kind), Some(q)) = (kube::resource_kind(name, true), kube::quantity(value)) else { continue };
-        out.push_owned(vec![kube::sanitize(name), Cow::Borrowed(kind.unit())], q.cores());
+        let (Some(kind), Some(q)) = (kube::resource_kind(name, true), kube::quantity(value)) else {
+            continue;
+        };
+        out.push_owned(
+            vec![kube::sanitize(name), Cow::Borrowed(kind.unit())],
+            q.cores(),
+        );
     }
 }
 
@@ -80,7 +85,10 @@ fn resources<'a>(list: &'a BTreeMap<String, QuantityMessage>, out: Out<'a, '_>) 
 
 fn annotations<'a>(n: &'a Node, ctx: &Context, out: Out<'a, '_>) {
     if let Some(allow) = &ctx.annotations {
-        out.push_dynamic(kube::allowed_pairs("annotation", &meta(&n.metadata).annotations, allow), 1.0);
+        out.push_dynamic(
+            kube::allowed_pairs("annotation", &meta(&n.metadata).annotations, allow),
+            1.0,
+        );
     }
 }
 
@@ -100,17 +108,34 @@ fn deletion_timestamp<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
 /// InternalIP address.
 fn info<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
     let i = node_info(n);
-    let internal_ip = status(n).addresses.iter().filter(|a| s(&a.r#type) == "InternalIP").last().map_or("", |a| s(&a.address));
+    let internal_ip = status(n)
+        .addresses
+        .iter()
+        .rfind(|a| s(&a.r#type) == "InternalIP")
+        .map_or("", |a| s(&a.address));
     let (provider, cidr) = (s(&spec(n).provider_id), s(&spec(n).pod_cidr));
     out.push(
-        [s(&i.kernel_version), s(&i.os_image), s(&i.container_runtime_version), s(&i.kubelet_version), "deprecated", provider, cidr, s(&i.system_uuid), internal_ip],
+        [
+            s(&i.kernel_version),
+            s(&i.os_image),
+            s(&i.container_runtime_version),
+            s(&i.kubelet_version),
+            "deprecated",
+            provider,
+            cidr,
+            s(&i.system_uuid),
+            internal_ip,
+        ],
         1.0,
     );
 }
 
 fn labels<'a>(n: &'a Node, ctx: &Context, out: Out<'a, '_>) {
     if let Some(allow) = &ctx.labels {
-        out.push_dynamic(kube::allowed_pairs("label", &meta(&n.metadata).labels, allow), 1.0);
+        out.push_dynamic(
+            kube::allowed_pairs("label", &meta(&n.metadata).labels, allow),
+            1.0,
+        );
     }
 }
 

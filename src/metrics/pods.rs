@@ -5,12 +5,16 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use crate::api::core::v1::{Container, ContainerStatus, Pod, PodCondition, PodSpec, PodStatus, ResourceRequirements};
+use crate::api::core::v1::{
+    Container, ContainerStatus, Pod, PodCondition, PodSpec, PodStatus, ResourceRequirements,
+};
 use crate::api::resource::Quantity as QuantityMessage;
 use crate::api::Object;
 
 use super::family::{counter, dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
-use super::kube::{self, bool_value, bool_word, last_state, meta, s, state, unix, unix_if_set, ResourceKind};
+use super::kube::{
+    self, bool_value, bool_word, last_state, meta, s, state, unix, unix_if_set, ResourceKind,
+};
 use super::resource::ResourceDef;
 
 type Out<'a, 'b> = &'b mut Samples<'a>;
@@ -108,7 +112,8 @@ fn downcast(object: &Object) -> Option<&Pod> {
 
 static EMPTY_SPEC: LazyLock<PodSpec> = LazyLock::new(PodSpec::default);
 static EMPTY_STATUS: LazyLock<PodStatus> = LazyLock::new(PodStatus::default);
-static EMPTY_RESOURCES: LazyLock<ResourceRequirements> = LazyLock::new(ResourceRequirements::default);
+static EMPTY_RESOURCES: LazyLock<ResourceRequirements> =
+    LazyLock::new(ResourceRequirements::default);
 
 fn spec(p: &Pod) -> &PodSpec {
     p.spec.as_ref().unwrap_or(&EMPTY_SPEC)
@@ -127,7 +132,10 @@ fn init_containers(p: &Pod) -> &[ContainerStatus] {
 }
 
 fn conditions<'a>(p: &'a Pod, kind: &'a str) -> impl Iterator<Item = &'a PodCondition> + 'a {
-    status(p).conditions.iter().filter(move |c| s(&c.r#type) == kind)
+    status(p)
+        .conditions
+        .iter()
+        .filter(move |c| s(&c.r#type) == kind)
 }
 
 fn requests(c: &Container) -> &BTreeMap<String, QuantityMessage> {
@@ -140,7 +148,11 @@ fn limits(c: &Container) -> &BTreeMap<String, QuantityMessage> {
 
 // ---- shared shapes (containers and init containers) --------------------------
 
-fn each_status<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>, value: impl Fn(&ContainerStatus) -> f64) {
+fn each_status<'a>(
+    list: &'a [ContainerStatus],
+    out: Out<'a, '_>,
+    value: impl Fn(&ContainerStatus) -> f64,
+) {
     for cs in list {
         out.push([s(&cs.name)], value(cs));
     }
@@ -160,10 +172,14 @@ fn state_started<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>) {
 
 fn last_terminated<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>, shape: LastTerminated) {
     for cs in list {
-        let Some(t) = &last_state(cs).terminated else { continue };
+        let Some(t) = &last_state(cs).terminated else {
+            continue;
+        };
         match shape {
             LastTerminated::Reason => out.push([s(&cs.name), s(&t.reason)], 1.0),
-            LastTerminated::ExitCode => out.push([s(&cs.name)], f64::from(t.exit_code.unwrap_or(0))),
+            LastTerminated::ExitCode => {
+                out.push([s(&cs.name)], f64::from(t.exit_code.unwrap_or(0)))
+            }
             LastTerminated::Timestamp => out.push([s(&cs.name)], unix(&t.finished_at)),
         }
     }
@@ -193,10 +209,21 @@ fn waiting_reason<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>) {
 }
 
 /// Containers of the spec that have a status of the same name.
-fn container_infos<'a>(spec_list: &'a [Container], list: &'a [ContainerStatus], with_restart_policy: bool, out: Out<'a, '_>) {
+fn container_infos<'a>(
+    spec_list: &'a [Container],
+    list: &'a [ContainerStatus],
+    with_restart_policy: bool,
+    out: Out<'a, '_>,
+) {
     for c in spec_list {
         for cs in list.iter().filter(|cs| cs.name == c.name) {
-            let mut values = vec![s(&cs.name), s(&c.image), s(&cs.image), s(&cs.image_id), s(&cs.container_id)];
+            let mut values = vec![
+                s(&cs.name),
+                s(&c.image),
+                s(&cs.image),
+                s(&cs.image_id),
+                s(&cs.container_id),
+            ];
             if with_restart_policy {
                 values.push(s(&c.restart_policy));
             }
@@ -214,9 +241,21 @@ fn resources<'a>(
     let node = s(&spec(p).node_name);
     for c in spec_list {
         for (name, value) in pick(c) {
-            let (Some(kind), Some(q)) = (kube::resource_kind(name, false), kube::quantity(value)) else { continue };
-            let number = if kind == ResourceKind::Cpu { q.cores() } else { q.value() };
-            let values = vec![Cow::Borrowed(s(&c.name)), Cow::Borrowed(node), kube::sanitize(name), Cow::Borrowed(kind.unit())];
+            let (Some(kind), Some(q)) = (kube::resource_kind(name, false), kube::quantity(value))
+            else {
+                continue;
+            };
+            let number = if kind == ResourceKind::Cpu {
+                q.cores()
+            } else {
+                q.value()
+            };
+            let values = vec![
+                Cow::Borrowed(s(&c.name)),
+                Cow::Borrowed(node),
+                kube::sanitize(name),
+                Cow::Borrowed(kind.unit()),
+            ];
             out.push_owned(values, number);
         }
     }
@@ -239,14 +278,23 @@ fn condition_series<'a>(p: &'a Pod, kind: &'a str, out: Out<'a, '_>) {
 fn pvc_volumes<'a>(p: &'a Pod, out: Out<'a, '_>, readonly: bool) {
     let pod_name = s(&meta(&p.metadata).name);
     for v in &spec(p).volumes {
-        let Some(source) = &v.volume_source else { continue };
+        let Some(source) = &v.volume_source else {
+            continue;
+        };
         if let Some(claim) = &source.persistent_volume_claim {
-            let value = if readonly { bool_value(claim.read_only.unwrap_or(false)) } else { 1.0 };
+            let value = if readonly {
+                bool_value(claim.read_only.unwrap_or(false))
+            } else {
+                1.0
+            };
             out.push([s(&v.name), s(&claim.claim_name), "false"], value);
         } else if source.ephemeral.is_some() {
             // The claim of a generic ephemeral volume is named <pod>-<volume>.
             let claim = Cow::Owned(format!("{pod_name}-{}", s(&v.name)));
-            out.push_owned(vec![Cow::Borrowed(s(&v.name)), claim, Cow::Borrowed("true")], if readonly { 0.0 } else { 1.0 });
+            out.push_owned(
+                vec![Cow::Borrowed(s(&v.name)), claim, Cow::Borrowed("true")],
+                if readonly { 0.0 } else { 1.0 },
+            );
         }
     }
 }
@@ -262,14 +310,25 @@ fn one_of<'a>(current: &str, choices: &[&'a str], out: Out<'a, '_>) {
 
 fn overhead<'a>(p: &'a Pod, resource: &str, out: Out<'a, '_>) {
     if let Some(q) = spec(p).overhead.get(resource).and_then(kube::quantity) {
-        out.push([], if resource == "cpu" { q.cores() } else { q.value() });
+        out.push(
+            [],
+            if resource == "cpu" {
+                q.cores()
+            } else {
+                q.value()
+            },
+        );
     }
 }
 
 // ---- families ----------------------------------------------------------------
 
 fn completion_time<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    let last = containers(p).iter().filter_map(|cs| state(cs).terminated.as_ref()).map(|t| unix(&t.finished_at)).fold(0.0, f64::max);
+    let last = containers(p)
+        .iter()
+        .filter_map(|cs| state(cs).terminated.as_ref())
+        .map(|t| unix(&t.finished_at))
+        .fold(0.0, f64::max);
     if last > 0.0 {
         out.push([], last);
     }
@@ -304,19 +363,27 @@ fn container_last_terminated_timestamp<'a>(p: &'a Pod, _: &Context, out: Out<'a,
 }
 
 fn container_ready<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| bool_value(cs.ready.unwrap_or(false)));
+    each_status(containers(p), out, |cs| {
+        bool_value(cs.ready.unwrap_or(false))
+    });
 }
 
 fn container_restarts<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| f64::from(cs.restart_count.unwrap_or(0)));
+    each_status(containers(p), out, |cs| {
+        f64::from(cs.restart_count.unwrap_or(0))
+    });
 }
 
 fn container_running<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| bool_value(state(cs).running.is_some()));
+    each_status(containers(p), out, |cs| {
+        bool_value(state(cs).running.is_some())
+    });
 }
 
 fn container_terminated<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| bool_value(state(cs).terminated.is_some()));
+    each_status(containers(p), out, |cs| {
+        bool_value(state(cs).terminated.is_some())
+    });
 }
 
 fn container_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
@@ -324,7 +391,9 @@ fn container_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
 }
 
 fn container_waiting<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| bool_value(state(cs).waiting.is_some()));
+    each_status(containers(p), out, |cs| {
+        bool_value(state(cs).waiting.is_some())
+    });
 }
 
 fn container_waiting_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
@@ -345,17 +414,33 @@ fn deletion_timestamp<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
 
 fn info<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     let (sp, st) = (spec(p), status(p));
-    let controller = meta(&p.metadata).owner_references.iter().find(|o| o.controller == Some(true));
+    let controller = meta(&p.metadata)
+        .owner_references
+        .iter()
+        .find(|o| o.controller == Some(true));
     let (kind, name) = controller.map_or(("", ""), |o| (s(&o.kind), s(&o.name)));
     let host_network = bool_word(sp.host_network.unwrap_or(false));
-    out.push([s(&st.host_ip), s(&st.pod_ip), s(&sp.node_name), kind, name, s(&sp.priority_class_name), host_network], 1.0);
+    out.push(
+        [
+            s(&st.host_ip),
+            s(&st.pod_ip),
+            s(&sp.node_name),
+            kind,
+            name,
+            s(&sp.priority_class_name),
+            host_network,
+        ],
+        1.0,
+    );
 }
 
 fn ips<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     for ip in &status(p).pod_i_ps {
         let text = s(&ip.ip);
         // Zones (fe80::1%eth0) parse in Go; std does not know them.
-        let Ok(address) = text.split('%').next().unwrap_or(text).parse::<IpAddr>() else { continue };
+        let Ok(address) = text.split('%').next().unwrap_or(text).parse::<IpAddr>() else {
+            continue;
+        };
         let family = match address {
             IpAddr::V4(_) => "4",
             IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => "4",
@@ -394,19 +479,27 @@ fn init_container_last_terminated_timestamp<'a>(p: &'a Pod, _: &Context, out: Ou
 }
 
 fn init_container_ready<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| bool_value(cs.ready.unwrap_or(false)));
+    each_status(init_containers(p), out, |cs| {
+        bool_value(cs.ready.unwrap_or(false))
+    });
 }
 
 fn init_container_restarts<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| f64::from(cs.restart_count.unwrap_or(0)));
+    each_status(init_containers(p), out, |cs| {
+        f64::from(cs.restart_count.unwrap_or(0))
+    });
 }
 
 fn init_container_running<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| bool_value(state(cs).running.is_some()));
+    each_status(init_containers(p), out, |cs| {
+        bool_value(state(cs).running.is_some())
+    });
 }
 
 fn init_container_terminated<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| bool_value(state(cs).terminated.is_some()));
+    each_status(init_containers(p), out, |cs| {
+        bool_value(state(cs).terminated.is_some())
+    });
 }
 
 fn init_container_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
@@ -414,7 +507,9 @@ fn init_container_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_
 }
 
 fn init_container_waiting<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| bool_value(state(cs).waiting.is_some()));
+    each_status(init_containers(p), out, |cs| {
+        bool_value(state(cs).waiting.is_some())
+    });
 }
 
 fn init_container_waiting_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
@@ -423,13 +518,19 @@ fn init_container_waiting_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) 
 
 fn annotations<'a>(p: &'a Pod, ctx: &Context, out: Out<'a, '_>) {
     if let Some(allow) = &ctx.annotations {
-        out.push_dynamic(kube::allowed_pairs("annotation", &meta(&p.metadata).annotations, allow), 1.0);
+        out.push_dynamic(
+            kube::allowed_pairs("annotation", &meta(&p.metadata).annotations, allow),
+            1.0,
+        );
     }
 }
 
 fn labels<'a>(p: &'a Pod, ctx: &Context, out: Out<'a, '_>) {
     if let Some(allow) = &ctx.labels {
-        out.push_dynamic(kube::allowed_pairs("label", &meta(&p.metadata).labels, allow), 1.0);
+        out.push_dynamic(
+            kube::allowed_pairs("label", &meta(&p.metadata).labels, allow),
+            1.0,
+        );
     }
 }
 
@@ -447,16 +548,30 @@ fn owner<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
         out.push(["", "", ""], 1.0);
     }
     for o in owners {
-        out.push([s(&o.kind), s(&o.name), bool_word(o.controller.unwrap_or(false))], 1.0);
+        out.push(
+            [
+                s(&o.kind),
+                s(&o.name),
+                bool_word(o.controller.unwrap_or(false)),
+            ],
+            1.0,
+        );
     }
 }
 
 fn resourceclaim_info<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     let resolved = |name: &str| {
-        status(p).resource_claim_statuses.iter().find(|st| s(&st.name) == name).and_then(|st| st.resource_claim_name.as_deref())
+        status(p)
+            .resource_claim_statuses
+            .iter()
+            .find(|st| s(&st.name) == name)
+            .and_then(|st| st.resource_claim_name.as_deref())
     };
     for claim in &spec(p).resource_claims {
-        let (direct, template) = (claim.resource_claim_name.as_deref(), claim.resource_claim_template_name.as_deref());
+        let (direct, template) = (
+            claim.resource_claim_name.as_deref(),
+            claim.resource_claim_template_name.as_deref(),
+        );
         if direct.is_none() && template.is_none() {
             continue; // references no claim at all
         }
@@ -490,11 +605,19 @@ fn start_time<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
 }
 
 fn status_phase<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    one_of(s(&status(p).phase), &["Pending", "Succeeded", "Failed", "Unknown", "Running"], out);
+    one_of(
+        s(&status(p).phase),
+        &["Pending", "Succeeded", "Failed", "Unknown", "Running"],
+        out,
+    );
 }
 
 fn status_qos_class<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    one_of(s(&status(p).qos_class), &["BestEffort", "Burstable", "Guaranteed"], out);
+    one_of(
+        s(&status(p).qos_class),
+        &["BestEffort", "Burstable", "Guaranteed"],
+        out,
+    );
 }
 
 fn status_ready<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
@@ -531,7 +654,12 @@ fn status_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     let present = |reason: &str| {
         s(&st.reason) == reason
             || st.conditions.iter().any(|c| s(&c.reason) == reason)
-            || containers(p).iter().any(|cs| state(cs).terminated.as_ref().is_some_and(|t| s(&t.reason) == reason))
+            || containers(p).iter().any(|cs| {
+                state(cs)
+                    .terminated
+                    .as_ref()
+                    .is_some_and(|t| s(&t.reason) == reason)
+            })
     };
     for &reason in STATUS_REASONS.iter().filter(|r| present(r)) {
         out.push([reason], 1.0);
@@ -541,12 +669,21 @@ fn status_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     }
 }
 
-const DISRUPTION_REASONS: &[&str] =
-    &["PreemptionByScheduler", "DeletionByTaintManager", "EvictionByEvictionAPI", "DeletionByPodGC", "TerminationByKubelet"];
+const DISRUPTION_REASONS: &[&str] = &[
+    "PreemptionByScheduler",
+    "DeletionByTaintManager",
+    "EvictionByEvictionAPI",
+    "DeletionByPodGC",
+    "TerminationByKubelet",
+];
 
 fn status_disruption_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     for c in conditions(p, "DisruptionTarget") {
-        let reason = DISRUPTION_REASONS.iter().copied().find(|r| *r == s(&c.reason)).unwrap_or("Other");
+        let reason = DISRUPTION_REASONS
+            .iter()
+            .copied()
+            .find(|r| *r == s(&c.reason))
+            .unwrap_or("Other");
         out.push([reason], 1.0);
     }
 }
@@ -572,8 +709,13 @@ fn status_unscheduled_time<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
 /// Duplicate tolerations collapse into one series (the samples' deduplication).
 fn tolerations<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     for t in &spec(p).tolerations {
-        let seconds = t.toleration_seconds.map_or(Cow::Borrowed(""), |secs| Cow::Owned(secs.to_string()));
-        let values = [s(&t.key), s(&t.operator), s(&t.value), s(&t.effect)].into_iter().map(Cow::Borrowed).chain([seconds]);
+        let seconds = t
+            .toleration_seconds
+            .map_or(Cow::Borrowed(""), |secs| Cow::Owned(secs.to_string()));
+        let values = [s(&t.key), s(&t.operator), s(&t.value), s(&t.effect)]
+            .into_iter()
+            .map(Cow::Borrowed)
+            .chain([seconds]);
         out.push_owned(values.collect(), 1.0);
     }
 }

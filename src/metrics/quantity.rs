@@ -39,7 +39,9 @@ impl Quantity {
             Some(b'+') => (false, &trimmed[1..]),
             _ => (false, trimmed),
         };
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let (number, suffix) = rest.split_at(number_end);
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
         if whole.is_empty() && fraction.is_empty() {
@@ -55,8 +57,13 @@ impl Quantity {
                 .ok_or_else(too_large)?;
         }
         let fraction_digits = i32::try_from(fraction.len()).map_err(|_| too_large())?;
-        let (exp10, exp2) = parse_suffix(suffix).ok_or_else(|| QuantityError::UnknownSuffix(text.to_string(), suffix.to_string()))?;
-        Ok(Quantity { mantissa: if negative { -mantissa } else { mantissa }, exp10: exp10 - fraction_digits, exp2 })
+        let (exp10, exp2) = parse_suffix(suffix)
+            .ok_or_else(|| QuantityError::UnknownSuffix(text.to_string(), suffix.to_string()))?;
+        Ok(Quantity {
+            mantissa: if negative { -mantissa } else { mantissa },
+            exp10: exp10 - fraction_digits,
+            exp2,
+        })
     }
 
     /// `ceil(self × 10^scale)` when it fits in an i128.
@@ -68,7 +75,11 @@ impl Quantity {
         } else {
             let denominator = 10i128.checked_pow(exp.unsigned_abs())?;
             let quotient = numerator.div_euclid(denominator);
-            Some(if numerator.rem_euclid(denominator) == 0 { quotient } else { quotient + 1 })
+            Some(if numerator.rem_euclid(denominator) == 0 {
+                quotient
+            } else {
+                quotient + 1
+            })
         }
     }
 
@@ -81,7 +92,10 @@ impl Quantity {
     pub fn value(&self) -> f64 {
         match self.scaled_ceil(0) {
             Some(v) => v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as f64,
-            None => self.approximate(0).ceil().clamp(i64::MIN as f64, i64::MAX as f64),
+            None => self
+                .approximate(0)
+                .ceil()
+                .clamp(i64::MIN as f64, i64::MAX as f64),
         }
     }
 
@@ -117,7 +131,9 @@ fn parse_suffix(suffix: &str) -> Option<(i32, u32)> {
         "P" => Some((15, 0)),
         "E" => Some((18, 0)),
         _ => {
-            let exponent = suffix.strip_prefix('e').or_else(|| suffix.strip_prefix('E'))?;
+            let exponent = suffix
+                .strip_prefix('e')
+                .or_else(|| suffix.strip_prefix('E'))?;
             let digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
@@ -165,10 +181,22 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        assert!(matches!(Quantity::parse(""), Err(QuantityError::NoDigits(_))));
-        assert!(matches!(Quantity::parse("12Qi"), Err(QuantityError::UnknownSuffix(..))));
-        assert!(matches!(Quantity::parse("1e"), Err(QuantityError::UnknownSuffix(..))));
-        assert!(matches!(Quantity::parse("1".repeat(60).as_str()), Err(QuantityError::TooLarge(_))));
+        assert!(matches!(
+            Quantity::parse(""),
+            Err(QuantityError::NoDigits(_))
+        ));
+        assert!(matches!(
+            Quantity::parse("12Qi"),
+            Err(QuantityError::UnknownSuffix(..))
+        ));
+        assert!(matches!(
+            Quantity::parse("1e"),
+            Err(QuantityError::UnknownSuffix(..))
+        ));
+        assert!(matches!(
+            Quantity::parse("1".repeat(60).as_str()),
+            Err(QuantityError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -33,7 +33,12 @@ pub trait ResourceMetrics: Send + Sync {
     fn families(&self) -> Vec<FamilyMeta>;
     /// Runs the families at `enabled` (indices into [`ResourceMetrics::families`]);
     /// `None` when the object is of another kind.
-    fn generate<'a>(&self, object: &'a Object, enabled: &[usize], context: &Context) -> Option<Generated<'a>>;
+    fn generate<'a>(
+        &self,
+        object: &'a Object,
+        enabled: &[usize],
+        context: &Context,
+    ) -> Option<Generated<'a>>;
 }
 
 impl<T: Send + Sync + 'static> ResourceMetrics for ResourceDef<T> {
@@ -49,7 +54,12 @@ impl<T: Send + Sync + 'static> ResourceMetrics for ResourceDef<T> {
         self.families.iter().map(|f| f.meta).collect()
     }
 
-    fn generate<'a>(&self, object: &'a Object, enabled: &[usize], context: &Context) -> Option<Generated<'a>> {
+    fn generate<'a>(
+        &self,
+        object: &'a Object,
+        enabled: &[usize],
+        context: &Context,
+    ) -> Option<Generated<'a>> {
         let typed = (self.downcast)(object)?;
         let families = enabled
             .iter()
@@ -61,7 +71,10 @@ impl<T: Send + Sync + 'static> ResourceMetrics for ResourceDef<T> {
                 samples
             })
             .collect();
-        Some(Generated { default_values: (self.default_values)(typed), families })
+        Some(Generated {
+            default_values: (self.default_values)(typed),
+            families,
+        })
     }
 }
 

@@ -35,9 +35,17 @@ const TAG_ONE: u8 = 1;
 const TAG_FLOAT: u8 = 2;
 
 impl CompactObject {
-    pub fn build(default_labels: &[&str], generated: &Generated<'_>, families: &[FamilyMeta]) -> CompactObject {
+    pub fn build(
+        default_labels: &[&str],
+        generated: &Generated<'_>,
+        families: &[FamilyMeta],
+    ) -> CompactObject {
         let mut prefix = Vec::new();
-        for (index, (name, value)) in default_labels.iter().zip(&generated.default_values).enumerate() {
+        for (index, (name, value)) in default_labels
+            .iter()
+            .zip(&generated.default_values)
+            .enumerate()
+        {
             if index > 0 {
                 prefix.push(b',');
             }
@@ -57,7 +65,9 @@ impl CompactObject {
         let mut data = builder.stream;
         data.extend_from_slice(&builder.arena);
         CompactObject {
-            prefix: String::from_utf8_lossy(&prefix).into_owned().into_boxed_str(),
+            prefix: String::from_utf8_lossy(&prefix)
+                .into_owned()
+                .into_boxed_str(),
             data: data.into_boxed_slice(),
             arena_start,
         }
@@ -76,7 +86,10 @@ impl CompactObject {
     /// Writes the samples of the family whose data starts at `*cursor` and moves
     /// the cursor past it. Families must be visited in order.
     pub fn write_family(&self, meta: &FamilyMeta, cursor: &mut usize, out: &mut Vec<u8>) {
-        let mut reader = Reader { data: &self.data[..self.arena_start as usize], pos: *cursor };
+        let mut reader = Reader {
+            data: &self.data[..self.arena_start as usize],
+            pos: *cursor,
+        };
         let count = reader.varint();
         for _ in 0..count {
             let value = match reader.byte() {
@@ -132,7 +145,10 @@ impl CompactObject {
             return vocab::word(reference >> 1).as_bytes();
         }
         let arena = &self.data[self.arena_start as usize..];
-        let mut reader = Reader { data: arena, pos: (reference >> 1) as usize };
+        let mut reader = Reader {
+            data: arena,
+            pos: (reference >> 1) as usize,
+        };
         let len = reader.varint() as usize;
         arena.get(reader.pos..reader.pos + len).unwrap_or_default()
     }
@@ -246,8 +262,16 @@ mod tests {
         help: "",
         labels: Some(&["container", "reason"]),
     };
-    const DYNAMIC: FamilyMeta = FamilyMeta { name: "kube_x_labels", labels: None, ..STATIC };
-    const EMPTY: FamilyMeta = FamilyMeta { name: "kube_x_empty", labels: Some(&[]), ..STATIC };
+    const DYNAMIC: FamilyMeta = FamilyMeta {
+        name: "kube_x_labels",
+        labels: None,
+        ..STATIC
+    };
+    const EMPTY: FamilyMeta = FamilyMeta {
+        name: "kube_x_empty",
+        labels: Some(&[]),
+        ..STATIC
+    };
 
     #[test]
     fn round_trips_samples() {
@@ -256,11 +280,19 @@ mod tests {
         first.push(["app", "we\"ird\\\n"], 137.0);
         first.push(["sidecar", "true"], 0.0);
         let mut second = Samples::default();
-        second.push_dynamic(vec![("label_app".to_string(), "app"), ("label_x".to_string(), "y")], 1.0);
+        second.push_dynamic(
+            vec![
+                ("label_app".to_string(), "app"),
+                ("label_x".to_string(), "y"),
+            ],
+            1.0,
+        );
         let mut third = Samples::default();
         third.push_owned(vec![], 1.5e9);
-        let generated =
-            Generated { default_values: vec!["ns", "pod-1", "uid-1"], families: vec![first, second, third, Samples::default()] };
+        let generated = Generated {
+            default_values: vec!["ns", "pod-1", "uid-1"],
+            families: vec![first, second, third, Samples::default()],
+        };
         let families = [STATIC, DYNAMIC, EMPTY, EMPTY];
         let object = CompactObject::build(&["namespace", "pod", "uid"], &generated, &families);
 
@@ -281,25 +313,37 @@ mod tests {
             )
         );
         // "app" is stored once in the arena although used three times.
-        assert_eq!(object.data.windows(4).filter(|w| w == b"\x03app").count(), 1);
+        assert_eq!(
+            object.data.windows(4).filter(|w| w == b"\x03app").count(),
+            1
+        );
     }
 
     #[test]
     fn no_labels_at_all() {
         let mut samples = Samples::default();
         samples.push_owned(vec![Cow::Borrowed("x")], -1.0);
-        let generated = Generated { default_values: vec![], families: vec![samples] };
-        let meta = FamilyMeta { labels: Some(&["a"]), ..EMPTY };
+        let generated = Generated {
+            default_values: vec![],
+            families: vec![samples],
+        };
+        let meta = FamilyMeta {
+            labels: Some(&["a"]),
+            ..EMPTY
+        };
         let object = CompactObject::build(&[], &generated, &[meta]);
         let mut out = Vec::new();
         object.write_family(&meta, &mut 0, &mut out);
         assert_eq!(out, b"kube_x_empty{a=\"x\"} -1\n");
 
-        let generated = Generated { default_values: vec![], families: vec![{
-            let mut s = Samples::default();
-            s.push([], 2.0);
-            s
-        }] };
+        let generated = Generated {
+            default_values: vec![],
+            families: vec![{
+                let mut s = Samples::default();
+                s.push([], 2.0);
+                s
+            }],
+        };
         let object = CompactObject::build(&[], &generated, &[EMPTY]);
         let mut out = Vec::new();
         object.write_family(&EMPTY, &mut 0, &mut out);

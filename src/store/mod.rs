@@ -82,8 +82,12 @@ impl Store {
     pub fn new(resources: &[&str], options: &StoreOptions) -> Result<Store, StoreError> {
         let mut stores = Vec::new();
         for plural in resources {
-            let metrics = resource::by_plural(plural).ok_or_else(|| StoreError::NoMetrics(plural.to_string()))?;
-            if stores.iter().all(|s: &ResourceStore| s.metrics.plural() != metrics.plural()) {
+            let metrics = resource::by_plural(plural)
+                .ok_or_else(|| StoreError::NoMetrics(plural.to_string()))?;
+            if stores
+                .iter()
+                .all(|s: &ResourceStore| s.metrics.plural() != metrics.plural())
+            {
                 stores.push(ResourceStore::new(metrics, options));
             }
         }
@@ -93,8 +97,14 @@ impl Store {
 
     /// Like [`Store::new`], silently leaving out the resources that have no metrics yet.
     pub fn with_available(resources: &[&str], options: &StoreOptions) -> Store {
-        let known: Vec<&str> = resources.iter().copied().filter(|r| resource::by_plural(r).is_some()).collect();
-        Store::new(&known, options).unwrap_or(Store { resources: Vec::new() })
+        let known: Vec<&str> = resources
+            .iter()
+            .copied()
+            .filter(|r| resource::by_plural(r).is_some())
+            .collect();
+        Store::new(&known, options).unwrap_or(Store {
+            resources: Vec::new(),
+        })
     }
 
     /// The resources this store serves, alphabetically.
@@ -104,7 +114,8 @@ impl Store {
 
     /// True once the resource's first list completed (`InitDone`).
     pub fn is_synced(&self, plural: &str) -> bool {
-        self.find(plural).is_some_and(|r| r.synced.load(Ordering::Acquire))
+        self.find(plural)
+            .is_some_and(|r| r.synced.load(Ordering::Acquire))
     }
 
     pub fn object_count(&self, plural: &str) -> usize {
@@ -113,7 +124,8 @@ impl Store {
 
     /// Heap bytes of the compact metrics of a resource (objects only, not the map).
     pub fn heap_bytes(&self, plural: &str) -> usize {
-        self.find(plural).map_or(0, |r| r.read().values().map(|o| o.heap_bytes()).sum())
+        self.find(plural)
+            .map_or(0, |r| r.read().values().map(|o| o.heap_bytes()).sum())
     }
 
     /// Feeds one event (the same as [`Sink::handle`], addressed by plural name).
@@ -138,7 +150,11 @@ impl MetricsSource for Store {
     fn write_exposition(&self, request: &RenderRequest, out: &mut dyn io::Write) -> io::Result<()> {
         let openmetrics = request.format == ExpositionFormat::OpenMetrics;
         let mut buffer = Vec::with_capacity(CHUNK * 2);
-        for store in self.resources.iter().filter(|r| request.wants(r.metrics.plural())) {
+        for store in self
+            .resources
+            .iter()
+            .filter(|r| request.wants(r.metrics.plural()))
+        {
             store.write(openmetrics, &mut buffer, out)?;
         }
         if openmetrics {
@@ -154,7 +170,9 @@ const CHUNK: usize = 64 * 1024;
 impl ResourceStore {
     fn new(metrics: &'static dyn ResourceMetrics, options: &StoreOptions) -> ResourceStore {
         let all = metrics.families();
-        let enabled: Vec<usize> = (0..all.len()).filter(|&i| options.filter.enabled(&all[i])).collect();
+        let enabled: Vec<usize> = (0..all.len())
+            .filter(|&i| options.filter.enabled(&all[i]))
+            .collect();
         let families: Vec<FamilyMeta> = enabled.iter().map(|&i| all[i]).collect();
         let plural = metrics.plural();
         ResourceStore {
@@ -178,8 +196,11 @@ impl ResourceStore {
     }
 
     fn compile(&self, object: &Object) -> Option<(Arc<str>, Arc<CompactObject>)> {
-        let generated = self.metrics.generate(object, &self.enabled, &self.context)?;
-        let compact = CompactObject::build(self.metrics.default_labels(), &generated, &self.families);
+        let generated = self
+            .metrics
+            .generate(object, &self.enabled, &self.context)?;
+        let compact =
+            CompactObject::build(self.metrics.default_labels(), &generated, &self.families);
         Some((object_key(object), Arc::new(compact)))
     }
 
@@ -191,24 +212,42 @@ impl ResourceStore {
             Event::InitApply(object) => {
                 if let Some((key, compact)) = self.compile(&object) {
                     let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-                    pending.get_or_insert_with(HashMap::new).insert(key, compact);
+                    pending
+                        .get_or_insert_with(HashMap::new)
+                        .insert(key, compact);
                 }
             }
             Event::InitDone => {
-                let fresh = self.pending.lock().unwrap_or_else(PoisonError::into_inner).take().unwrap_or_default();
-                let old = std::mem::replace(&mut *self.live.write().unwrap_or_else(PoisonError::into_inner), fresh);
+                let fresh = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                    .unwrap_or_default();
+                let old = std::mem::replace(
+                    &mut *self.live.write().unwrap_or_else(PoisonError::into_inner),
+                    fresh,
+                );
                 self.synced.store(true, Ordering::Release);
                 drop(old); // freed outside the lock
             }
             Event::Apply(object) => {
                 if let Some((key, compact)) = self.compile(&object) {
-                    let old = self.live.write().unwrap_or_else(PoisonError::into_inner).insert(key, compact);
+                    let old = self
+                        .live
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(key, compact);
                     drop(old);
                 }
             }
             Event::Delete(object) => {
                 let key = object_key(&object);
-                let old = self.live.write().unwrap_or_else(PoisonError::into_inner).remove(&key);
+                let old = self
+                    .live
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
                 drop(old);
             }
         }
@@ -216,18 +255,31 @@ impl ResourceStore {
 
     /// The objects to write, in output order, without duplicates of default labels.
     fn snapshot(&self) -> Vec<(Arc<str>, Arc<CompactObject>)> {
-        let mut objects: Vec<_> = self.read().iter().map(|(k, v)| (Arc::clone(k), Arc::clone(v))).collect();
+        let mut objects: Vec<_> = self
+            .read()
+            .iter()
+            .map(|(k, v)| (Arc::clone(k), Arc::clone(v)))
+            .collect();
         objects.sort_by(|a, b| a.1.prefix().cmp(b.1.prefix()).then_with(|| a.0.cmp(&b.0)));
         objects.dedup_by(|later, earlier| later.1.prefix() == earlier.1.prefix());
         objects
     }
 
-    fn write(&self, openmetrics: bool, buffer: &mut Vec<u8>, out: &mut dyn io::Write) -> io::Result<()> {
+    fn write(
+        &self,
+        openmetrics: bool,
+        buffer: &mut Vec<u8>,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
         let objects = self.snapshot();
         if objects.is_empty() {
             return Ok(()); // KSM writes no headers for a resource without objects
         }
-        let headers = if openmetrics { &self.headers_openmetrics } else { &self.headers_text };
+        let headers = if openmetrics {
+            &self.headers_openmetrics
+        } else {
+            &self.headers_text
+        };
         let mut cursors = vec![0usize; objects.len()];
         for (meta, header) in self.families.iter().zip(headers) {
             buffer.extend_from_slice(header);
@@ -246,17 +298,27 @@ impl ResourceStore {
 /// metadata.uid, or namespace/name for objects without one (hand-written inputs).
 fn object_key(object: &Object) -> Arc<str> {
     let meta = object.metadata();
-    let field = |pick: fn(&ObjectMeta) -> &Option<String>| meta.and_then(|m| pick(m).as_deref()).unwrap_or("");
+    let field = |pick: fn(&ObjectMeta) -> &Option<String>| {
+        meta.and_then(|m| pick(m).as_deref()).unwrap_or("")
+    };
     let uid = field(|m| &m.uid);
     if uid.is_empty() {
-        Arc::from(format!("{}/{}", field(|m| &m.namespace), field(|m| &m.name)))
+        Arc::from(format!(
+            "{}/{}",
+            field(|m| &m.namespace),
+            field(|m| &m.name)
+        ))
     } else {
         Arc::from(uid)
     }
 }
 
 fn header(family: &FamilyMeta, openmetrics: bool) -> Vec<u8> {
-    let stable = if family.stability == Stability::Stable { "[STABLE] " } else { "" };
+    let stable = if family.stability == Stability::Stable {
+        "[STABLE] "
+    } else {
+        ""
+    };
     format!(
         "# HELP {name} {stable}{help}\n# TYPE {name} {kind}\n",
         name = family.name,
@@ -280,14 +342,21 @@ mod tests {
                 uid: Some(uid.into()),
                 ..ObjectMeta::default()
             }),
-            status: Some(PodStatus { phase: Some(phase.into()), ..PodStatus::default() }),
+            status: Some(PodStatus {
+                phase: Some(phase.into()),
+                ..PodStatus::default()
+            }),
             ..Pod::default()
         }))
     }
 
     fn node(name: &str, uid: &str) -> Object {
         Object::Node(Box::new(Node {
-            metadata: Some(ObjectMeta { name: Some(name.into()), uid: Some(uid.into()), ..ObjectMeta::default() }),
+            metadata: Some(ObjectMeta {
+                name: Some(name.into()),
+                uid: Some(uid.into()),
+                ..ObjectMeta::default()
+            }),
             ..Node::default()
         }))
     }
@@ -303,7 +372,9 @@ mod tests {
             exclude: Default::default(),
         };
         let mut out = Vec::new();
-        store.write_exposition(&request, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .write_exposition(&request, &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
         String::from_utf8(out).unwrap_or_default()
     }
 
@@ -318,7 +389,10 @@ mod tests {
     #[test]
     fn empty_store_writes_nothing() {
         assert_eq!(text(&store()), "");
-        assert_eq!(scrape(&store(), ExpositionFormat::OpenMetrics, None), "# EOF\n");
+        assert_eq!(
+            scrape(&store(), ExpositionFormat::OpenMetrics, None),
+            "# EOF\n"
+        );
     }
 
     #[test]
@@ -327,11 +401,23 @@ mod tests {
         store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
         store.apply("pods", Event::Apply(pod("b", "u-b", "Running")));
         let out = text(&store);
-        assert_eq!(out.matches("# TYPE kube_pod_status_phase gauge\n").count(), 1);
-        assert!(out.contains("# HELP kube_pod_labels [STABLE] "), "stable families get the prefix");
-        assert!(out.contains("# TYPE kube_pod_labels gauge\n# HELP kube_pod_overhead_cpu_cores "), "labels: header, no series");
+        assert_eq!(
+            out.matches("# TYPE kube_pod_status_phase gauge\n").count(),
+            1
+        );
+        assert!(
+            out.contains("# HELP kube_pod_labels [STABLE] "),
+            "stable families get the prefix"
+        );
+        assert!(
+            out.contains("# TYPE kube_pod_labels gauge\n# HELP kube_pod_overhead_cpu_cores "),
+            "labels: header, no series"
+        );
         assert!(out.contains("# TYPE kube_pod_container_status_restarts_total counter\n"));
-        assert!(!out.contains("kube_pod_nodeselectors"), "opt-in family is off by default");
+        assert!(
+            !out.contains("kube_pod_nodeselectors"),
+            "opt-in family is off by default"
+        );
         assert!(!out.contains("kube_node_"), "no nodes, no node headers");
         assert_eq!(out.matches("# TYPE ").count(), 59);
         // Objects in a stable order: sorted by their default labels.
@@ -360,10 +446,16 @@ mod tests {
         store.apply("pods", Event::Init);
         store.apply("pods", Event::InitApply(pod("new", "u-new", "Running")));
         let during = text(&store);
-        assert!(during.contains(&running("old")) && !during.contains(&running("new")), "{during}");
+        assert!(
+            during.contains(&running("old")) && !during.contains(&running("new")),
+            "{during}"
+        );
         store.apply("pods", Event::InitDone);
         let after = text(&store);
-        assert!(!after.contains(&running("old")) && after.contains(&running("new")), "{after}");
+        assert!(
+            !after.contains(&running("old")) && after.contains(&running("new")),
+            "{after}"
+        );
         assert!(store.is_synced("pods"));
     }
 
@@ -373,11 +465,17 @@ mod tests {
         store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
         store.apply("nodes", Event::Apply(node("n1", "n-1")));
         let out = text(&store);
-        assert!(out.find("kube_node_info").unwrap_or(usize::MAX) < out.find("kube_pod_info").unwrap_or(0));
+        assert!(
+            out.find("kube_node_info").unwrap_or(usize::MAX)
+                < out.find("kube_pod_info").unwrap_or(0)
+        );
         let only_pods = scrape(&store, ExpositionFormat::Text, Some(&["pods"]));
         assert!(!only_pods.contains("kube_node_") && only_pods.contains("kube_pod_info"));
         let om = scrape(&store, ExpositionFormat::OpenMetrics, None);
-        assert!(om.ends_with("# EOF\n") && om.contains("# TYPE kube_pod_container_status_restarts_total counter\n"));
+        assert!(
+            om.ends_with("# EOF\n")
+                && om.contains("# TYPE kube_pod_container_status_restarts_total counter\n")
+        );
         assert_eq!(om.trim_end_matches("# EOF\n"), out);
     }
 
@@ -387,21 +485,33 @@ mod tests {
         store.apply("nodes", Event::Apply(node("n1", "first")));
         store.apply("nodes", Event::Apply(node("n1", "second")));
         assert_eq!(store.object_count("nodes"), 2);
-        assert_eq!(text(&store).matches("kube_node_spec_unschedulable{node=\"n1\"} 0\n").count(), 1);
+        assert_eq!(
+            text(&store)
+                .matches("kube_node_spec_unschedulable{node=\"n1\"} 0\n")
+                .count(),
+            1
+        );
     }
 
     #[test]
     fn filters_and_unknown_resources() {
         let options = StoreOptions {
-            filter: MetricFilter::new(&["kube_pod_status_phase".to_string()], &[], &[]).unwrap_or_default(),
+            filter: MetricFilter::new(&["kube_pod_status_phase".to_string()], &[], &[])
+                .unwrap_or_default(),
             ..StoreOptions::default()
         };
         let store = Store::new(&["pods"], &options).unwrap_or_else(|e| panic!("{e}"));
         store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
         let out = text(&store);
         assert_eq!(out.matches("# TYPE").count(), 1, "{out}");
-        assert!(matches!(Store::new(&["widgets"], &options), Err(StoreError::NoMetrics(_))));
-        assert_eq!(Store::with_available(&["widgets", "pods"], &options).resources(), vec!["pods"]);
+        assert!(matches!(
+            Store::new(&["widgets"], &options),
+            Err(StoreError::NoMetrics(_))
+        ));
+        assert_eq!(
+            Store::with_available(&["widgets", "pods"], &options).resources(),
+            vec!["pods"]
+        );
     }
 
     #[test]
@@ -412,9 +522,15 @@ mod tests {
             std::thread::spawn(move || {
                 for round in 0..200 {
                     let name = format!("p{}", round % 20);
-                    store.apply("pods", Event::Apply(pod(&name, &format!("u-{name}"), "Running")));
+                    store.apply(
+                        "pods",
+                        Event::Apply(pod(&name, &format!("u-{name}"), "Running")),
+                    );
                     if round % 7 == 0 {
-                        store.apply("pods", Event::Delete(pod(&name, &format!("u-{name}"), "Running")));
+                        store.apply(
+                            "pods",
+                            Event::Delete(pod(&name, &format!("u-{name}"), "Running")),
+                        );
                     }
                 }
             })
@@ -425,6 +541,8 @@ mod tests {
             let objects = out.matches("phase=\"Running\"} 1\n").count();
             assert_eq!(out.matches("phase=\"Pending\"} 0\n").count(), objects);
         }
-        writer.join().unwrap_or_else(|_| panic!("writer thread panicked"));
+        writer
+            .join()
+            .unwrap_or_else(|_| panic!("writer thread panicked"));
     }
 }

@@ -32,8 +32,13 @@ const WORDS: &[&str] = &[
     "node-role.kubernetes.io/control-plane", "control-plane", "master", "worker", "300",
 ];
 
-static IDS: LazyLock<HashMap<&'static str, u32>> =
-    LazyLock::new(|| WORDS.iter().enumerate().map(|(index, word)| (*word, index as u32)).collect());
+static IDS: LazyLock<HashMap<&'static str, u32>> = LazyLock::new(|| {
+    WORDS
+        .iter()
+        .enumerate()
+        .map(|(index, word)| (*word, index as u32))
+        .collect()
+});
 
 /// The number of a vocabulary word.
 pub fn id(text: &str) -> Option<u32> {
@@ -42,7 +47,11 @@ pub fn id(text: &str) -> Option<u32> {
 
 /// The word with number `id` (empty for an unknown number).
 pub fn word(id: u64) -> &'static str {
-    usize::try_from(id).ok().and_then(|i| WORDS.get(i)).copied().unwrap_or("")
+    usize::try_from(id)
+        .ok()
+        .and_then(|i| WORDS.get(i))
+        .copied()
+        .unwrap_or("")
 }
 
 #[cfg(test)]
