@@ -184,3 +184,44 @@ fn status_addresses<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
         out.push([s(&a.r#type), s(&a.address)], 1.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_thirteen_families_in_ksm_order() {
+        let names: Vec<&str> = FAMILIES.iter().map(|f| f.meta.name).collect();
+        assert_eq!(names.len(), 13);
+        assert_eq!(names[0], "kube_node_annotations");
+        assert_eq!(names[12], "kube_node_status_addresses");
+        assert!(FAMILIES.iter().all(|f| !f.meta.opt_in));
+    }
+
+    #[test]
+    fn conditions_give_three_series_each() {
+        let mut node = Node::default();
+        node.status
+            .get_or_insert_with(NodeStatus::default)
+            .conditions = vec![crate::api::core::v1::NodeCondition {
+            r#type: Some("Ready".into()),
+            status: Some("Unknown".into()),
+            ..Default::default()
+        }];
+        let mut out = Samples::default();
+        status_condition(&node, &Context::default(), &mut out);
+        let got: Vec<(String, f64)> = out
+            .samples
+            .iter()
+            .map(|s| (s.values[1].to_string(), s.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("true".to_string(), 0.0),
+                ("false".to_string(), 0.0),
+                ("unknown".to_string(), 1.0)
+            ]
+        );
+    }
+}

@@ -731,3 +731,172 @@ fn service_account<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
 fn scheduler<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     out.push([s(&spec(p).scheduler_name)], 1.0);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::api::core::v1::PodIp;
+    use crate::api::meta::v1::{ObjectMeta, OwnerReference};
+
+    fn run(family: &str, pod: &Pod, ctx: &Context) -> Vec<(Vec<String>, Vec<String>, f64)> {
+        let family = FAMILIES
+            .iter()
+            .find(|f| f.meta.name == family)
+            .unwrap_or_else(|| panic!("no family {family}"));
+        let mut out = Samples::default();
+        (family.generate)(pod, ctx, &mut out);
+        out.dedup();
+        out.samples
+            .into_iter()
+            .map(|s| {
+                let strings =
+                    |v: Vec<Cow<'_, str>>| v.into_iter().map(|c| c.into_owned()).collect();
+                (strings(s.keys), strings(s.values), s.value)
+            })
+            .collect()
+    }
+
+    fn values(samples: &[(Vec<String>, Vec<String>, f64)]) -> Vec<(Vec<&str>, f64)> {
+        samples
+            .iter()
+            .map(|(_, v, value)| (v.iter().map(String::as_str).collect(), *value))
+            .collect()
+    }
+
+    #[test]
+    fn table_has_sixty_families_in_ksm_order() {
+        assert_eq!(FAMILIES.len(), 60);
+        assert_eq!(FAMILIES[0].meta.name, "kube_pod_completion_time");
+        assert_eq!(FAMILIES[59].meta.name, "kube_pod_scheduler");
+        assert_eq!(
+            FAMILIES
+                .iter()
+                .filter(|f| f.meta.opt_in)
+                .map(|f| f.meta.name)
+                .collect::<Vec<_>>(),
+            ["kube_pod_nodeselectors"]
+        );
+    }
+
+    #[test]
+    fn overhead_in_cores_and_bytes() {
+        let mut pod = Pod::default();
+        let spec = pod.spec.get_or_insert_with(PodSpec::default);
+        let q = |s: &str| QuantityMessage {
+            string: Some(s.into()),
+        };
+        spec.overhead = BTreeMap::from([("cpu".into(), q("250m")), ("memory".into(), q("120Mi"))]);
+        assert_eq!(
+            values(&run(
+                "kube_pod_overhead_cpu_cores",
+                &pod,
+                &Context::default()
+            )),
+            vec![(vec![], 0.25)]
+        );
+        assert_eq!(
+            values(&run(
+                "kube_pod_overhead_memory_bytes",
+                &pod,
+                &Context::default()
+            )),
+            vec![(vec![], 125_829_120.0)]
+        );
+    }
+
+    #[test]
+    fn ips_skip_garbage_and_unmap_ipv4() {
+        let mut pod = Pod::default();
+        let ips = ["10.0.0.1", "not-an-ip", "fe80::1%eth0", "::ffff:10.0.0.2"];
+        pod.status.get_or_insert_with(PodStatus::default).pod_i_ps = ips
+            .iter()
+            .map(|ip| PodIp {
+                ip: Some(ip.to_string()),
+            })
+            .collect();
+        assert_eq!(
+            values(&run("kube_pod_ips", &pod, &Context::default())),
+            vec![
+                (vec!["10.0.0.1", "4"], 1.0),
+                (vec!["fe80::1%eth0", "6"], 1.0),
+                (vec!["::ffff:10.0.0.2", "4"], 1.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn owners_without_controller_flag_read_false() {
+        let pod = Pod {
+            metadata: Some(ObjectMeta {
+                owner_references: vec![OwnerReference {
+                    kind: Some("Node".into()),
+                    name: Some("n1".into()),
+                    ..Default::default()
+                }],
+                ..ObjectMeta::default()
+            }),
+            ..Pod::default()
+        };
+        assert_eq!(
+            values(&run("kube_pod_owner", &pod, &Context::default())),
+            vec![(vec!["Node", "n1", "false"], 1.0)]
+        );
+        let info = run("kube_pod_info", &pod, &Context::default());
+        assert_eq!(
+            info[0].1[3], "",
+            "no controller owner: created_by_kind stays empty"
+        );
+    }
+
+    #[test]
+    fn nodeselectors_sanitise_and_resolve_conflicts() {
+        let mut pod = Pod::default();
+        pod.spec.get_or_insert_with(PodSpec::default).node_selector = BTreeMap::from([
+            ("disk-type".into(), "ssd".into()),
+            ("disk_type".into(), "nvme".into()),
+        ]);
+        let samples = run("kube_pod_nodeselectors", &pod, &Context::default());
+        assert_eq!(
+            samples[0].0,
+            [
+                "nodeselector_disk_type_conflict1",
+                "nodeselector_disk_type_conflict2"
+            ]
+        );
+        assert_eq!(samples[0].1, ["ssd", "nvme"]);
+    }
+
+    #[test]
+    fn hugepages_and_unknown_native_resources() {
+        let mut pod = Pod::default();
+        let q = |s: &str| QuantityMessage {
+            string: Some(s.into()),
+        };
+        let requests = BTreeMap::from([
+            ("hugepages-2Mi".into(), q("4Mi")),
+            ("pods".into(), q("1")),
+            ("example.com/dongle".into(), q("2")),
+        ]);
+        pod.spec.get_or_insert_with(PodSpec::default).containers = vec![Container {
+            name: Some("c".into()),
+            resources: Some(ResourceRequirements {
+                requests,
+                ..ResourceRequirements::default()
+            }),
+            ..Container::default()
+        }];
+        assert_eq!(
+            values(&run(
+                "kube_pod_container_resource_requests",
+                &pod,
+                &Context::default()
+            )),
+            vec![
+                (vec!["c", "", "example_com_dongle", "integer"], 2.0),
+                (vec!["c", "", "hugepages_2Mi", "byte"], 4_194_304.0)
+            ]
+        );
+    }
+}
