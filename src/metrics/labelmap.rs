@@ -79,7 +79,7 @@ pub struct AllowListFlag {
 impl AllowListFlag {
     /// Parses `pods=[app,team],nodes=[*]`. Whitespace around names is ignored; `[]`
     /// is an empty list (the family then has no series); `*` as resource name means
-    /// every resource without an entry of its own.
+    /// every resource and wins over per-resource entries.
     pub fn parse(text: &str) -> Result<AllowListFlag, AllowListError> {
         let format_error = || AllowListError::Format(text.to_string());
         let mut by_resource = BTreeMap::new();
@@ -142,11 +142,13 @@ impl AllowListFlag {
         }
     }
 
-    /// The list for a resource; `None` when it has no entry or an empty one.
+    /// The list for a resource: the `*` entry if there is one (in KSM it takes
+    /// precedence over per-resource entries), else the resource's own; `None` when
+    /// that is missing or empty.
     pub fn for_resource(&self, plural: &str) -> Option<AllowList> {
         self.by_resource
-            .get(plural)
-            .or_else(|| self.by_resource.get("*"))
+            .get("*")
+            .or_else(|| self.by_resource.get(plural))
             .filter(|list| !list.is_empty())
             .cloned()
     }
@@ -302,8 +304,14 @@ mod tests {
         );
         assert_eq!(flag.for_resource("nodes"), Some(AllowList::new(["*"])));
         assert_eq!(flag.for_resource("services"), None);
-        let flag = AllowListFlag::parse("*=[app],pods=[]").unwrap_or_default();
+        let flag = AllowListFlag::parse("*=[app],pods=[team]").unwrap_or_default();
         assert_eq!(flag.for_resource("nodes"), Some(AllowList::new(["app"])));
+        assert_eq!(
+            flag.for_resource("pods"),
+            Some(AllowList::new(["app"])),
+            "* takes precedence"
+        );
+        let flag = AllowListFlag::parse("pods=[]").unwrap_or_default();
         assert_eq!(
             flag.for_resource("pods"),
             None,
