@@ -203,9 +203,16 @@ fn bytes_per_pod() {
         exclude: Default::default(),
     };
     let mut text = Vec::new();
+    let started = std::time::Instant::now();
     store
         .write_exposition(&request, &mut text)
         .unwrap_or_else(|e| panic!("{e}"));
+    let scrape = started.elapsed();
+    println!(
+        "scrape: {:.1} ms for {PODS} pods ({} bytes)",
+        scrape.as_secs_f64() * 1000.0,
+        text.len()
+    );
     let samples = text
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty() && l[0] != b'#')

@@ -20,6 +20,10 @@ pub fn push_go_float(out: &mut Vec<u8>, value: f64) {
         out.push(b'0');
         return;
     }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        push_integer(out, value);
+        return;
+    }
     // Rust's `{:e}` yields the shortest digits that round-trip, the same digit
     // string Go's shortest mode picks; only the layout differs.
     let mut scratch = [0u8; 40];
@@ -63,6 +67,34 @@ pub fn go_float(value: f64) -> String {
     push_go_float(&mut out, value);
     // Only ASCII was written.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Fast path for whole numbers below 1e15 (timestamps, bytes, counts): below 2^53
+/// every integer is exact, so its shortest round-trip digits are its decimal digits
+/// without trailing zeros, and no float formatting machinery is needed.
+fn push_integer(out: &mut Vec<u8>, value: f64) {
+    let mut n = value.abs() as u64;
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    while n > 0 {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let all = &digits[start..];
+    if value < 0.0 {
+        out.push(b'-');
+    }
+    let exponent = all.len() as i32 - 1;
+    if exponent < 6 {
+        out.extend_from_slice(all);
+    } else {
+        let significant = all
+            .iter()
+            .rposition(|&d| d != b'0')
+            .map_or(1, |last| last + 1);
+        push_exponent_form(out, &all[..significant], exponent);
+    }
 }
 
 fn parse_exponent(text: &[u8]) -> i32 {
@@ -209,6 +241,17 @@ mod tests {
             // Near a power of ten log10 can be off by one; only check clear cases.
             if (-3..5).contains(&exponent) { prop_assert!(!uses_exponent, "{text}"); }
             if exponent >= 7 { prop_assert!(uses_exponent, "{text}"); }
+        }
+
+        #[test]
+        fn integer_fast_path_agrees_with_the_general_path(value in -1e15f64..1e15) {
+            let whole = value.trunc();
+            let mut fast = Vec::new();
+            push_go_float(&mut fast, whole);
+            // Nudge through the general path: format the same digits via `{:e}` layout.
+            let slow = format!("{whole:e}");
+            let parsed: f64 = String::from_utf8_lossy(&fast).parse().map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            prop_assert_eq!(parsed, whole, "{} vs {}", String::from_utf8_lossy(&fast), slow);
         }
 
         #[test]

@@ -128,7 +128,13 @@ impl CompactObject {
                 out.push(b'}');
             }
             out.push(b' ');
-            push_go_float(out, value);
+            if value == 1.0 {
+                out.push(b'1');
+            } else if value == 0.0 {
+                out.push(b'0');
+            } else {
+                push_go_float(out, value);
+            }
             out.push(b'\n');
         }
         *cursor = reader.pos;
