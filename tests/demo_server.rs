@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
         "kube_node_info",
-        "KSM v2.20 reports kubeproxy_version=\"deprecated\" (the kubelet stopped setting it); v2.11 copied the field",
+        "KSM v2.20 reports the constant kubeproxy_version=\"deprecated\"; v2.11 copied the node's field",
     ),
     (
         "kube_pod_status_reason",
@@ -22,7 +22,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ),
     (
         "kube_pod_tolerations",
-        "KSM v2.20 omits the value label when a toleration has no value; v2.11 wrote value=\"\"",
+        "KSM v2.20 always writes every label, value=\"\" for an unset value; v2.11 left the label out",
     ),
 ];
 
