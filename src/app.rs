@@ -47,7 +47,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     };
 
     let store = Arc::new(Store::with_available(
-        &options.resources.iter().map(|r| r.plural).collect::<Vec<_>>(),
+        &options
+            .resources
+            .iter()
+            .map(|r| r.plural)
+            .collect::<Vec<_>>(),
         &store_options(&options)?,
     ));
     let served: Vec<&'static ResourceType> = options
@@ -71,7 +75,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         &client,
         targets,
         |target| -> Arc<dyn Sink> {
-            Arc::new(PartitionSink::new(store.clone(), target.namespace.as_deref()))
+            Arc::new(PartitionSink::new(
+                store.clone(),
+                target.namespace.as_deref(),
+            ))
         },
         &client_metrics,
         &reflector_options(&options),
@@ -102,8 +109,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
     let metrics_task = server::serve_metrics(metrics_listener, metrics, stopped(stop.subscribe()));
-    let telemetry_task =
-        server::serve_telemetry(telemetry_listener, telemetry_server, stopped(stop.subscribe()));
+    let telemetry_task = server::serve_telemetry(
+        telemetry_listener,
+        telemetry_server,
+        stopped(stop.subscribe()),
+    );
     let signal = async {
         server::shutdown_signal().await;
         tracing::info!("shutting down");
@@ -198,6 +208,9 @@ struct StoreSynced(Arc<Store>);
 
 impl Readiness for StoreSynced {
     fn is_ready(&self) -> bool {
-        self.0.resources().iter().all(|plural| self.0.is_synced(plural))
+        self.0
+            .resources()
+            .iter()
+            .all(|plural| self.0.is_synced(plural))
     }
 }

@@ -36,7 +36,9 @@ fn free_port() -> u16 {
 /// A plain HTTP/1.0 GET against 127.0.0.1 (no client library needed for this).
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
@@ -57,8 +59,19 @@ impl Drop for Exporter {
 fn start_demo() -> (Exporter, u16) {
     let (port, telemetry_port) = (free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .args(["--demo", "--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-        .args(["--port", &port.to_string(), "--telemetry-port", &telemetry_port.to_string()])
+        .args([
+            "--demo",
+            "--host",
+            "127.0.0.1",
+            "--telemetry-host",
+            "127.0.0.1",
+        ])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--telemetry-port",
+            &telemetry_port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -66,7 +79,10 @@ fn start_demo() -> (Exporter, u16) {
     let exporter = Exporter(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while get(telemetry_port, "/readyz").map(|(status, _)| status) != Some(200) {
-        assert!(Instant::now() < deadline, "the demo exporter never became ready");
+        assert!(
+            Instant::now() < deadline,
+            "the demo exporter never became ready"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     (exporter, port)
@@ -75,7 +91,10 @@ fn start_demo() -> (Exporter, u16) {
 /// Family name → sorted sample lines with sorted labels.
 fn families(text: &str, wanted: impl Fn(&str) -> bool) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let name_end = line.find(['{', ' ']).unwrap_or(line.len());
         let name = &line[..name_end];
         if !wanted(name) {
@@ -143,7 +162,9 @@ fn demo_metrics_pass_promtool_and_match_ksm_v2_11() {
     let mut compared = 0;
     let mut unexplained = Vec::new();
     for (family, theirs) in &ksm {
-        let Some(mine) = ours.get(family) else { continue };
+        let Some(mine) = ours.get(family) else {
+            continue;
+        };
         compared += 1;
         let same = mine == theirs;
         match (same, known.get(family.as_str())) {
@@ -158,6 +179,9 @@ fn demo_metrics_pass_promtool_and_match_ksm_v2_11() {
             _ => {}
         }
     }
-    assert!(compared >= 40, "only {compared} pod/node families in common");
+    assert!(
+        compared >= 40,
+        "only {compared} pod/node families in common"
+    );
     assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
 }

@@ -130,14 +130,13 @@ impl Store {
 
     /// Heap bytes of the compact metrics of a resource (objects only, not the map).
     pub fn heap_bytes(&self, plural: &str) -> usize {
-        self.find(plural)
-            .map_or(0, |r| {
-                r.read()
-                    .values()
-                    .flat_map(HashMap::values)
-                    .map(|o| o.heap_bytes())
-                    .sum()
-            })
+        self.find(plural).map_or(0, |r| {
+            r.read()
+                .values()
+                .flat_map(HashMap::values)
+                .map(|o| o.heap_bytes())
+                .sum()
+        })
     }
 
     /// Feeds one event (the same as [`Sink::handle`], addressed by plural name).
