@@ -419,6 +419,35 @@ mod tests {
         scrape(store, ExpositionFormat::Text, None)
     }
 
+    #[test]
+    fn a_relist_in_one_namespace_keeps_the_other_namespaces_objects() {
+        let store = Arc::new(store());
+        let pods: &'static ResourceType =
+            ResourceType::by_plural("pods").unwrap_or_else(|| panic!("pods in RESOURCES"));
+        let team_a = PartitionSink::new(store.clone(), Some("team-a"));
+        let team_b = PartitionSink::new(store.clone(), Some("team-b"));
+        for (sink, name, uid) in [(&team_a, "a-1", "ua1"), (&team_b, "b-1", "ub1")] {
+            sink.handle(pods, Event::Init);
+            sink.handle(pods, Event::InitApply(pod(name, uid, "Running")));
+            sink.handle(pods, Event::InitDone);
+        }
+        assert_eq!(store.object_count("pods"), 2);
+
+        // team-a relists and a-1 is gone, a-2 is new: team-b's pod must survive.
+        team_a.handle(pods, Event::Init);
+        team_a.handle(pods, Event::InitApply(pod("a-2", "ua2", "Pending")));
+        team_a.handle(pods, Event::InitDone);
+        let out = text(&store);
+        assert!(out.contains("pod=\"b-1\""), "{out}");
+        assert!(out.contains("pod=\"a-2\""), "{out}");
+        assert!(!out.contains("pod=\"a-1\""), "{out}");
+        assert_eq!(store.object_count("pods"), 2);
+
+        // A delete seen by team-b's reflector removes only from team-b.
+        team_b.handle(pods, Event::Delete(pod("b-1", "ub1", "Running")));
+        assert_eq!(store.object_count("pods"), 1);
+    }
+
     fn running(name: &str) -> String {
         format!("kube_pod_status_phase{{namespace=\"ns\",pod=\"{name}\",uid=\"u-{name}\",phase=\"Running\"}} 1\n")
     }
