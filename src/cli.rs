@@ -29,6 +29,27 @@ pub enum Command {
     Version,
     /// Decode a protobuf or JSON body (object or list) and print it as Kubernetes JSON.
     Decode(DecodeArgs),
+    /// Write a synthetic cluster (nodes, workloads, pods, churn) as a recording.
+    Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of nodes.
+    #[arg(long)]
+    pub nodes: u32,
+    /// Pods per node (total pods = nodes × pods per node).
+    #[arg(long)]
+    pub pods_per_node: u32,
+    /// Seed: the same seed and sizes give byte-identical output.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Watch churn: events per 100 pods (and per 100 nodes), e.g. 2 or 0.5.
+    #[arg(long, value_name = "PERCENT", default_value_t = 2.0)]
+    pub churn: f64,
+    /// Directory to write manifest.json and the bodies into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -6,8 +6,10 @@
 
 pub mod api;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod reflector;
 pub mod metrics;
 pub mod server;
+pub mod synth;
 pub mod telemetry;

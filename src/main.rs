@@ -28,6 +28,13 @@ fn main() -> ExitCode {
             eprintln!("decode: not built yet");
             ExitCode::FAILURE
         }
+        Some(Command::Synth(args)) => match kube_state_exporter::commands::synth::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("synth: {error}");
+                ExitCode::FAILURE
+            }
+        },
         None => run_exporter(&cli.exporter),
     }
 }
