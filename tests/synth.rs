@@ -66,7 +66,12 @@ fn captures(dir: &Path) -> Vec<Capture> {
 
 fn read_body(dir: &Path, capture: &Capture) -> Bytes {
     let body = std::fs::read(dir.join(&capture.body)).unwrap();
-    assert_eq!(body.len() as u64, capture.bytes, "{} size in the manifest", capture.body);
+    assert_eq!(
+        body.len() as u64,
+        capture.bytes,
+        "{} size in the manifest",
+        capture.body
+    );
     Bytes::from(body)
 }
 
@@ -79,7 +84,13 @@ struct Decoded {
 }
 
 fn plural_of(path: &str) -> String {
-    path.split('?').next().unwrap().rsplit('/').next().unwrap().to_string()
+    path.split('?')
+        .next()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 fn rv_of(body: &Body) -> u64 {
@@ -104,7 +115,10 @@ fn decode_all(dir: &Path) -> Decoded {
         let body = read_body(dir, &capture);
         let plural = plural_of(&capture.path);
         if capture.path.contains("watch=1") {
-            assert_eq!(capture.content_type, "application/vnd.kubernetes.protobuf;stream=watch");
+            assert_eq!(
+                capture.content_type,
+                "application/vnd.kubernetes.protobuf;stream=watch"
+            );
             let mut events = Vec::new();
             let mut rest = body.clone();
             while !rest.is_empty() {
@@ -126,12 +140,15 @@ fn decode_all(dir: &Path) -> Decoded {
                 .unwrap_or_else(|e| panic!("{} ({}): {e}", capture.body, capture.path));
             let rv = match &list {
                 Body::List(list) => list.list_meta().and_then(|m| m.resource_version.clone()),
-                Body::PartialObjectMetadataList(list) => {
-                    list.metadata.as_ref().and_then(|m| m.resource_version.clone())
-                }
+                Body::PartialObjectMetadataList(list) => list
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.resource_version.clone()),
                 other => panic!("{}: not a list: {other:?}", capture.body),
             };
-            decoded.list_rv.insert(plural.clone(), rv.unwrap().parse().unwrap());
+            decoded
+                .list_rv
+                .insert(plural.clone(), rv.unwrap().parse().unwrap());
             decoded.lists.insert(plural, list);
         }
     }
@@ -182,12 +199,26 @@ fn small_cluster_decodes_and_counts_follow_the_flags() {
     assert_eq!(decoded.lists.len(), 11);
     assert_eq!(decoded.watches.len(), 11);
     assert_eq!(summary.bodies, 22);
-    for plural in ["namespaces", "deployments", "replicasets", "daemonsets", "services", "configmaps", "secrets"] {
+    for plural in [
+        "namespaces",
+        "deployments",
+        "replicasets",
+        "daemonsets",
+        "services",
+        "configmaps",
+        "secrets",
+    ] {
         assert!(list_len(&decoded, plural) > 0, "{plural} is empty");
     }
     // Secrets and configmaps are metadata-only, as `record` captures them.
-    assert!(matches!(decoded.lists["secrets"], Body::PartialObjectMetadataList(_)));
-    assert!(matches!(decoded.lists["configmaps"], Body::PartialObjectMetadataList(_)));
+    assert!(matches!(
+        decoded.lists["secrets"],
+        Body::PartialObjectMetadataList(_)
+    ));
+    assert!(matches!(
+        decoded.lists["configmaps"],
+        Body::PartialObjectMetadataList(_)
+    ));
     let rvs: HashSet<u64> = decoded.list_rv.values().copied().collect();
     assert_eq!(rvs, HashSet::from([summary.list_resource_version]));
 }
@@ -206,8 +237,17 @@ fn streamed_list_matches_seal_over_the_whole_list() {
         assert_eq!(resealed, body.to_vec(), "{}", capture.path);
         if let Body::List(ObjectList::Pod(list)) = envelope::decode(body.clone()).unwrap() {
             assert_eq!(list.items.len(), 24);
-            let again = envelope::seal(&opened.api_version, &opened.kind, Bytes::from(list.encode_to_vec()));
-            assert_eq!(again, body.to_vec(), "{}: re-encoding the decoded list", capture.path);
+            let again = envelope::seal(
+                &opened.api_version,
+                &opened.kind,
+                Bytes::from(list.encode_to_vec()),
+            );
+            assert_eq!(
+                again,
+                body.to_vec(),
+                "{}: re-encoding the decoded list",
+                capture.path
+            );
         }
     }
 }
@@ -218,11 +258,20 @@ fn every_owner_reference_points_at_a_generated_controller() {
     generate_into(&dir, options(20, 10, 11));
     let decoded = decode_all(&dir.0);
     let mut controllers: HashMap<String, (String, String)> = HashMap::new();
-    for plural in ["replicasets", "statefulsets", "daemonsets", "jobs", "deployments"] {
+    for plural in [
+        "replicasets",
+        "statefulsets",
+        "daemonsets",
+        "jobs",
+        "deployments",
+    ] {
         for object in items(&decoded, plural) {
             let meta = object.metadata().unwrap();
             let kind = object.resource().kind.to_string();
-            controllers.insert(meta.uid.clone().unwrap(), (kind, meta.name.clone().unwrap()));
+            controllers.insert(
+                meta.uid.clone().unwrap(),
+                (kind, meta.name.clone().unwrap()),
+            );
         }
     }
     let mut owned_by = BTreeMap::new();
@@ -239,7 +288,10 @@ fn every_owner_reference_points_at_a_generated_controller() {
         }
     }
     for kind in ["ReplicaSet", "StatefulSet", "DaemonSet", "Job"] {
-        assert!(owned_by.get(kind).copied().unwrap_or(0) > 0, "no pod owned by a {kind}: {owned_by:?}");
+        assert!(
+            owned_by.get(kind).copied().unwrap_or(0) > 0,
+            "no pod owned by a {kind}: {owned_by:?}"
+        );
     }
     // Daemon pods: one per node per DaemonSet.
     assert_eq!(owned_by["DaemonSet"], 20 * list_len(&decoded, "daemonsets"));
@@ -282,7 +334,13 @@ fn pods_show_the_promised_mix_of_states_and_sizes() {
             "Failed" => note("Failed"),
             other => panic!("phase {other}"),
         }
-        if waiting.iter().any(|r| r == "CrashLoopBackOff") && status.container_statuses.iter().any(|c| c.restart_count.unwrap() > 0) && last.iter().any(|r| r == "Error") {
+        if waiting.iter().any(|r| r == "CrashLoopBackOff")
+            && status
+                .container_statuses
+                .iter()
+                .any(|c| c.restart_count.unwrap() > 0)
+            && last.iter().any(|r| r == "Error")
+        {
             note("CrashLoopBackOff");
         }
         if last.iter().any(|r| r == "OOMKilled") {
@@ -297,11 +355,23 @@ fn pods_show_the_promised_mix_of_states_and_sizes() {
         if phase == "Failed" && status.reason.as_deref() == Some("Evicted") {
             note("Evicted");
         }
-        if phase == "Succeeded" && status.container_statuses.iter().all(|c| c.state.as_ref().unwrap().terminated.as_ref().and_then(|t| t.reason.as_deref()) == Some("Completed")) {
+        if phase == "Succeeded"
+            && status.container_statuses.iter().all(|c| {
+                c.state
+                    .as_ref()
+                    .unwrap()
+                    .terminated
+                    .as_ref()
+                    .and_then(|t| t.reason.as_deref())
+                    == Some("Completed")
+            })
+        {
             note("Completed");
         }
         let unschedulable = status.conditions.iter().any(|c| {
-            c.r#type.as_deref() == Some("PodScheduled") && c.status.as_deref() == Some("False") && c.reason.as_deref() == Some("Unschedulable")
+            c.r#type.as_deref() == Some("PodScheduled")
+                && c.status.as_deref() == Some("False")
+                && c.reason.as_deref() == Some("Unschedulable")
         });
         if phase == "Pending" && unschedulable {
             assert!(pod.spec.as_ref().unwrap().node_name.is_none());
@@ -316,21 +386,39 @@ fn pods_show_the_promised_mix_of_states_and_sizes() {
         assert!((5..=8).contains(&labels), "{labels} labels");
     }
     for state in [
-        "Running", "Succeeded", "Pending", "Failed", "CrashLoopBackOff", "OOMKilled", "ContainerCreating",
-        "ImagePullBackOff", "Evicted", "Completed", "Unschedulable", "init containers",
+        "Running",
+        "Succeeded",
+        "Pending",
+        "Failed",
+        "CrashLoopBackOff",
+        "OOMKilled",
+        "ContainerCreating",
+        "ImagePullBackOff",
+        "Evicted",
+        "Completed",
+        "Unschedulable",
+        "init containers",
     ] {
-        assert!(seen.get(state).copied().unwrap_or(0) > 0, "no {state} pod: {seen:?}");
+        assert!(
+            seen.get(state).copied().unwrap_or(0) > 0,
+            "no {state} pod: {seen:?}"
+        );
     }
     assert!(seen["Running"] > 800, "{seen:?}");
     let bytes: usize = pods.iter().map(|p| p.encoded_len()).sum();
     let average = bytes / pods.len();
-    assert!((3_000..=7_000).contains(&average), "average pod is {average} bytes");
+    assert!(
+        (3_000..=7_000).contains(&average),
+        "average pod is {average} bytes"
+    );
     // Nodes: some tainted, some not Ready.
     let nodes = items(&decoded, "nodes");
     let not_ready = nodes
         .iter()
         .filter(|n| match n {
-            Object::Node(node) => node.status.as_ref().unwrap().conditions.iter().any(|c| c.r#type.as_deref() == Some("Ready") && c.status.as_deref() != Some("True")),
+            Object::Node(node) => node.status.as_ref().unwrap().conditions.iter().any(|c| {
+                c.r#type.as_deref() == Some("Ready") && c.status.as_deref() != Some("True")
+            }),
             _ => false,
         })
         .count();
@@ -366,14 +454,20 @@ fn watches_churn_with_increasing_resource_versions_and_end_with_a_bookmark() {
         }
     }
     for wanted in ["ADDED", "MODIFIED", "DELETED"] {
-        assert!(types_seen.contains(&("pods".to_string(), wanted.to_string())), "no pod {wanted}");
+        assert!(
+            types_seen.contains(&("pods".to_string(), wanted.to_string())),
+            "no pod {wanted}"
+        );
     }
     assert!(types_seen.contains(&("nodes".to_string(), "MODIFIED".to_string())));
     let pod_events = decoded.watches["pods"].len() as u64 - 1;
     assert_eq!(pod_events, summary.churn.pod_events);
     assert_eq!(pod_events, 40, "20 % of 200 pods");
     // Deleted pods were listed or added before; added pods are new.
-    let listed: HashSet<String> = pods(&decoded).into_iter().map(|p| p.metadata.unwrap().uid.unwrap()).collect();
+    let listed: HashSet<String> = pods(&decoded)
+        .into_iter()
+        .map(|p| p.metadata.unwrap().uid.unwrap())
+        .collect();
     let mut added = HashSet::new();
     for (event_type, object, _) in &decoded.watches["pods"] {
         if event_type == "BOOKMARK" {

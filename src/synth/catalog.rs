@@ -35,7 +35,13 @@ pub const ARCHETYPES: &[Archetype] = &[
         port: 9000,
         cpu_milli: 250,
         memory_mib: 512,
-        env: &["DATABASE_URL", "REDIS_ADDR", "PAYMENT_GATEWAY", "LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+        env: &[
+            "DATABASE_URL",
+            "REDIS_ADDR",
+            "PAYMENT_GATEWAY",
+            "LOG_LEVEL",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ],
         init_image: Some("registry.example.com/shop/checkout-migrate:3.7.2"),
         health_path: "/ready",
     },
@@ -46,7 +52,13 @@ pub const ARCHETYPES: &[Archetype] = &[
         port: 8080,
         cpu_milli: 500,
         memory_mib: 1024,
-        env: &["JAVA_OPTS", "SPRING_PROFILES_ACTIVE", "DB_HOST", "DB_USER", "KAFKA_BOOTSTRAP"],
+        env: &[
+            "JAVA_OPTS",
+            "SPRING_PROFILES_ACTIVE",
+            "DB_HOST",
+            "DB_USER",
+            "KAFKA_BOOTSTRAP",
+        ],
         init_image: Some("busybox:1.36"),
         health_path: "/actuator/health",
     },
@@ -90,7 +102,12 @@ pub const ARCHETYPES: &[Archetype] = &[
         port: 5432,
         cpu_milli: 500,
         memory_mib: 2048,
-        env: &["POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "PGDATA"],
+        env: &[
+            "POSTGRES_DB",
+            "POSTGRES_USER",
+            "POSTGRES_PASSWORD",
+            "PGDATA",
+        ],
         init_image: Some("docker.io/library/postgres:16.2"),
         health_path: "/",
     },
@@ -178,11 +195,23 @@ pub const DAEMONSETS: &[DaemonSetSpec] = &[
 pub const SIDECAR_IMAGE: &str = "docker.io/istio/proxyv2:1.22.1";
 
 pub const NAMESPACE_WORDS: &[&str] = &[
-    "payments", "catalog", "search", "checkout", "identity", "analytics", "ml", "growth",
-    "platform", "data", "support", "billing",
+    "payments",
+    "catalog",
+    "search",
+    "checkout",
+    "identity",
+    "analytics",
+    "ml",
+    "growth",
+    "platform",
+    "data",
+    "support",
+    "billing",
 ];
 
-pub const TEAMS: &[&str] = &["core", "commerce", "data", "platform", "ml", "growth", "sre"];
+pub const TEAMS: &[&str] = &[
+    "core", "commerce", "data", "platform", "ml", "growth", "sre",
+];
 
 pub const ZONES: [&str; 3] = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 pub const REGION: &str = "eu-west-1";

@@ -46,7 +46,11 @@ struct Churn<'a> {
 }
 
 /// Writes the pod and node events; returns what was written.
-pub fn run(plan: &Plan, pods_out: &mut WatchWriter, nodes_out: &mut WatchWriter) -> io::Result<ChurnCounts> {
+pub fn run(
+    plan: &Plan,
+    pods_out: &mut WatchWriter,
+    nodes_out: &mut WatchWriter,
+) -> io::Result<ChurnCounts> {
     let per_mille = u64::from(plan.options.churn_per_mille);
     let mut pod_events = (plan.pods.len() as u64 * per_mille).div_ceil(1000);
     let mut node_events = (plan.nodes.len() as u64 * per_mille).div_ceil(1000);
@@ -118,7 +122,13 @@ impl Churn<'_> {
         })
     }
 
-    fn emit_pod(&mut self, out: &mut WatchWriter, event: &str, index: u32, now: PodNow) -> io::Result<()> {
+    fn emit_pod(
+        &mut self,
+        out: &mut WatchWriter,
+        event: &str,
+        index: u32,
+        now: PodNow,
+    ) -> io::Result<()> {
         let view = PodView {
             state: now.state,
             extra_restarts: now.extra_restarts,
@@ -141,7 +151,10 @@ impl Churn<'_> {
             (0..=29, Some(index)) => {
                 let mut now = self.pod_now(index);
                 match now.state {
-                    PodState::Running | PodState::OomRestarted | PodState::RunningNotReady | PodState::CrashLoop => {
+                    PodState::Running
+                    | PodState::OomRestarted
+                    | PodState::RunningNotReady
+                    | PodState::CrashLoop => {
                         now.extra_restarts += 1;
                         if now.state == PodState::Running && self.rng.chance(300) {
                             now.state = PodState::CrashLoop;
@@ -173,16 +186,22 @@ impl Churn<'_> {
     }
 
     /// Moves a pod one step along its life; finished pods are garbage-collected.
-    fn progress_pod(&mut self, out: &mut WatchWriter, index: u32, mut now: PodNow) -> io::Result<()> {
+    fn progress_pod(
+        &mut self,
+        out: &mut WatchWriter,
+        index: u32,
+        mut now: PodNow,
+    ) -> io::Result<()> {
         now.state = match now.state {
             PodState::Unschedulable => {
                 let node = self.schedulable[self.rng.below(self.schedulable.len() as u64) as usize];
                 now.planned.node = Some(node);
                 PodState::ContainerCreating
             }
-            PodState::ContainerCreating | PodState::ImagePullBackOff | PodState::CrashLoop | PodState::RunningNotReady => {
-                PodState::Running
-            }
+            PodState::ContainerCreating
+            | PodState::ImagePullBackOff
+            | PodState::CrashLoop
+            | PodState::RunningNotReady => PodState::Running,
             PodState::Running | PodState::OomRestarted => {
                 if self.rng.chance(100) {
                     PodState::Evicted
@@ -206,13 +225,20 @@ impl Churn<'_> {
 
     fn add_pod(&mut self, out: &mut WatchWriter) -> io::Result<()> {
         let workload = self.deployments[self.rng.below(self.deployments.len() as u64) as usize];
-        let node = self.schedulable.get(self.rng.below(self.schedulable.len() as u64) as usize).copied();
+        let node = self
+            .schedulable
+            .get(self.rng.below(self.schedulable.len() as u64) as usize)
+            .copied();
         let ordinal = self.plan.workloads[workload as usize].pod_count + self.added.len() as u32;
         let planned = PodPlan {
             workload,
             ordinal,
             node,
-            state: if node.is_some() { PodState::ContainerCreating } else { PodState::Unschedulable },
+            state: if node.is_some() {
+                PodState::ContainerCreating
+            } else {
+                PodState::Unschedulable
+            },
         };
         let index = self.total_pods();
         self.added.push(planned.clone());
@@ -231,7 +257,11 @@ impl Churn<'_> {
             return Ok(());
         }
         let index = self.rng.below(self.plan.nodes.len() as u64) as u32;
-        let health = self.nodes.get(&index).copied().unwrap_or(self.plan.nodes[index as usize].health);
+        let health = self
+            .nodes
+            .get(&index)
+            .copied()
+            .unwrap_or(self.plan.nodes[index as usize].health);
         let next = if health == NodeHealth::Ready {
             match self.rng.below(4) {
                 0 | 1 => NodeHealth::NotReady,

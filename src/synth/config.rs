@@ -14,11 +14,18 @@ use super::plan::{Kind, Plan, WorkloadKind};
 use super::rng::Rng;
 
 pub fn namespace(plan: &Plan, index: u32) -> Namespace {
-    let mut rng = Rng::stream(plan.options.seed, Kind::Namespace.stream(), u64::from(index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::Namespace.stream(),
+        u64::from(index),
+    );
     let name = plan.namespaces[index as usize].clone();
     let mut ns_labels = labels([("kubernetes.io/metadata.name", name.clone())]);
     if index >= super::plan::SYSTEM_NAMESPACES.len() as u32 {
-        ns_labels.insert("team".into(), name.split('-').next().unwrap_or("").to_string());
+        ns_labels.insert(
+            "team".into(),
+            name.split('-').next().unwrap_or("").to_string(),
+        );
         ns_labels.insert("istio-injection".into(), "enabled".into());
     }
     Namespace {
@@ -101,7 +108,11 @@ pub fn service(plan: &Plan, index: u32) -> Service {
             selector,
             cluster_ip: Some(cluster_ip.clone()),
             cluster_i_ps: vec![cluster_ip],
-            r#type: some(if load_balancer { "LoadBalancer" } else { "ClusterIP" }),
+            r#type: some(if load_balancer {
+                "LoadBalancer"
+            } else {
+                "ClusterIP"
+            }),
             session_affinity: some("None"),
             ip_families: vec!["IPv4".into()],
             ip_family_policy: some("SingleStack"),
@@ -114,17 +125,27 @@ pub fn service(plan: &Plan, index: u32) -> Service {
 
 pub fn config_map(plan: &Plan, index: u32) -> ConfigMap {
     let object = &plan.config_maps[index as usize];
-    let mut rng = Rng::stream(plan.options.seed, Kind::ConfigMap.stream(), u64::from(index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::ConfigMap.stream(),
+        u64::from(index),
+    );
     let mut data = BTreeMap::new();
     if object.name == "kube-root-ca.crt" {
         data.insert(
             "ca.crt".to_string(),
-            format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", rng.hex(640)),
+            format!(
+                "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+                rng.hex(640)
+            ),
         );
     } else {
         data.insert("LOG_LEVEL".to_string(), "info".to_string());
         data.insert("FEATURE_FLAGS".to_string(), format!("flag-{}", rng.hex(8)));
-        data.insert("config.yaml".to_string(), format!("server:\n  port: 8080\n  workers: {}\n", rng.range(2, 16)));
+        data.insert(
+            "config.yaml".to_string(),
+            format!("server:\n  port: 8080\n  workers: {}\n", rng.range(2, 16)),
+        );
     }
     ConfigMap {
         metadata: Some(
@@ -154,7 +175,10 @@ pub fn secret(plan: &Plan, index: u32) -> Secret {
     if registry {
         data.insert(".dockerconfigjson".to_string(), rng.hex(96).into_bytes());
     } else {
-        data.insert("username".to_string(), format!("svc-{}", rng.hex(6)).into_bytes());
+        data.insert(
+            "username".to_string(),
+            format!("svc-{}", rng.hex(6)).into_bytes(),
+        );
         data.insert("password".to_string(), rng.hex(32).into_bytes());
     }
     Secret {
@@ -173,7 +197,11 @@ pub fn secret(plan: &Plan, index: u32) -> Secret {
             .build(),
         ),
         data,
-        r#type: some(if registry { "kubernetes.io/dockerconfigjson" } else { "Opaque" }),
+        r#type: some(if registry {
+            "kubernetes.io/dockerconfigjson"
+        } else {
+            "Opaque"
+        }),
         ..Default::default()
     }
 }

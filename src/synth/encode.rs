@@ -76,7 +76,12 @@ impl ListWriter {
 
     /// Writes the body (envelope naming `api_version`/`list_kind`, list metadata at
     /// `resource_version`, the items) and returns its size in bytes.
-    pub fn finish(self, api_version: &str, list_kind: &str, resource_version: u64) -> io::Result<u64> {
+    pub fn finish(
+        self,
+        api_version: &str,
+        list_kind: &str,
+        resource_version: u64,
+    ) -> io::Result<u64> {
         let ListWriter {
             path,
             part_path,
@@ -118,7 +123,11 @@ impl ListWriter {
         head.extend_from_slice(&list_head);
         // seal() writes empty contentEncoding and contentType, as the apiserver does.
         let mut tail = Vec::new();
-        encode_key(UNKNOWN_CONTENT_ENCODING, WireType::LengthDelimited, &mut tail);
+        encode_key(
+            UNKNOWN_CONTENT_ENCODING,
+            WireType::LengthDelimited,
+            &mut tail,
+        );
         encode_varint(0, &mut tail);
         encode_key(UNKNOWN_CONTENT_TYPE, WireType::LengthDelimited, &mut tail);
         encode_varint(0, &mut tail);
@@ -159,7 +168,13 @@ impl WatchWriter {
     }
 
     /// Appends one event whose object is `object` sealed as `api_version`/`kind`.
-    pub fn event(&mut self, event_type: &str, api_version: &str, kind: &str, object: &impl Message) -> io::Result<()> {
+    pub fn event(
+        &mut self,
+        event_type: &str,
+        api_version: &str,
+        kind: &str,
+        object: &impl Message,
+    ) -> io::Result<()> {
         let sealed = envelope::seal(api_version, kind, Bytes::from(object.encode_to_vec()));
         let event = WatchEvent {
             r#type: Some(event_type.to_string()),
@@ -169,7 +184,11 @@ impl WatchWriter {
         };
         let frame = event.encode_to_vec();
         let len = u32::try_from(frame.len()).map_err(|_| {
-            io::Error::other(format!("{}: watch event of {} bytes", self.path.display(), frame.len()))
+            io::Error::other(format!(
+                "{}: watch event of {} bytes",
+                self.path.display(),
+                frame.len()
+            ))
         })?;
         self.out
             .write_all(&len.to_be_bytes())

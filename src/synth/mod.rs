@@ -121,7 +121,12 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
             (resource.api_version, resource.list_kind)
         };
         let size = list.finish(api_version, list_kind, list_rv)?;
-        tracing::debug!(resource = resource.plural, objects = count, bytes = size, "list written");
+        tracing::debug!(
+            resource = resource.plural,
+            objects = count,
+            bytes = size,
+            "list written"
+        );
         objects.push((resource.plural, count));
         bytes += size;
         recording.add_list(name, resource, size);
@@ -153,7 +158,12 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
     for (kind, name, mut watch) in watches {
         let resource = resource(kind)?;
         if resource.metadata_only {
-            watch.event("BOOKMARK", "meta.k8s.io/v1", "PartialObjectMetadata", &bookmark)?;
+            watch.event(
+                "BOOKMARK",
+                "meta.k8s.io/v1",
+                "PartialObjectMetadata",
+                &bookmark,
+            )?;
         } else {
             watch.event("BOOKMARK", resource.api_version, resource.kind, &bookmark)?;
         }
@@ -173,8 +183,18 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
 }
 
 /// Builds and appends every object of `kind` in the initial state.
-fn write_items(plan: &Plan, kind: Kind, metadata_only: bool, list: &mut ListWriter) -> io::Result<()> {
-    fn push<M: Message>(list: &mut ListWriter, metadata_only: bool, object: M, metadata: impl FnOnce(M) -> Option<crate::api::meta::v1::ObjectMeta>) -> io::Result<()> {
+fn write_items(
+    plan: &Plan,
+    kind: Kind,
+    metadata_only: bool,
+    list: &mut ListWriter,
+) -> io::Result<()> {
+    fn push<M: Message>(
+        list: &mut ListWriter,
+        metadata_only: bool,
+        object: M,
+        metadata: impl FnOnce(M) -> Option<crate::api::meta::v1::ObjectMeta>,
+    ) -> io::Result<()> {
         if metadata_only {
             list.push(&PartialObjectMetadata {
                 metadata: metadata(object),
@@ -185,42 +205,67 @@ fn write_items(plan: &Plan, kind: Kind, metadata_only: bool, list: &mut ListWrit
     }
     let n = |count: usize| 0..count as u32;
     match kind {
-        Kind::Namespace => n(plan.namespaces.len())
-            .try_for_each(|i| push(list, metadata_only, config::namespace(plan, i), |o| o.metadata)),
+        Kind::Namespace => n(plan.namespaces.len()).try_for_each(|i| {
+            push(list, metadata_only, config::namespace(plan, i), |o| {
+                o.metadata
+            })
+        }),
         Kind::Node => n(plan.nodes.len()).try_for_each(|i| {
             let view = node::NodeView {
                 health: plan.nodes[i as usize].health,
                 resource_version: plan.resource_version(Kind::Node, i),
                 changed_at: None,
             };
-            push(list, metadata_only, node::node(plan, i, &view), |o| o.metadata)
+            push(list, metadata_only, node::node(plan, i, &view), |o| {
+                o.metadata
+            })
         }),
         Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::Job => {
             for workload in &plan.workloads {
                 match (kind, workload.kind) {
-                    (Kind::Deployment, plan::WorkloadKind::Deployment) => {
-                        push(list, metadata_only, workloads::deployment(plan, workload), |o| o.metadata)?
-                    }
-                    (Kind::StatefulSet, plan::WorkloadKind::StatefulSet) => {
-                        push(list, metadata_only, workloads::stateful_set(plan, workload), |o| o.metadata)?
-                    }
-                    (Kind::DaemonSet, plan::WorkloadKind::DaemonSet) => {
-                        push(list, metadata_only, workloads::daemon_set(plan, workload), |o| o.metadata)?
-                    }
+                    (Kind::Deployment, plan::WorkloadKind::Deployment) => push(
+                        list,
+                        metadata_only,
+                        workloads::deployment(plan, workload),
+                        |o| o.metadata,
+                    )?,
+                    (Kind::StatefulSet, plan::WorkloadKind::StatefulSet) => push(
+                        list,
+                        metadata_only,
+                        workloads::stateful_set(plan, workload),
+                        |o| o.metadata,
+                    )?,
+                    (Kind::DaemonSet, plan::WorkloadKind::DaemonSet) => push(
+                        list,
+                        metadata_only,
+                        workloads::daemon_set(plan, workload),
+                        |o| o.metadata,
+                    )?,
                     (Kind::Job, plan::WorkloadKind::Job) => {
-                        push(list, metadata_only, workloads::job(plan, workload), |o| o.metadata)?
+                        push(list, metadata_only, workloads::job(plan, workload), |o| {
+                            o.metadata
+                        })?
                     }
                     _ => {}
                 }
             }
             Ok(())
         }
-        Kind::ReplicaSet => n(plan.replica_sets.len())
-            .try_for_each(|i| push(list, metadata_only, workloads::replica_set(plan, i), |o| o.metadata)),
-        Kind::Service => n(plan.services.len())
-            .try_for_each(|i| push(list, metadata_only, config::service(plan, i), |o| o.metadata)),
-        Kind::ConfigMap => n(plan.config_maps.len())
-            .try_for_each(|i| push(list, metadata_only, config::config_map(plan, i), |o| o.metadata)),
+        Kind::ReplicaSet => n(plan.replica_sets.len()).try_for_each(|i| {
+            push(list, metadata_only, workloads::replica_set(plan, i), |o| {
+                o.metadata
+            })
+        }),
+        Kind::Service => n(plan.services.len()).try_for_each(|i| {
+            push(list, metadata_only, config::service(plan, i), |o| {
+                o.metadata
+            })
+        }),
+        Kind::ConfigMap => n(plan.config_maps.len()).try_for_each(|i| {
+            push(list, metadata_only, config::config_map(plan, i), |o| {
+                o.metadata
+            })
+        }),
         Kind::Secret => n(plan.secrets.len())
             .try_for_each(|i| push(list, metadata_only, config::secret(plan, i), |o| o.metadata)),
         Kind::Pod => n(plan.pods.len()).try_for_each(|i| {
@@ -231,7 +276,12 @@ fn write_items(plan: &Plan, kind: Kind, metadata_only: bool, list: &mut ListWrit
                 resource_version: plan.resource_version(Kind::Pod, i),
                 deleting: false,
             };
-            push(list, metadata_only, pod::pod(plan, i, planned, &view), |o| o.metadata)
+            push(
+                list,
+                metadata_only,
+                pod::pod(plan, i, planned, &view),
+                |o| o.metadata,
+            )
         }),
     }
 }

@@ -31,7 +31,14 @@ fn taint(key: &str, value: Option<&str>, effect: &str) -> Taint {
     }
 }
 
-fn node_condition(kind: &str, status: &str, reason: &str, message: &str, heartbeat: i64, transition: i64) -> NodeCondition {
+fn node_condition(
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    heartbeat: i64,
+    transition: i64,
+) -> NodeCondition {
     NodeCondition {
         r#type: some(kind),
         status: some(status),
@@ -45,7 +52,8 @@ fn node_condition(kind: &str, status: &str, reason: &str, message: &str, heartbe
 pub fn node(plan: &Plan, index: u32, view: &NodeView) -> Node {
     let planned = &plan.nodes[index as usize];
     let mut rng = Rng::stream(plan.options.seed, Kind::Node.stream(), u64::from(index));
-    let (instance_type, cores, memory_gib) = INSTANCE_TYPES[planned.instance_type as usize % INSTANCE_TYPES.len()];
+    let (instance_type, cores, memory_gib) =
+        INSTANCE_TYPES[planned.instance_type as usize % INSTANCE_TYPES.len()];
     let (instance_type, cores, memory_gib) = if planned.role == NodeRole::Gpu {
         INSTANCE_TYPES[5]
     } else {
@@ -61,8 +69,14 @@ pub fn node(plan: &Plan, index: u32, view: &NodeView) -> Node {
         ("kubernetes.io/arch", "amd64".to_string()),
         ("kubernetes.io/os", "linux".to_string()),
         ("kubernetes.io/hostname", name.clone()),
-        ("node.kubernetes.io/instance-type", instance_type.to_string()),
-        ("beta.kubernetes.io/instance-type", instance_type.to_string()),
+        (
+            "node.kubernetes.io/instance-type",
+            instance_type.to_string(),
+        ),
+        (
+            "beta.kubernetes.io/instance-type",
+            instance_type.to_string(),
+        ),
         ("topology.kubernetes.io/region", REGION.to_string()),
         ("topology.kubernetes.io/zone", zone.to_string()),
         ("failure-domain.beta.kubernetes.io/zone", zone.to_string()),
@@ -74,16 +88,29 @@ pub fn node(plan: &Plan, index: u32, view: &NodeView) -> Node {
         NodeRole::Infra => "infra",
     };
     node_labels.insert(format!("node-role.kubernetes.io/{role}"), String::new());
-    node_labels.insert("node.example.com/pool".into(), format!("{role}-pool-{}", index % 4));
+    node_labels.insert(
+        "node.example.com/pool".into(),
+        format!("{role}-pool-{}", index % 4),
+    );
 
     let mut annotations = BTreeMap::new();
     annotations.insert("node.alpha.kubernetes.io/ttl".to_string(), "0".to_string());
-    annotations.insert("volumes.kubernetes.io/controller-managed-attach-detach".to_string(), "true".to_string());
-    annotations.insert("kubeadm.alpha.kubernetes.io/cri-socket".to_string(), "unix:///run/containerd/containerd.sock".to_string());
+    annotations.insert(
+        "volumes.kubernetes.io/controller-managed-attach-detach".to_string(),
+        "true".to_string(),
+    );
+    annotations.insert(
+        "kubeadm.alpha.kubernetes.io/cri-socket".to_string(),
+        "unix:///run/containerd/containerd.sock".to_string(),
+    );
 
     let mut taints = Vec::new();
     match planned.role {
-        NodeRole::ControlPlane => taints.push(taint("node-role.kubernetes.io/control-plane", None, "NoSchedule")),
+        NodeRole::ControlPlane => taints.push(taint(
+            "node-role.kubernetes.io/control-plane",
+            None,
+            "NoSchedule",
+        )),
         NodeRole::Gpu => taints.push(taint("nvidia.com/gpu", Some("present"), "NoSchedule")),
         NodeRole::Infra => taints.push(taint("dedicated", Some("infra"), "NoSchedule")),
         NodeRole::Worker => {}
@@ -95,25 +122,52 @@ pub fn node(plan: &Plan, index: u32, view: &NodeView) -> Node {
             taints.push(taint("node.kubernetes.io/unreachable", None, "NoExecute"));
             taints.push(taint("node.kubernetes.io/unreachable", None, "NoSchedule"));
         }
-        NodeHealth::MemoryPressure => taints.push(taint("node.kubernetes.io/memory-pressure", None, "NoSchedule")),
-        NodeHealth::DiskPressure => taints.push(taint("node.kubernetes.io/disk-pressure", None, "NoSchedule")),
+        NodeHealth::MemoryPressure => taints.push(taint(
+            "node.kubernetes.io/memory-pressure",
+            None,
+            "NoSchedule",
+        )),
+        NodeHealth::DiskPressure => taints.push(taint(
+            "node.kubernetes.io/disk-pressure",
+            None,
+            "NoSchedule",
+        )),
         NodeHealth::Cordoned => {
             unschedulable = Some(true);
-            taints.push(taint("node.kubernetes.io/unschedulable", None, "NoSchedule"));
+            taints.push(taint(
+                "node.kubernetes.io/unschedulable",
+                None,
+                "NoSchedule",
+            ));
         }
         NodeHealth::Ready => {}
     }
 
     let mut capacity = BTreeMap::new();
     capacity.insert("cpu".to_string(), quantity(cores.to_string()));
-    capacity.insert("memory".to_string(), quantity(format!("{}Ki", u64::from(memory_gib) * 1024 * 1024 - 327_680)));
+    capacity.insert(
+        "memory".to_string(),
+        quantity(format!(
+            "{}Ki",
+            u64::from(memory_gib) * 1024 * 1024 - 327_680
+        )),
+    );
     capacity.insert("pods".to_string(), quantity("110"));
     capacity.insert("ephemeral-storage".to_string(), quantity("104845292Ki"));
     capacity.insert("hugepages-1Gi".to_string(), quantity("0"));
     capacity.insert("hugepages-2Mi".to_string(), quantity("0"));
     let mut allocatable = capacity.clone();
-    allocatable.insert("cpu".to_string(), quantity(format!("{}m", cores * 1000 - 90)));
-    allocatable.insert("memory".to_string(), quantity(format!("{}Ki", u64::from(memory_gib) * 1024 * 1024 - 1_800_000)));
+    allocatable.insert(
+        "cpu".to_string(),
+        quantity(format!("{}m", cores * 1000 - 90)),
+    );
+    allocatable.insert(
+        "memory".to_string(),
+        quantity(format!(
+            "{}Ki",
+            u64::from(memory_gib) * 1024 * 1024 - 1_800_000
+        )),
+    );
     allocatable.insert("ephemeral-storage".to_string(), quantity("96625420948"));
     if planned.role == NodeRole::Gpu {
         capacity.insert("nvidia.com/gpu".to_string(), quantity("1"));
@@ -124,34 +178,94 @@ pub fn node(plan: &Plan, index: u32, view: &NodeView) -> Node {
     let past_change = CLUSTER_NOW - rng.range(600, 20 * DAY as u64) as i64;
     let changed = view.changed_at.unwrap_or(past_change);
     let booted = view.changed_at.unwrap_or(created + 60);
-    let pressure = |kind: &str, on: bool, ok_reason: &str, bad_reason: &str, ok: &str, bad: &str| {
-        if health == NodeHealth::NotReady {
-            node_condition(kind, "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", heartbeat - 600, changed)
-        } else if on {
-            node_condition(kind, "True", bad_reason, bad, heartbeat, changed)
-        } else {
-            node_condition(kind, "False", ok_reason, ok, heartbeat, booted)
-        }
-    };
+    let pressure =
+        |kind: &str, on: bool, ok_reason: &str, bad_reason: &str, ok: &str, bad: &str| {
+            if health == NodeHealth::NotReady {
+                node_condition(
+                    kind,
+                    "Unknown",
+                    "NodeStatusUnknown",
+                    "Kubelet stopped posting node status.",
+                    heartbeat - 600,
+                    changed,
+                )
+            } else if on {
+                node_condition(kind, "True", bad_reason, bad, heartbeat, changed)
+            } else {
+                node_condition(kind, "False", ok_reason, ok, heartbeat, booted)
+            }
+        };
     let conditions = vec![
-        pressure("MemoryPressure", health == NodeHealth::MemoryPressure, "KubeletHasSufficientMemory", "KubeletHasInsufficientMemory", "kubelet has sufficient memory available", "kubelet has insufficient memory available"),
-        pressure("DiskPressure", health == NodeHealth::DiskPressure, "KubeletHasNoDiskPressure", "KubeletHasDiskPressure", "kubelet has no disk pressure", "kubelet has disk pressure"),
-        pressure("PIDPressure", false, "KubeletHasSufficientPID", "KubeletHasInsufficientPID", "kubelet has sufficient PID available", "kubelet has insufficient PID available"),
+        pressure(
+            "MemoryPressure",
+            health == NodeHealth::MemoryPressure,
+            "KubeletHasSufficientMemory",
+            "KubeletHasInsufficientMemory",
+            "kubelet has sufficient memory available",
+            "kubelet has insufficient memory available",
+        ),
+        pressure(
+            "DiskPressure",
+            health == NodeHealth::DiskPressure,
+            "KubeletHasNoDiskPressure",
+            "KubeletHasDiskPressure",
+            "kubelet has no disk pressure",
+            "kubelet has disk pressure",
+        ),
+        pressure(
+            "PIDPressure",
+            false,
+            "KubeletHasSufficientPID",
+            "KubeletHasInsufficientPID",
+            "kubelet has sufficient PID available",
+            "kubelet has insufficient PID available",
+        ),
         if health == NodeHealth::NotReady {
-            node_condition("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", heartbeat - 600, changed)
+            node_condition(
+                "Ready",
+                "Unknown",
+                "NodeStatusUnknown",
+                "Kubelet stopped posting node status.",
+                heartbeat - 600,
+                changed,
+            )
         } else {
-            node_condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", heartbeat, booted)
+            node_condition(
+                "Ready",
+                "True",
+                "KubeletReady",
+                "kubelet is posting ready status",
+                heartbeat,
+                booted,
+            )
         },
     ];
 
-    let octets = format!("{}.{}.{}", 20 + (index >> 16) % 200, (index >> 8) & 0xff, index & 0xff);
+    let octets = format!(
+        "{}.{}.{}",
+        20 + (index >> 16) % 200,
+        (index >> 8) & 0xff,
+        index & 0xff
+    );
     let mut addresses = vec![
-        NodeAddress { r#type: some("InternalIP"), address: Some(format!("10.{octets}")) },
-        NodeAddress { r#type: some("Hostname"), address: Some(name.clone()) },
-        NodeAddress { r#type: some("InternalDNS"), address: Some(format!("{name}.{REGION}.compute.internal")) },
+        NodeAddress {
+            r#type: some("InternalIP"),
+            address: Some(format!("10.{octets}")),
+        },
+        NodeAddress {
+            r#type: some("Hostname"),
+            address: Some(name.clone()),
+        },
+        NodeAddress {
+            r#type: some("InternalDNS"),
+            address: Some(format!("{name}.{REGION}.compute.internal")),
+        },
     ];
     if planned.role == NodeRole::Infra {
-        addresses.push(NodeAddress { r#type: some("ExternalIP"), address: Some(format!("203.0.{}.{}", (index >> 8) & 0xff, index & 0xff)) });
+        addresses.push(NodeAddress {
+            r#type: some("ExternalIP"),
+            address: Some(format!("203.0.{}.{}", (index >> 8) & 0xff, index & 0xff)),
+        });
     }
     let mut images = Vec::new();
     for (image, size) in NODE_IMAGES {

@@ -299,7 +299,12 @@ impl Plan {
             };
             let name = match role {
                 NodeRole::ControlPlane => format!("control-plane-{i}"),
-                _ => format!("ip-10-{}-{}-{}", 20 + (i >> 16) % 200, (i >> 8) & 0xff, i & 0xff),
+                _ => format!(
+                    "ip-10-{}-{}-{}",
+                    20 + (i >> 16) % 200,
+                    (i >> 8) & 0xff,
+                    i & 0xff
+                ),
             };
             self.nodes.push(NodePlan {
                 name,
@@ -348,7 +353,12 @@ impl Plan {
         pod_count: u32,
         sidecar: bool,
     ) {
-        let index = self.workloads.iter().filter(|w| w.kind == kind).count() as u32;
+        // Workloads of one kind are pushed together, so the index among the kind is
+        // the distance from the first of the run (no scan over all workloads).
+        let index = match self.workloads.last() {
+            Some(last) if last.kind == kind => last.index + 1,
+            _ => 0,
+        };
         let first_pod = self
             .workloads
             .last()
@@ -398,12 +408,15 @@ impl Plan {
                 };
                 let pods = wanted.min(left);
                 left -= pods;
-                let namespace = namespaces.start + rng.below(u64::from(namespaces.len() as u32)) as u32;
+                let namespace =
+                    namespaces.start + rng.below(u64::from(namespaces.len() as u32)) as u32;
                 let archetype = rng.below(ARCHETYPES.len() as u64) as u32;
                 let base = ARCHETYPES[archetype as usize].name;
                 let name = loop {
                     let candidate = match kind {
-                        WorkloadKind::Job => format!("{base}-migrate-{}", rng.range(28_000_000, 29_999_999)),
+                        WorkloadKind::Job => {
+                            format!("{base}-migrate-{}", rng.range(28_000_000, 29_999_999))
+                        }
                         WorkloadKind::Bare => format!("{base}-debug-{}", rng.name_suffix(5)),
                         _ => format!("{base}-{}", rng.name_suffix(4)),
                     };

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 
 use crate::api::core::v1::{
-    ConfigMapProjection, Container, ContainerPort, ContainerState, ContainerStateRunning,
-    ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, DownwardApiProjection,
-    DownwardApiVolumeFile, EmptyDirVolumeSource, EnvVar, HostIp, HttpGetAction, KeyToPath,
-    LocalObjectReference, ObjectFieldSelector, Pod, PodCondition, PodIp, PodSecurityContext,
-    PodSpec, PodStatus, Probe, ProbeHandler, ProjectedVolumeSource, ResourceRequirements,
-    SecurityContext, Capabilities, ServiceAccountTokenProjection, Toleration, Volume, VolumeMount,
-    VolumeProjection, VolumeSource,
+    Capabilities, ConfigMapProjection, Container, ContainerPort, ContainerState,
+    ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
+    DownwardApiProjection, DownwardApiVolumeFile, EmptyDirVolumeSource, EnvVar, HostIp,
+    HttpGetAction, KeyToPath, LocalObjectReference, ObjectFieldSelector, Pod, PodCondition, PodIp,
+    PodSecurityContext, PodSpec, PodStatus, Probe, ProbeHandler, ProjectedVolumeSource,
+    ResourceRequirements, SecurityContext, ServiceAccountTokenProjection, Toleration, Volume,
+    VolumeMount, VolumeProjection, VolumeSource,
 };
 use crate::api::intstr::IntOrString;
 use crate::api::meta::v1::{FieldsV1, ManagedFieldsEntry, ObjectMeta, Time};
@@ -32,7 +32,11 @@ pub struct PodView {
 /// The pod's name (stable: derived from the seed and the pod's index only).
 pub fn pod_name(plan: &Plan, index: u32, pod: &PodPlan) -> String {
     let workload = &plan.workloads[pod.workload as usize];
-    let mut rng = Rng::stream(plan.options.seed, Kind::Pod.stream() + 200, u64::from(index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::Pod.stream() + 200,
+        u64::from(index),
+    );
     match workload.kind {
         WorkloadKind::StatefulSet => format!("{}-{}", workload.name, pod.ordinal),
         WorkloadKind::Bare => workload.name.clone(),
@@ -60,7 +64,11 @@ struct ContainerPlan {
     health_path: &'static str,
 }
 
-fn container_plans(plan: &Plan, pod: &PodPlan, rng: &mut Rng) -> (Vec<ContainerPlan>, Vec<ContainerPlan>) {
+fn container_plans(
+    plan: &Plan,
+    pod: &PodPlan,
+    rng: &mut Rng,
+) -> (Vec<ContainerPlan>, Vec<ContainerPlan>) {
     let workload = &plan.workloads[pod.workload as usize];
     let mut containers = Vec::new();
     let mut init = Vec::new();
@@ -90,7 +98,10 @@ fn container_plans(plan: &Plan, pod: &PodPlan, rng: &mut Rng) -> (Vec<ContainerP
     if matches!(archetype.component, "cache" | "database") {
         containers.push(ContainerPlan {
             name: "metrics-exporter".into(),
-            image: format!("quay.io/prometheuscommunity/{}-exporter:v0.15.0", archetype.name),
+            image: format!(
+                "quay.io/prometheuscommunity/{}-exporter:v0.15.0",
+                archetype.name
+            ),
             port: 9121,
             cpu_milli: 20,
             memory_mib: 32,
@@ -105,7 +116,11 @@ fn container_plans(plan: &Plan, pod: &PodPlan, rng: &mut Rng) -> (Vec<ContainerP
             port: 15090,
             cpu_milli: 100,
             memory_mib: 128,
-            env: vec!["ISTIO_META_POD_PORTS", "ISTIO_META_CLUSTER_ID", "PILOT_CERT_PROVIDER"],
+            env: vec![
+                "ISTIO_META_POD_PORTS",
+                "ISTIO_META_CLUSTER_ID",
+                "PILOT_CERT_PROVIDER",
+            ],
             health_path: "/healthz/ready",
         });
         init.push(ContainerPlan {
@@ -134,12 +149,23 @@ fn container_plans(plan: &Plan, pod: &PodPlan, rng: &mut Rng) -> (Vec<ContainerP
     (containers, init)
 }
 
-fn container(c: &ContainerPlan, mounts: &[(String, &str)], pod_name: &str, rng: &mut Rng) -> Container {
+fn container(
+    c: &ContainerPlan,
+    mounts: &[(String, &str)],
+    pod_name: &str,
+    rng: &mut Rng,
+) -> Container {
     let mut requests = BTreeMap::new();
     requests.insert("cpu".to_string(), quantity(format!("{}m", c.cpu_milli)));
-    requests.insert("memory".to_string(), quantity(format!("{}Mi", c.memory_mib)));
+    requests.insert(
+        "memory".to_string(),
+        quantity(format!("{}Mi", c.memory_mib)),
+    );
     let mut limits = BTreeMap::new();
-    limits.insert("memory".to_string(), quantity(format!("{}Mi", c.memory_mib * 2)));
+    limits.insert(
+        "memory".to_string(),
+        quantity(format!("{}Mi", c.memory_mib * 2)),
+    );
     if rng.chance(400) {
         limits.insert("cpu".to_string(), quantity(format!("{}m", c.cpu_milli * 4)));
     }
@@ -175,7 +201,11 @@ fn container(c: &ContainerPlan, mounts: &[(String, &str)], pod_name: &str, rng: 
         },
         ports: if serving {
             vec![ContainerPort {
-                name: some(if c.name == "istio-proxy" { "http-envoy-prom" } else { "http" }),
+                name: some(if c.name == "istio-proxy" {
+                    "http-envoy-prom"
+                } else {
+                    "http"
+                }),
                 container_port: Some(c.port),
                 protocol: some("TCP"),
                 ..Default::default()
@@ -191,7 +221,11 @@ fn container(c: &ContainerPlan, mounts: &[(String, &str)], pod_name: &str, rng: 
                 value: Some(match *name {
                     "LOG_LEVEL" => "info".to_string(),
                     "NODE_NAME" | "POD_NAME" => pod_name.to_string(),
-                    _ => format!("{}-{}", name.to_ascii_lowercase().replace('_', "-"), rng.hex(6)),
+                    _ => format!(
+                        "{}-{}",
+                        name.to_ascii_lowercase().replace('_', "-"),
+                        rng.hex(6)
+                    ),
                 }),
                 value_from: None,
             })
@@ -279,7 +313,13 @@ fn api_access_volume(name: &str) -> Volume {
     }
 }
 
-fn condition(kind: &str, status: bool, at: i64, reason: Option<&str>, message: Option<String>) -> PodCondition {
+fn condition(
+    kind: &str,
+    status: bool,
+    at: i64,
+    reason: Option<&str>,
+    message: Option<String>,
+) -> PodCondition {
     PodCondition {
         r#type: some(kind),
         status: some(if status { "True" } else { "False" }),
@@ -318,7 +358,9 @@ pub fn pod(plan: &Plan, index: u32, planned: &PodPlan, view: &PodView) -> Pod {
     // Labels: 5 to 8, as Helm charts and controllers set them.
     let app = match workload.kind {
         WorkloadKind::DaemonSet => workload.name.clone(),
-        _ => ARCHETYPES[workload.archetype as usize % ARCHETYPES.len()].name.to_string(),
+        _ => ARCHETYPES[workload.archetype as usize % ARCHETYPES.len()]
+            .name
+            .to_string(),
     };
     let component = match workload.kind {
         WorkloadKind::DaemonSet => "agent",
@@ -338,19 +380,43 @@ pub fn pod(plan: &Plan, index: u32, planned: &PodPlan, view: &PodView) -> Pod {
             if let Some(rs) = workload.current_replica_set {
                 let rs_plan = &plan.replica_sets[rs as usize];
                 pod_labels.insert("pod-template-hash".into(), rs_plan.template_hash.clone());
-                owner = Some(controller_ref("apps/v1", "ReplicaSet", &rs_plan.name, owner_uid(Kind::ReplicaSet, rs)));
+                owner = Some(controller_ref(
+                    "apps/v1",
+                    "ReplicaSet",
+                    &rs_plan.name,
+                    owner_uid(Kind::ReplicaSet, rs),
+                ));
             }
         }
         WorkloadKind::StatefulSet => {
             pod_labels.insert("statefulset.kubernetes.io/pod-name".into(), name.clone());
-            pod_labels.insert("controller-revision-hash".into(), format!("{}-{}", workload.name, rng.name_suffix(10)));
-            pod_labels.insert("apps.kubernetes.io/pod-index".into(), planned.ordinal.to_string());
-            owner = Some(controller_ref("apps/v1", "StatefulSet", &workload.name, owner_uid(Kind::StatefulSet, workload.index)));
+            pod_labels.insert(
+                "controller-revision-hash".into(),
+                format!("{}-{}", workload.name, rng.name_suffix(10)),
+            );
+            pod_labels.insert(
+                "apps.kubernetes.io/pod-index".into(),
+                planned.ordinal.to_string(),
+            );
+            owner = Some(controller_ref(
+                "apps/v1",
+                "StatefulSet",
+                &workload.name,
+                owner_uid(Kind::StatefulSet, workload.index),
+            ));
         }
         WorkloadKind::DaemonSet => {
             pod_labels.insert("controller-revision-hash".into(), rng.name_suffix(10));
-            pod_labels.insert("pod-template-generation".into(), rng.range(1, 9).to_string());
-            owner = Some(controller_ref("apps/v1", "DaemonSet", &workload.name, owner_uid(Kind::DaemonSet, workload.index)));
+            pod_labels.insert(
+                "pod-template-generation".into(),
+                rng.range(1, 9).to_string(),
+            );
+            owner = Some(controller_ref(
+                "apps/v1",
+                "DaemonSet",
+                &workload.name,
+                owner_uid(Kind::DaemonSet, workload.index),
+            ));
         }
         WorkloadKind::Job => {
             let uid = owner_uid(Kind::Job, workload.index);
@@ -375,7 +441,10 @@ pub fn pod(plan: &Plan, index: u32, planned: &PodPlan, view: &PodView) -> Pod {
     let (container_plans, init_plans) = container_plans(plan, planned, &mut rng);
     let api_volume = format!("kube-api-access-{}", rng.name_suffix(5));
     let mounts = [
-        (api_volume.clone(), "/var/run/secrets/kubernetes.io/serviceaccount"),
+        (
+            api_volume.clone(),
+            "/var/run/secrets/kubernetes.io/serviceaccount",
+        ),
         ("data".to_string(), "/data"),
     ];
     let containers: Vec<Container> = container_plans
@@ -388,7 +457,11 @@ pub fn pod(plan: &Plan, index: u32, planned: &PodPlan, view: &PodView) -> Pod {
         .collect();
 
     let node = planned.node.map(|n| &plan.nodes[n as usize]);
-    let node_name = if state.has_node() { node.map(|n| n.name.clone()) } else { None };
+    let node_name = if state.has_node() {
+        node.map(|n| n.name.clone())
+    } else {
+        None
+    };
     let daemon = workload.kind == WorkloadKind::DaemonSet;
     let tolerations = if daemon {
         vec![Toleration {
@@ -396,16 +469,19 @@ pub fn pod(plan: &Plan, index: u32, planned: &PodPlan, view: &PodView) -> Pod {
             ..Default::default()
         }]
     } else {
-        ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
-            .iter()
-            .map(|key| Toleration {
-                key: some(*key),
-                operator: some("Exists"),
-                effect: some("NoExecute"),
-                toleration_seconds: Some(300),
-                ..Default::default()
-            })
-            .collect()
+        [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ]
+        .iter()
+        .map(|key| Toleration {
+            key: some(*key),
+            operator: some("Exists"),
+            effect: some("NoExecute"),
+            toleration_seconds: Some(300),
+            ..Default::default()
+        })
+        .collect()
     };
     let spec = PodSpec {
         volumes: vec![
@@ -420,11 +496,23 @@ pub fn pod(plan: &Plan, index: u32, planned: &PodPlan, view: &PodView) -> Pod {
         ],
         init_containers,
         containers,
-        restart_policy: some(if workload.kind == WorkloadKind::Job { "Never" } else { "Always" }),
+        restart_policy: some(if workload.kind == WorkloadKind::Job {
+            "Never"
+        } else {
+            "Always"
+        }),
         termination_grace_period_seconds: Some(30),
         dns_policy: some("ClusterFirst"),
-        service_account_name: some(if daemon { workload.name.as_str() } else { "default" }),
-        service_account: some(if daemon { workload.name.as_str() } else { "default" }),
+        service_account_name: some(if daemon {
+            workload.name.as_str()
+        } else {
+            "default"
+        }),
+        service_account: some(if daemon {
+            workload.name.as_str()
+        } else {
+            "default"
+        }),
         node_name,
         host_network: daemon.then_some(true),
         security_context: Some(PodSecurityContext {
@@ -481,7 +569,9 @@ fn image_id(image: &str, rng: &mut Rng) -> String {
 
 fn running(since: i64) -> ContainerState {
     ContainerState {
-        running: Some(ContainerStateRunning { started_at: at(since) }),
+        running: Some(ContainerStateRunning {
+            started_at: at(since),
+        }),
         ..Default::default()
     }
 }
@@ -496,7 +586,13 @@ fn waiting(reason: &str, message: Option<String>) -> ContainerState {
     }
 }
 
-fn terminated(exit_code: i32, reason: &str, started: i64, finished: i64, id: String) -> ContainerState {
+fn terminated(
+    exit_code: i32,
+    reason: &str,
+    started: i64,
+    finished: i64,
+    id: String,
+) -> ContainerState {
     ContainerState {
         terminated: Some(ContainerStateTerminated {
             exit_code: Some(exit_code),
@@ -521,24 +617,60 @@ fn pod_status(
     rng: &mut Rng,
 ) -> PodStatus {
     let state = view.state;
-    let base_restarts = if rng.chance(150) { rng.range(1, 4) as i32 } else { 0 };
+    let base_restarts = if rng.chance(150) {
+        rng.range(1, 4) as i32
+    } else {
+        0
+    };
     let last_change = CLUSTER_NOW - rng.range(60, 3 * DAY as u64) as i64;
     let scheduled = state.has_node();
     let ready = state.is_ready();
-    let pending_on_node = matches!(state, PodState::ContainerCreating | PodState::ImagePullBackOff);
+    let pending_on_node = matches!(
+        state,
+        PodState::ContainerCreating | PodState::ImagePullBackOff
+    );
     let initialized = !pending_on_node || spec.init_containers.is_empty();
 
     let mut conditions = Vec::new();
     if scheduled {
-        conditions.push(condition("PodReadyToStartContainers", !pending_on_node && state != PodState::Evicted, started, None, None));
+        conditions.push(condition(
+            "PodReadyToStartContainers",
+            !pending_on_node && state != PodState::Evicted,
+            started,
+            None,
+            None,
+        ));
         conditions.push(condition("Initialized", initialized, started, None, None));
         let (reason, message) = match state {
             s if s.is_ready() => (None, None),
             PodState::Completed | PodState::Failed => (Some("PodCompleted"), None),
-            _ => (Some("ContainersNotReady"), Some("containers with unready status: [".to_string() + spec.containers.first().and_then(|c| c.name.as_deref()).unwrap_or("") + "]")),
+            _ => (
+                Some("ContainersNotReady"),
+                Some(
+                    "containers with unready status: [".to_string()
+                        + spec
+                            .containers
+                            .first()
+                            .and_then(|c| c.name.as_deref())
+                            .unwrap_or("")
+                        + "]",
+                ),
+            ),
         };
-        conditions.push(condition("Ready", ready, last_change, reason, message.clone()));
-        conditions.push(condition("ContainersReady", ready, last_change, reason, message));
+        conditions.push(condition(
+            "Ready",
+            ready,
+            last_change,
+            reason,
+            message.clone(),
+        ));
+        conditions.push(condition(
+            "ContainersReady",
+            ready,
+            last_change,
+            reason,
+            message,
+        ));
         conditions.push(condition("PodScheduled", true, created + 1, None, None));
     } else {
         let nodes = plan.nodes.len();
@@ -555,8 +687,18 @@ fn pod_status(
 
     let node = planned.node.map(|n| &plan.nodes[n as usize]);
     let node_octets = planned.node.unwrap_or(0);
-    let host_ip = format!("10.{}.{}.{}", 20 + (node_octets >> 16) % 200, (node_octets >> 8) & 0xff, node_octets & 0xff);
-    let pod_ip = format!("100.{}.{}.{}", 64 + (node_octets >> 8) % 64, node_octets & 0xff, rng.range(2, 254));
+    let host_ip = format!(
+        "10.{}.{}.{}",
+        20 + (node_octets >> 16) % 200,
+        (node_octets >> 8) & 0xff,
+        node_octets & 0xff
+    );
+    let pod_ip = format!(
+        "100.{}.{}.{}",
+        64 + (node_octets >> 8) % 64,
+        node_octets & 0xff,
+        rng.range(2, 254)
+    );
     let daemon = plan.workloads[planned.workload as usize].kind == WorkloadKind::DaemonSet;
     let pod_ip = if daemon { host_ip.clone() } else { pod_ip };
 
@@ -570,39 +712,109 @@ fn pod_status(
             let mut restarts = base_restarts + if first { view.extra_restarts } else { 0 };
             let (current, last, is_ready) = match state {
                 PodState::Running => {
-                    let last = (restarts > 0).then(|| terminated(137, "Error", started, last_change - 5, container_id(rng)));
-                    (running(if restarts > 0 { last_change } else { started }), last, true)
+                    let last = (restarts > 0).then(|| {
+                        terminated(137, "Error", started, last_change - 5, container_id(rng))
+                    });
+                    (
+                        running(if restarts > 0 { last_change } else { started }),
+                        last,
+                        true,
+                    )
                 }
                 PodState::OomRestarted if !first => {
-                    let last = (restarts > 0).then(|| terminated(137, "Error", started, last_change - 5, container_id(rng)));
-                    (running(if restarts > 0 { last_change } else { started }), last, true)
+                    let last = (restarts > 0).then(|| {
+                        terminated(137, "Error", started, last_change - 5, container_id(rng))
+                    });
+                    (
+                        running(if restarts > 0 { last_change } else { started }),
+                        last,
+                        true,
+                    )
                 }
                 PodState::OomRestarted => {
                     restarts += rng.range(1, 6) as i32;
-                    (running(last_change), Some(terminated(137, "OOMKilled", started, last_change - 3, container_id(rng))), true)
+                    (
+                        running(last_change),
+                        Some(terminated(
+                            137,
+                            "OOMKilled",
+                            started,
+                            last_change - 3,
+                            container_id(rng),
+                        )),
+                        true,
+                    )
                 }
                 PodState::RunningNotReady => (running(started), None, !first),
                 PodState::CrashLoop if first => {
                     restarts += rng.range(5, 80) as i32;
                     (
-                        waiting("CrashLoopBackOff", Some(format!("back-off 5m0s restarting failed container={} pod=...", c.name.as_deref().unwrap_or("")))),
-                        Some(terminated(1, "Error", last_change - 40, last_change, container_id(rng))),
+                        waiting(
+                            "CrashLoopBackOff",
+                            Some(format!(
+                                "back-off 5m0s restarting failed container={} pod=...",
+                                c.name.as_deref().unwrap_or("")
+                            )),
+                        ),
+                        Some(terminated(
+                            1,
+                            "Error",
+                            last_change - 40,
+                            last_change,
+                            container_id(rng),
+                        )),
                         false,
                     )
                 }
                 PodState::CrashLoop => (running(started), None, true),
                 PodState::ContainerCreating => (waiting("ContainerCreating", None), None, false),
                 PodState::ImagePullBackOff => (
-                    waiting("ImagePullBackOff", Some(format!("Back-off pulling image \"{image}\""))),
+                    waiting(
+                        "ImagePullBackOff",
+                        Some(format!("Back-off pulling image \"{image}\"")),
+                    ),
                     None,
                     false,
                 ),
                 PodState::Unschedulable => (waiting("ContainerCreating", None), None, false),
-                PodState::Completed => (terminated(0, "Completed", started, started + rng.range(5, 900) as i64, container_id(rng)), None, false),
-                PodState::Failed => (terminated(1, "Error", started, started + rng.range(5, 900) as i64, container_id(rng)), None, false),
-                PodState::Evicted => (terminated(137, "ContainerStatusUnknown", started, last_change, container_id(rng)), None, false),
+                PodState::Completed => (
+                    terminated(
+                        0,
+                        "Completed",
+                        started,
+                        started + rng.range(5, 900) as i64,
+                        container_id(rng),
+                    ),
+                    None,
+                    false,
+                ),
+                PodState::Failed => (
+                    terminated(
+                        1,
+                        "Error",
+                        started,
+                        started + rng.range(5, 900) as i64,
+                        container_id(rng),
+                    ),
+                    None,
+                    false,
+                ),
+                PodState::Evicted => (
+                    terminated(
+                        137,
+                        "ContainerStatusUnknown",
+                        started,
+                        last_change,
+                        container_id(rng),
+                    ),
+                    None,
+                    false,
+                ),
             };
-            let has_container = !matches!(state, PodState::ContainerCreating | PodState::ImagePullBackOff);
+            let has_container = !matches!(
+                state,
+                PodState::ContainerCreating | PodState::ImagePullBackOff
+            );
             ContainerStatus {
                 name: c.name.clone(),
                 state: Some(current),
@@ -623,7 +835,10 @@ fn pod_status(
         .map(|c| {
             let image = c.image.clone().unwrap_or_default();
             let (current, done) = if initialized {
-                (terminated(0, "Completed", started, started + 2, container_id(rng)), true)
+                (
+                    terminated(0, "Completed", started, started + 2, container_id(rng)),
+                    true,
+                )
             } else {
                 (waiting("PodInitializing", None), false)
             };
@@ -669,20 +884,38 @@ fn pod_status(
         message,
         reason,
         host_ip: node.filter(|_| scheduled).map(|_| host_ip.clone()),
-        host_i_ps: if scheduled { vec![HostIp { ip: Some(host_ip) }] } else { Vec::new() },
+        host_i_ps: if scheduled {
+            vec![HostIp { ip: Some(host_ip) }]
+        } else {
+            Vec::new()
+        },
         pod_ip: (scheduled && !pending_on_node).then(|| pod_ip.clone()),
-        pod_i_ps: if scheduled && !pending_on_node { vec![PodIp { ip: Some(pod_ip) }] } else { Vec::new() },
+        pod_i_ps: if scheduled && !pending_on_node {
+            vec![PodIp { ip: Some(pod_ip) }]
+        } else {
+            Vec::new()
+        },
         start_time: if scheduled { at(created + 1) } else { None },
         init_container_statuses: if scheduled { init_statuses } else { Vec::new() },
         container_statuses: if scheduled { statuses } else { Vec::new() },
-        qos_class: some(if guaranteed { "Guaranteed" } else { "Burstable" }),
+        qos_class: some(if guaranteed {
+            "Guaranteed"
+        } else {
+            "Burstable"
+        }),
         ..Default::default()
     }
 }
 
 /// `managedFields` as the controller (spec) and the kubelet (status) leave them: a
 /// large, realistic share of a real pod's bytes.
-fn managed_fields(metadata: &ObjectMeta, spec: &PodSpec, status: &PodStatus, created: i64, manager: &str) -> Vec<ManagedFieldsEntry> {
+fn managed_fields(
+    metadata: &ObjectMeta,
+    spec: &PodSpec,
+    status: &PodStatus,
+    created: i64,
+    manager: &str,
+) -> Vec<ManagedFieldsEntry> {
     let keys = |map: &BTreeMap<String, String>| {
         map.keys()
             .map(|k| format!(",\"f:{k}\":{{}}"))
@@ -691,7 +924,12 @@ fn managed_fields(metadata: &ObjectMeta, spec: &PodSpec, status: &PodStatus, cre
     let owners: String = metadata
         .owner_references
         .iter()
-        .map(|o| format!(",\"k:{{\\\"uid\\\":\\\"{}\\\"}}\":{{}}", o.uid.as_deref().unwrap_or("")))
+        .map(|o| {
+            format!(
+                ",\"k:{{\\\"uid\\\":\\\"{}\\\"}}\":{{}}",
+                o.uid.as_deref().unwrap_or("")
+            )
+        })
         .collect();
     let containers: Vec<String> = spec
         .containers
@@ -719,17 +957,18 @@ fn managed_fields(metadata: &ObjectMeta, spec: &PodSpec, status: &PodStatus, cre
         "{{\"f:status\":{{\"f:conditions\":{{{conditions}}},\"f:containerStatuses\":{{}},\"f:hostIP\":{{}},\"f:hostIPs\":{{}},\"f:initContainerStatuses\":{{}},\"f:phase\":{{}},\"f:podIP\":{{}},\"f:podIPs\":{{\".\":{{}},\"k:{{\\\"ip\\\":\\\"{}\\\"}}\":{{\".\":{{}},\"f:ip\":{{}}}}}},\"f:startTime\":{{}}}}}}",
         status.pod_ip.as_deref().unwrap_or("")
     );
-    let entry = |manager: &str, fields: String, subresource: Option<&str>, at: i64| ManagedFieldsEntry {
-        manager: some(manager),
-        operation: some("Update"),
-        api_version: some("v1"),
-        time: time(at),
-        fields_type: some("FieldsV1"),
-        fields_v1: Some(FieldsV1 {
-            raw: Some(fields.into_bytes()),
-        }),
-        subresource: subresource.map(str::to_string),
-    };
+    let entry =
+        |manager: &str, fields: String, subresource: Option<&str>, at: i64| ManagedFieldsEntry {
+            manager: some(manager),
+            operation: some("Update"),
+            api_version: some("v1"),
+            time: time(at),
+            fields_type: some("FieldsV1"),
+            fields_v1: Some(FieldsV1 {
+                raw: Some(fields.into_bytes()),
+            }),
+            subresource: subresource.map(str::to_string),
+        };
     let mut entries = vec![entry(manager, spec_fields, None, created)];
     if status.start_time.is_some() {
         entries.push(entry("kubelet", status_fields, Some("status"), created + 5));

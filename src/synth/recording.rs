@@ -35,7 +35,10 @@ pub fn collection_path(resource: &ResourceType) -> String {
     if resource.group.is_empty() {
         format!("/api/{}/{}", resource.version, resource.plural)
     } else {
-        format!("/apis/{}/{}/{}", resource.group, resource.version, resource.plural)
+        format!(
+            "/apis/{}/{}/{}",
+            resource.group, resource.version, resource.plural
+        )
     }
 }
 

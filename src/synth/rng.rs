@@ -24,9 +24,10 @@ impl Rng {
     /// An independent stream for one object: the same (seed, stream, index) always
     /// yields the same numbers, whatever order objects are generated in.
     pub fn stream(seed: u64, stream: u64, index: u64) -> Rng {
-        Rng::new(mix(
-            seed ^ mix(stream.wrapping_mul(GOLDEN_GAMMA) ^ mix(index.wrapping_add(1))),
-        ))
+        Rng::new(mix(seed
+            ^ mix(
+                stream.wrapping_mul(GOLDEN_GAMMA) ^ mix(index.wrapping_add(1))
+            )))
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -75,9 +76,7 @@ impl Rng {
     /// `len` characters from the alphabet Kubernetes uses for generated name suffixes.
     pub fn name_suffix(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..len)
-            .map(|_| *self.pick(ALPHABET) as char)
-            .collect()
+        (0..len).map(|_| *self.pick(ALPHABET) as char).collect()
     }
 
     /// A version-4 style UUID.

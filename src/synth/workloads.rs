@@ -67,7 +67,11 @@ fn template(workload: &Workload, extra: Option<(&str, &str)>) -> PodTemplateSpec
                 image_pull_policy: some("IfNotPresent"),
                 ..Default::default()
             }],
-            restart_policy: some(if workload.kind == WorkloadKind::Job { "Never" } else { "Always" }),
+            restart_policy: some(if workload.kind == WorkloadKind::Job {
+                "Never"
+            } else {
+                "Always"
+            }),
             termination_grace_period_seconds: Some(30),
             dns_policy: some("ClusterFirst"),
             scheduler_name: some("default-scheduler"),
@@ -83,9 +87,18 @@ fn selector(workload: &Workload) -> Option<LabelSelector> {
     })
 }
 
-fn workload_meta(plan: &Plan, kind: Kind, workload: &Workload, rng: &mut Rng, generation: i64) -> ObjectMeta {
+fn workload_meta(
+    plan: &Plan,
+    kind: Kind,
+    workload: &Workload,
+    rng: &mut Rng,
+    generation: i64,
+) -> ObjectMeta {
     let mut annotations = BTreeMap::new();
-    annotations.insert("meta.helm.sh/release-name".to_string(), workload.name.clone());
+    annotations.insert(
+        "meta.helm.sh/release-name".to_string(),
+        workload.name.clone(),
+    );
     annotations.insert(
         "meta.helm.sh/release-namespace".to_string(),
         plan.namespaces[workload.namespace as usize].clone(),
@@ -111,7 +124,11 @@ fn count(n: u32) -> Option<i32> {
 }
 
 pub fn deployment(plan: &Plan, workload: &Workload) -> Deployment {
-    let mut rng = Rng::stream(plan.options.seed, Kind::Deployment.stream(), u64::from(workload.index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::Deployment.stream(),
+        u64::from(workload.index),
+    );
     let generation = rng.range(1, 12) as i64;
     let replicas = workload.pod_count;
     let ready = workload.ready_pods;
@@ -130,7 +147,13 @@ pub fn deployment(plan: &Plan, workload: &Workload) -> Deployment {
         .map(|rs| plan.replica_sets[rs as usize].name.clone())
         .unwrap_or_default();
     Deployment {
-        metadata: Some(workload_meta(plan, Kind::Deployment, workload, &mut rng, generation)),
+        metadata: Some(workload_meta(
+            plan,
+            Kind::Deployment,
+            workload,
+            &mut rng,
+            generation,
+        )),
         spec: Some(DeploymentSpec {
             replicas: count(replicas),
             selector: selector(workload),
@@ -154,10 +177,23 @@ pub fn deployment(plan: &Plan, workload: &Workload) -> Deployment {
                 condition(
                     "Available",
                     available_enough,
-                    if available_enough { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" },
-                    if available_enough { "Deployment has minimum availability.".into() } else { "Deployment does not have minimum availability.".into() },
+                    if available_enough {
+                        "MinimumReplicasAvailable"
+                    } else {
+                        "MinimumReplicasUnavailable"
+                    },
+                    if available_enough {
+                        "Deployment has minimum availability.".into()
+                    } else {
+                        "Deployment does not have minimum availability.".into()
+                    },
                 ),
-                condition("Progressing", true, "NewReplicaSetAvailable", format!("ReplicaSet \"{rs_name}\" has successfully progressed.")),
+                condition(
+                    "Progressing",
+                    true,
+                    "NewReplicaSetAvailable",
+                    format!("ReplicaSet \"{rs_name}\" has successfully progressed."),
+                ),
             ],
             ..Default::default()
         }),
@@ -167,15 +203,28 @@ pub fn deployment(plan: &Plan, workload: &Workload) -> Deployment {
 pub fn replica_set(plan: &Plan, index: u32) -> ReplicaSet {
     let rs = &plan.replica_sets[index as usize];
     let workload = &plan.workloads[rs.deployment as usize];
-    let mut rng = Rng::stream(plan.options.seed, Kind::ReplicaSet.stream(), u64::from(index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::ReplicaSet.stream(),
+        u64::from(index),
+    );
     let current = workload.current_replica_set == Some(index);
     let ready = if current { workload.ready_pods } else { 0 };
     let mut object_labels = selector_labels(workload);
     object_labels.insert("pod-template-hash".into(), rs.template_hash.clone());
     let mut annotations = BTreeMap::new();
-    annotations.insert("deployment.kubernetes.io/revision".to_string(), rs.revision.to_string());
-    annotations.insert("deployment.kubernetes.io/desired-replicas".to_string(), workload.pod_count.to_string());
-    annotations.insert("deployment.kubernetes.io/max-replicas".to_string(), (workload.pod_count + workload.pod_count.div_ceil(4)).to_string());
+    annotations.insert(
+        "deployment.kubernetes.io/revision".to_string(),
+        rs.revision.to_string(),
+    );
+    annotations.insert(
+        "deployment.kubernetes.io/desired-replicas".to_string(),
+        workload.pod_count.to_string(),
+    );
+    annotations.insert(
+        "deployment.kubernetes.io/max-replicas".to_string(),
+        (workload.pod_count + workload.pod_count.div_ceil(4)).to_string(),
+    );
     let generation = rng.range(1, 4) as i64;
     let metadata = Meta {
         name: rs.name.clone(),
@@ -186,19 +235,28 @@ pub fn replica_set(plan: &Plan, index: u32) -> ReplicaSet {
         generation: Some(generation),
         labels: object_labels,
         annotations,
-        owner: Some(controller_ref("apps/v1", "Deployment", &workload.name, plan.uid(Kind::Deployment, workload.index))),
+        owner: Some(controller_ref(
+            "apps/v1",
+            "Deployment",
+            &workload.name,
+            plan.uid(Kind::Deployment, workload.index),
+        )),
     }
     .build();
     let mut selector = selector(workload);
     if let Some(s) = selector.as_mut() {
-        s.match_labels.insert("pod-template-hash".into(), rs.template_hash.clone());
+        s.match_labels
+            .insert("pod-template-hash".into(), rs.template_hash.clone());
     }
     ReplicaSet {
         metadata: Some(metadata),
         spec: Some(ReplicaSetSpec {
             replicas: count(rs.replicas),
             selector,
-            template: Some(template(workload, Some(("pod-template-hash", &rs.template_hash)))),
+            template: Some(template(
+                workload,
+                Some(("pod-template-hash", &rs.template_hash)),
+            )),
             ..Default::default()
         }),
         status: Some(ReplicaSetStatus {
@@ -213,11 +271,21 @@ pub fn replica_set(plan: &Plan, index: u32) -> ReplicaSet {
 }
 
 pub fn stateful_set(plan: &Plan, workload: &Workload) -> StatefulSet {
-    let mut rng = Rng::stream(plan.options.seed, Kind::StatefulSet.stream(), u64::from(workload.index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::StatefulSet.stream(),
+        u64::from(workload.index),
+    );
     let generation = rng.range(1, 6) as i64;
     let revision = format!("{}-{}", workload.name, rng.name_suffix(10));
     StatefulSet {
-        metadata: Some(workload_meta(plan, Kind::StatefulSet, workload, &mut rng, generation)),
+        metadata: Some(workload_meta(
+            plan,
+            Kind::StatefulSet,
+            workload,
+            &mut rng,
+            generation,
+        )),
         spec: Some(StatefulSetSpec {
             replicas: count(workload.pod_count),
             selector: selector(workload),
@@ -243,11 +311,21 @@ pub fn stateful_set(plan: &Plan, workload: &Workload) -> StatefulSet {
 }
 
 pub fn daemon_set(plan: &Plan, workload: &Workload) -> DaemonSet {
-    let mut rng = Rng::stream(plan.options.seed, Kind::DaemonSet.stream(), u64::from(workload.index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::DaemonSet.stream(),
+        u64::from(workload.index),
+    );
     let generation = rng.range(1, 9) as i64;
     let scheduled = workload.pod_count;
     DaemonSet {
-        metadata: Some(workload_meta(plan, Kind::DaemonSet, workload, &mut rng, generation)),
+        metadata: Some(workload_meta(
+            plan,
+            Kind::DaemonSet,
+            workload,
+            &mut rng,
+            generation,
+        )),
         spec: Some(DaemonSetSpec {
             selector: selector(workload),
             template: Some(template(workload, None)),
@@ -269,7 +347,11 @@ pub fn daemon_set(plan: &Plan, workload: &Workload) -> DaemonSet {
 }
 
 pub fn job(plan: &Plan, workload: &Workload) -> Job {
-    let mut rng = Rng::stream(plan.options.seed, Kind::Job.stream(), u64::from(workload.index));
+    let mut rng = Rng::stream(
+        plan.options.seed,
+        Kind::Job.stream(),
+        u64::from(workload.index),
+    );
     let started = CLUSTER_NOW - rng.range(600, 5 * DAY as u64) as i64;
     let active = workload.pod_count - workload.succeeded_pods - workload.failed_pods;
     let complete = workload.succeeded_pods == workload.pod_count;
@@ -285,16 +367,34 @@ pub fn job(plan: &Plan, workload: &Workload) -> Job {
     };
     let mut conditions = Vec::new();
     if complete {
-        conditions.push(condition("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods"));
-        conditions.push(condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods"));
+        conditions.push(condition(
+            "SuccessCriteriaMet",
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+        ));
+        conditions.push(condition(
+            "Complete",
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+        ));
     } else if failed {
-        conditions.push(condition("FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit"));
-        conditions.push(condition("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit"));
+        conditions.push(condition(
+            "FailureTarget",
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        ));
+        conditions.push(condition(
+            "Failed",
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        ));
     }
     let uid = plan.uid(Kind::Job, workload.index);
     let mut meta = workload_meta(plan, Kind::Job, workload, &mut rng, 1);
-    meta.labels.insert("batch.kubernetes.io/job-name".into(), workload.name.clone());
-    meta.labels.insert("batch.kubernetes.io/controller-uid".into(), uid.clone());
+    meta.labels
+        .insert("batch.kubernetes.io/job-name".into(), workload.name.clone());
+    meta.labels
+        .insert("batch.kubernetes.io/controller-uid".into(), uid.clone());
     Job {
         metadata: Some(meta),
         spec: Some(JobSpec {
@@ -305,7 +405,10 @@ pub fn job(plan: &Plan, workload: &Workload) -> Job {
                 match_labels: labels([("batch.kubernetes.io/controller-uid", uid.clone())]),
                 match_expressions: Vec::new(),
             }),
-            template: Some(template(workload, Some(("batch.kubernetes.io/controller-uid", &uid)))),
+            template: Some(template(
+                workload,
+                Some(("batch.kubernetes.io/controller-uid", &uid)),
+            )),
             ttl_seconds_after_finished: Some(86_400),
             completion_mode: some("NonIndexed"),
             suspend: Some(false),
