@@ -628,3 +628,62 @@ fn pod_state(kind: WorkloadKind, rng: &mut Rng) -> PodState {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(nodes: u32, pods_per_node: u32) -> Plan {
+        Plan::new(SynthOptions {
+            nodes,
+            pods_per_node,
+            seed: 9,
+            churn_per_mille: 20,
+        })
+    }
+
+    #[test]
+    fn pod_count_is_exactly_nodes_times_pods_per_node() {
+        for (nodes, per_node) in [(1, 0), (1, 1), (1, 3), (2, 7), (7, 9), (33, 30)] {
+            let plan = plan(nodes, per_node);
+            assert_eq!(plan.pods.len() as u32, nodes * per_node, "{nodes}×{per_node}");
+            let owned: u32 = plan.workloads.iter().map(|w| w.pod_count).sum();
+            assert_eq!(owned, nodes * per_node);
+        }
+    }
+
+    #[test]
+    fn placement_follows_the_state_and_the_workload() {
+        let plan = plan(12, 16);
+        for pod in &plan.pods {
+            let workload = &plan.workloads[pod.workload as usize];
+            match (pod.state.has_node(), workload.kind) {
+                (false, _) => assert_eq!(pod.node, None),
+                (true, WorkloadKind::DaemonSet) => assert_eq!(pod.node, Some(pod.ordinal)),
+                (true, _) => {
+                    let node = pod.node.expect("scheduled pods have a node");
+                    assert_ne!(plan.nodes[node as usize].role, NodeRole::ControlPlane);
+                }
+            }
+        }
+        assert_eq!(plan.count(Kind::DaemonSet), 2);
+        assert_eq!(
+            plan.nodes.iter().filter(|n| n.role == NodeRole::ControlPlane).count(),
+            3
+        );
+        assert_eq!(plan.nodes[11].health, NodeHealth::NotReady);
+    }
+
+    #[test]
+    fn resource_versions_are_distinct_and_below_the_list() {
+        let plan = plan(5, 8);
+        let mut seen = std::collections::HashSet::new();
+        for kind in Kind::ALL {
+            for i in 0..plan.count(kind) as u32 {
+                let rv = plan.resource_version(kind, i);
+                assert!(rv < plan.list_resource_version());
+                assert!(seen.insert(rv), "{kind:?} {i}: {rv} twice");
+            }
+        }
+    }
+}
