@@ -646,7 +646,11 @@ mod tests {
     fn pod_count_is_exactly_nodes_times_pods_per_node() {
         for (nodes, per_node) in [(1, 0), (1, 1), (1, 3), (2, 7), (7, 9), (33, 30)] {
             let plan = plan(nodes, per_node);
-            assert_eq!(plan.pods.len() as u32, nodes * per_node, "{nodes}×{per_node}");
+            assert_eq!(
+                plan.pods.len() as u32,
+                nodes * per_node,
+                "{nodes}×{per_node}"
+            );
             let owned: u32 = plan.workloads.iter().map(|w| w.pod_count).sum();
             assert_eq!(owned, nodes * per_node);
         }
@@ -668,7 +672,10 @@ mod tests {
         }
         assert_eq!(plan.count(Kind::DaemonSet), 2);
         assert_eq!(
-            plan.nodes.iter().filter(|n| n.role == NodeRole::ControlPlane).count(),
+            plan.nodes
+                .iter()
+                .filter(|n| n.role == NodeRole::ControlPlane)
+                .count(),
             3
         );
         assert_eq!(plan.nodes[11].health, NodeHealth::NotReady);
