@@ -547,3 +547,56 @@ fn manifest_paths_are_what_the_replay_server_reads() {
         assert_eq!(capture.path.contains("watch=1"), i >= caps.len() / 2);
     }
 }
+
+#[test]
+fn the_subcommand_writes_a_recording_and_reports_it() {
+    let dir = TempDir::new("cli");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .args([
+            "synth",
+            "--nodes",
+            "2",
+            "--pods-per-node",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+        ])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("(22 bodies,"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["pods", "6"]),
+        "{stdout}"
+    );
+    assert_eq!(list_len(&decode_all(&dir.0), "pods"), 6);
+
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .args([
+            "synth",
+            "--nodes",
+            "2",
+            "--pods-per-node",
+            "3",
+            "--churn",
+            "150",
+            "--out",
+        ])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim(),
+        "synth: --churn must be between 0 and 100 (percent), got 150"
+    );
+}
