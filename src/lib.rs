@@ -5,11 +5,13 @@
 //! → `store` → `metrics` (one file per resource) → `server`.
 
 pub mod api;
+pub mod client;
 pub mod cli;
-pub mod commands;
 pub mod config;
+pub mod commands;
 pub mod reflector;
 pub mod metrics;
+pub mod replay;
 pub mod server;
 pub mod synth;
 pub mod telemetry;

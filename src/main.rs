@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use kube_state_exporter::api::schema;
-use kube_state_exporter::cli::{Cli, Command, ExporterArgs};
+use kube_state_exporter::cli::{Cli, Command, ExporterArgs, RecordArgs};
 use kube_state_exporter::config::Options;
 use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use kube_state_exporter::server::{self, AlwaysLive, MetricsServer, ReadyFlag, TelemetryServer};
@@ -13,6 +13,8 @@ use kube_state_exporter::telemetry::Telemetry;
 
 /// Exit code for usage and configuration errors (clap's convention).
 const USAGE_ERROR: u8 = 2;
+
+use kube_state_exporter::commands::decode;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -24,14 +26,25 @@ fn main() -> ExitCode {
             print_version();
             ExitCode::SUCCESS
         }
-        Some(Command::Decode(_args)) => {
-            eprintln!("decode: not built yet");
-            ExitCode::FAILURE
+        Some(Command::Decode(args)) => {
+            let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
+            match decode::run(&args, &mut stdout, &mut stderr) {
+                Ok(code) => code,
+                // stdout closed (e.g. piped into `head`): nothing left to report to.
+                Err(_) => ExitCode::FAILURE,
+            }
         }
         Some(Command::Synth(args)) => match kube_state_exporter::commands::synth::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("synth: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Record(args)) => match run_record(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("record: {error:#}");
                 ExitCode::FAILURE
             }
         },
@@ -175,4 +188,53 @@ fn print_version() {
         }
     );
     println!("schema hash: {}", schema::SCHEMA_HASH);
+}
+
+fn run_record(args: RecordArgs) -> anyhow::Result<()> {
+    use kube_state_exporter::api::{ResourceType, RESOURCES};
+    use kube_state_exporter::client::{connect, ApiClient};
+    use kube_state_exporter::replay::record::{record, RecordOptions};
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let resources = if args.resources.is_empty() {
+        RESOURCES.iter().collect()
+    } else {
+        args.resources
+            .iter()
+            .map(|plural| {
+                ResourceType::by_plural(plural)
+                    .with_context(|| format!("unknown resource {plural:?}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let client = ApiClient::new(connect(&args.connect.options()).await?);
+        let recording = record(
+            &client,
+            &RecordOptions {
+                resources,
+                duration: args.duration,
+            },
+        )
+        .await?;
+        recording
+            .save(&args.out)
+            .with_context(|| format!("writing the recording to {}", args.out.display()))?;
+        eprintln!(
+            "recorded {} responses into {}",
+            recording.manifest.captures.len(),
+            args.out.display()
+        );
+        Ok(())
+    })
 }

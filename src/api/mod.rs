@@ -30,6 +30,7 @@ pub use resources::{Object, ObjectList, RESOURCES};
 
 pub mod diagnose;
 pub mod envelope;
+pub mod json;
 pub mod schema;
 
 /// One row of the generated resource table.

@@ -1,1 +1,4 @@
+//! Subcommands other than running the exporter.
+
+pub mod decode;
 pub mod synth;

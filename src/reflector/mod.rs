@@ -1,6 +1,10 @@
 //! One reflector per resource (per namespace): list, then watch, relist on 410, back
 //! off on errors, and hand the results to a store through [`Sink`].
 
+mod backoff;
 mod event;
+mod run;
 
+pub use backoff::{Backoff, BackoffOptions};
 pub use event::{Event, Sink};
+pub use run::{plan, spawn_all, ContentTypeMode, Reflector, ReflectorOptions};

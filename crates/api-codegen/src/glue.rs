@@ -45,6 +45,10 @@ pub(crate) fn resource_glue(
     let mut list_meta_arms = Vec::new();
     let mut encode_arms = Vec::new();
     let mut from_metadata_arms = Vec::new();
+    let mut from_json_arms = Vec::new();
+    let mut list_from_json_arms = Vec::new();
+    let mut to_json_arms = Vec::new();
+    let mut list_to_json_arms = Vec::new();
 
     for (index, spec) in table.resources.iter().enumerate() {
         let package =
@@ -95,6 +99,20 @@ pub(crate) fn resource_glue(
         list_arms.push(quote! {
             (#api_version, #list_kind) => <#list_ty as ::prost::Message>::decode(raw)
                 .map(ObjectList::#variant),
+        });
+        from_json_arms.push(quote! {
+            (#api_version, #kind) => crate::api::json::parse::<#object_ty>(raw)
+                .map(|object| Object::#variant(::std::boxed::Box::new(object))),
+        });
+        list_from_json_arms.push(quote! {
+            (#api_version, #list_kind) => crate::api::json::parse::<#list_ty>(raw)
+                .map(ObjectList::#variant),
+        });
+        to_json_arms.push(quote! {
+            Object::#variant(object) => crate::api::json::with_type_meta(#api_version, #kind, object.as_ref()),
+        });
+        list_to_json_arms.push(quote! {
+            ObjectList::#variant(list) => crate::api::json::with_type_meta(#api_version, #list_kind, list),
         });
         object_resource_arms.push(quote!(Object::#variant(_) => &RESOURCES[#index],));
         list_resource_arms.push(quote!(ObjectList::#variant(_) => &RESOURCES[#index],));
@@ -148,6 +166,24 @@ pub(crate) fn resource_glue(
                 })
             }
 
+            /// Decodes the apiserver's JSON of an object whose type the body named.
+            /// `None`: the type is not one we serve.
+            pub fn from_json(
+                api_version: &str,
+                kind: &str,
+                raw: &[u8],
+            ) -> ::std::option::Option<::std::result::Result<Object, crate::api::json::FieldError>> {
+                Some(match (api_version, kind) {
+                    #(#from_json_arms)*
+                    _ => return None,
+                })
+            }
+
+            /// The object as Kubernetes JSON, `kind` and `apiVersion` first.
+            pub fn to_json_value(&self) -> ::std::result::Result<::serde_json::Value, ::serde_json::Error> {
+                match self { #(#to_json_arms)* }
+            }
+
             pub fn resource(&self) -> &'static ResourceType {
                 match self { #(#object_resource_arms)* }
             }
@@ -186,6 +222,23 @@ pub(crate) fn resource_glue(
                     #(#list_arms)*
                     _ => return None,
                 })
+            }
+
+            /// Decodes the apiserver's JSON of a list whose type the body named.
+            pub fn from_json(
+                api_version: &str,
+                kind: &str,
+                raw: &[u8],
+            ) -> ::std::option::Option<::std::result::Result<ObjectList, crate::api::json::FieldError>> {
+                Some(match (api_version, kind) {
+                    #(#list_from_json_arms)*
+                    _ => return None,
+                })
+            }
+
+            /// The list as Kubernetes JSON, `kind` and `apiVersion` first.
+            pub fn to_json_value(&self) -> ::std::result::Result<::serde_json::Value, ::serde_json::Error> {
+                match self { #(#list_to_json_arms)* }
             }
 
             pub fn resource(&self) -> &'static ResourceType {

@@ -5,6 +5,7 @@
 //! and `resources.rs`, the per-kind glue made with `quote`.
 
 mod glue;
+mod serde_attrs;
 mod table;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use prost_types::FileDescriptorSet;
 use schema_overlay::Pin;
 use thiserror::Error;
 
+pub use serde_attrs::HAND_WRITTEN_JSON;
 pub use table::{ResourceSpec, ResourceTable};
 
 #[derive(Debug, Error)]
@@ -34,6 +36,8 @@ pub enum CodegenError {
     MissingMessage { resource: String, message: String },
     #[error("prost-build failed: {0}")]
     Prost(std::io::Error),
+    #[error("field {field}: cannot derive its JSON form: {reason}")]
+    Serde { field: String, reason: String },
     #[error("generated glue does not parse: {0}")]
     Glue(String),
 }
@@ -58,9 +62,15 @@ pub fn generate(
         // One call each: these setters replace earlier paths.
         .bytes(BYTES_FIELDS)
         .btree_map(["."]);
+    // Kubernetes JSON on the same types. type_attribute/field_attribute accumulate.
+    let serde_plan = serde_attrs::SerdePlan::from_descriptors(fds)?;
+    for (path, attribute) in &serde_plan.type_attributes {
+        config.type_attribute(path, attribute);
+    }
     config
         .compile_fds(fds.clone())
         .map_err(CodegenError::Prost)?;
+    serde_plan.inject_field_attributes(fds, out_dir)?;
 
     let glue = glue::resource_glue(fds, pin, table)?;
     write_rust(out_dir, "resources.rs", glue)

@@ -1,0 +1,114 @@
+//! Self-metrics of the client and reflectors, registered into the registry the
+//! telemetry server exposes.
+
+use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+/// Counters and gauges, labelled by resource (plural name).
+#[derive(Debug, Clone)]
+pub struct ClientMetrics {
+    /// `kube_state_exporter_list_total{resource,result}`: result is success|error.
+    pub list_total: IntCounterVec,
+    /// `kube_state_exporter_watch_total{resource,result}`: a watch that ended in an
+    /// error (cut, decode failure, timeout, in-band ERROR) counts as error.
+    pub watch_total: IntCounterVec,
+    pub relists_total: IntCounterVec,
+    pub bookmarks_total: IntCounterVec,
+    /// `{resource,format}`: bodies or frames that did not decode.
+    pub decode_errors_total: IntCounterVec,
+    /// Resources switched from protobuf to JSON after a schema mismatch.
+    pub json_fallbacks_total: IntCounterVec,
+    /// `{resource,type}`: ADDED/MODIFIED/DELETED events applied.
+    pub watch_events_total: IntCounterVec,
+    pub objects: IntGaugeVec,
+    /// Unix time of the last completed list or watch event for the resource.
+    pub last_sync_timestamp_seconds: GaugeVec,
+}
+
+const PREFIX: &str = "kube_state_exporter_";
+
+impl ClientMetrics {
+    /// Creates the metrics and registers them into `registry`.
+    pub fn register(registry: &Registry) -> Result<ClientMetrics, prometheus::Error> {
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+                let metric =
+                    IntCounterVec::new(Opts::new(format!("{PREFIX}{name}"), help), labels)?;
+                registry.register(Box::new(metric.clone()))?;
+                Ok(metric)
+            };
+        let objects = IntGaugeVec::new(
+            Opts::new(
+                format!("{PREFIX}objects"),
+                "Objects currently known per resource.",
+            ),
+            &["resource"],
+        )?;
+        registry.register(Box::new(objects.clone()))?;
+        let last_sync = GaugeVec::new(
+            Opts::new(
+                format!("{PREFIX}last_sync_timestamp_seconds"),
+                "Unix time of the last successful list or watch event per resource.",
+            ),
+            &["resource"],
+        )?;
+        registry.register(Box::new(last_sync.clone()))?;
+        Ok(ClientMetrics {
+            list_total: counter(
+                "list_total",
+                "List requests by resource and result.",
+                &["resource", "result"],
+            )?,
+            watch_total: counter(
+                "watch_total",
+                "Watch requests by resource and how they ended.",
+                &["resource", "result"],
+            )?,
+            relists_total: counter(
+                "relists_total",
+                "Relists after the first list (expired watch, errors).",
+                &["resource"],
+            )?,
+            bookmarks_total: counter(
+                "watch_bookmarks_total",
+                "Watch bookmarks received.",
+                &["resource"],
+            )?,
+            decode_errors_total: counter(
+                "decode_errors_total",
+                "Responses or watch frames that failed to decode.",
+                &["resource", "format"],
+            )?,
+            json_fallbacks_total: counter(
+                "json_fallbacks_total",
+                "Switches from protobuf to JSON after a schema mismatch.",
+                &["resource"],
+            )?,
+            watch_events_total: counter(
+                "watch_events_total",
+                "Watch events applied, by type.",
+                &["resource", "type"],
+            )?,
+            objects,
+            last_sync_timestamp_seconds: last_sync,
+        })
+    }
+
+    /// Metrics registered into a private registry (tests, tools).
+    pub fn unregistered() -> ClientMetrics {
+        match ClientMetrics::register(&Registry::new()) {
+            Ok(metrics) => metrics,
+            // Only a duplicate name could fail, and a fresh registry has none.
+            Err(error) => unreachable!("fresh registry rejected client metrics: {error}"),
+        }
+    }
+
+    pub fn mark_synced(&self, resource: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
+        self.last_sync_timestamp_seconds
+            .with_label_values(&[resource])
+            .set(now);
+    }
+}

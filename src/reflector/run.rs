@@ -1,0 +1,447 @@
+//! The reflector loop for one target: list → watch → (rewatch | relist), never
+//! giving up, with every failure counted and logged.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::api::{Object, ResourceType};
+use crate::client::{
+    list_all, start_streaming_list, start_watch, ApiClient, ClientError, ClientMetrics, Format,
+    ListOptions, Target, WatchEvent, WatchOptions,
+};
+
+use super::backoff::{Backoff, BackoffOptions};
+use super::event::{Event, Sink};
+
+/// `--content-type`: which encoding to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContentTypeMode {
+    /// Protobuf, switching a resource to JSON when its objects do not match our schema.
+    #[default]
+    Auto,
+    Protobuf,
+    Json,
+}
+
+impl std::str::FromStr for ContentTypeMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(ContentTypeMode::Auto),
+            "protobuf" => Ok(ContentTypeMode::Protobuf),
+            "json" => Ok(ContentTypeMode::Json),
+            other => Err(format!(
+                "unknown content type {other:?}: expected auto, protobuf or json"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReflectorOptions {
+    pub list: ListOptions,
+    pub watch: WatchOptions,
+    pub backoff: BackoffOptions,
+    pub content_type: ContentTypeMode,
+    /// Try a streaming list (`sendInitialEvents`) before list+watch; on any error the
+    /// reflector falls back to list+watch for good. Off by default: servers before
+    /// Kubernetes 1.32 refuse it unless the WatchList feature gate is on.
+    pub streaming_list: bool,
+}
+
+/// How one watch ended.
+enum WatchEnd {
+    /// Server closed the stream after its timeout: watch again from the last RV.
+    Clean {
+        events: usize,
+    },
+    /// 410 (in-band or HTTP): the RV is too old, relist.
+    Expired(String),
+    Failed(ClientError),
+}
+
+/// One reflector: a target, where its events go, and how it reports.
+pub struct Reflector {
+    client: ApiClient,
+    target: Target,
+    sink: Arc<dyn Sink>,
+    metrics: ClientMetrics,
+    options: ReflectorOptions,
+    format: Format,
+    /// UIDs currently known, for the objects gauge.
+    known: HashSet<String>,
+    diagnosed: bool,
+    /// Streaming list failed once: list+watch from now on.
+    streaming_failed: bool,
+    label: String,
+}
+
+impl Reflector {
+    pub fn new(
+        client: ApiClient,
+        target: Target,
+        sink: Arc<dyn Sink>,
+        metrics: ClientMetrics,
+        options: ReflectorOptions,
+    ) -> Reflector {
+        let format = match options.content_type {
+            ContentTypeMode::Json => Format::Json,
+            ContentTypeMode::Auto | ContentTypeMode::Protobuf => Format::Protobuf,
+        };
+        Reflector {
+            client,
+            label: target.label(),
+            target,
+            sink,
+            metrics,
+            options,
+            format,
+            known: HashSet::new(),
+            diagnosed: false,
+            streaming_failed: false,
+        }
+    }
+
+    fn resource(&self) -> &'static ResourceType {
+        self.target.resource
+    }
+
+    fn plural(&self) -> &'static str {
+        self.target.resource.plural
+    }
+
+    /// Runs forever; abort the task to stop it.
+    pub async fn run(mut self) {
+        let mut backoff = Backoff::new(self.options.backoff.clone());
+        let mut listed_before = false;
+        let mut after_expired = false;
+        loop {
+            if listed_before {
+                self.metrics
+                    .relists_total
+                    .with_label_values(&[self.plural()])
+                    .inc();
+            }
+            let streamed = if self.options.streaming_list && !self.streaming_failed {
+                match self.stream_initial().await {
+                    Ok(resource_version) => Some(resource_version),
+                    Err(error) => {
+                        self.streaming_failed = true;
+                        self.metrics
+                            .list_total
+                            .with_label_values(&[self.plural(), "error"])
+                            .inc();
+                        tracing::info!(resource = %self.label, %error, "streaming list not available; using list+watch");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let mut list_options = self.options.list.clone();
+            list_options.use_apiserver_cache &= !after_expired;
+            let listed = match streamed {
+                Some(resource_version) => Ok(resource_version),
+                None => self.list(&list_options).await,
+            };
+            let mut resource_version = match listed {
+                Ok(resource_version) => {
+                    self.metrics
+                        .list_total
+                        .with_label_values(&[self.plural(), "success"])
+                        .inc();
+                    listed_before = true;
+                    after_expired = false;
+                    resource_version
+                }
+                Err(error) => {
+                    self.metrics
+                        .list_total
+                        .with_label_values(&[self.plural(), "error"])
+                        .inc();
+                    listed_before = true;
+                    if self.on_decode_failure(&error) {
+                        continue;
+                    }
+                    after_expired |= error.is_expired();
+                    let delay = backoff.next_delay(error.retry_after());
+                    tracing::warn!(resource = %self.label, %error, retry_in = ?delay, "list failed");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            };
+            loop {
+                let started = Instant::now();
+                match self.watch_once(&mut resource_version).await {
+                    WatchEnd::Clean { events } => {
+                        self.metrics
+                            .watch_total
+                            .with_label_values(&[self.plural(), "success"])
+                            .inc();
+                        // A server that closes watches at once would otherwise spin us.
+                        if events == 0 && started.elapsed() < Duration::from_millis(200) {
+                            tokio::time::sleep(backoff.next_delay(None)).await;
+                        }
+                    }
+                    WatchEnd::Expired(reason) => {
+                        self.metrics
+                            .watch_total
+                            .with_label_values(&[self.plural(), "error"])
+                            .inc();
+                        tracing::info!(resource = %self.label, rv = %resource_version, %reason, "watch expired; relisting");
+                        after_expired = true;
+                        break;
+                    }
+                    WatchEnd::Failed(error) => {
+                        self.metrics
+                            .watch_total
+                            .with_label_values(&[self.plural(), "error"])
+                            .inc();
+                        if self.on_decode_failure(&error) {
+                            break;
+                        }
+                        let delay = backoff.next_delay(error.retry_after());
+                        tracing::warn!(resource = %self.label, %error, rv = %resource_version, retry_in = ?delay, "watch failed");
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A paged list, handed to the sink as one Init..InitDone; returns its resourceVersion.
+    async fn list(&mut self, options: &ListOptions) -> Result<String, ClientError> {
+        let outcome = list_all(&self.client, &self.target, self.format, options).await?;
+        tracing::debug!(resource = %self.label, objects = outcome.objects.len(), pages = outcome.pages, rv = %outcome.resource_version, "listed");
+        self.replace_all(outcome.objects);
+        Ok(outcome.resource_version)
+    }
+
+    /// A streaming list: the initial ADDED events up to the `initial-events-end`
+    /// bookmark become one Init..InitDone; returns the bookmark's resourceVersion. The
+    /// stream is then dropped and an ordinary watch resumes from there.
+    async fn stream_initial(&mut self) -> Result<String, ClientError> {
+        let mut stream =
+            start_streaming_list(&self.client, &self.target, self.format, &self.options.watch)
+                .await?;
+        let mut objects = Vec::new();
+        loop {
+            match stream.next().await? {
+                Some(WatchEvent::Added(object)) => objects.push(object),
+                Some(WatchEvent::Bookmark {
+                    resource_version,
+                    initial_events_end: true,
+                }) => {
+                    self.replace_all(objects);
+                    return Ok(resource_version);
+                }
+                Some(WatchEvent::Bookmark { .. }) => {}
+                Some(WatchEvent::Error(error)) => return Err(ClientError::Api(error)),
+                Some(other) => {
+                    return Err(ClientError::Body(format!(
+                        "unexpected {} event before the end of the initial events",
+                        match other {
+                            WatchEvent::Modified(_) => "MODIFIED",
+                            _ => "DELETED",
+                        }
+                    )))
+                }
+                None => {
+                    return Err(ClientError::Body(
+                        "stream ended before the initial-events-end bookmark".to_string(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// One watch from `resource_version`, applying events as they come and moving
+    /// `resource_version` forward.
+    async fn watch_once(&mut self, resource_version: &mut String) -> WatchEnd {
+        let mut stream = match start_watch(
+            &self.client,
+            &self.target,
+            self.format,
+            resource_version,
+            &self.options.watch,
+        )
+        .await
+        {
+            Ok(stream) => stream,
+            Err(error) if error.is_expired() => return WatchEnd::Expired(error.to_string()),
+            Err(error) => return WatchEnd::Failed(error),
+        };
+        let mut events = 0;
+        loop {
+            let event = match stream.next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => return WatchEnd::Clean { events },
+                Err(error) => return WatchEnd::Failed(error),
+            };
+            if let Some(rv) = event.resource_version() {
+                if !rv.is_empty() {
+                    *resource_version = rv.to_string();
+                }
+            }
+            events += 1;
+            match event {
+                WatchEvent::Added(object) => self.apply(object, "ADDED"),
+                WatchEvent::Modified(object) => self.apply(object, "MODIFIED"),
+                WatchEvent::Deleted(object) => self.delete(object),
+                WatchEvent::Bookmark { .. } => {
+                    self.metrics
+                        .bookmarks_total
+                        .with_label_values(&[self.plural()])
+                        .inc();
+                    self.metrics.mark_synced(self.plural());
+                }
+                WatchEvent::Error(error) if error.is_expired() => {
+                    return WatchEnd::Expired(error.to_string())
+                }
+                WatchEvent::Error(error) => return WatchEnd::Failed(ClientError::Api(error)),
+            }
+        }
+    }
+
+    /// Counts a decode failure; on a schema mismatch, logs the diagnosis once and, in
+    /// auto mode, switches this resource to JSON. True when the caller should relist now.
+    fn on_decode_failure(&mut self, error: &ClientError) -> bool {
+        let ClientError::Decode { format, .. } = error else {
+            return false;
+        };
+        self.metrics
+            .decode_errors_total
+            .with_label_values(&[self.plural(), format])
+            .inc();
+        let Some(bytes) = error.schema_mismatch() else {
+            return false;
+        };
+        if self.format != Format::Protobuf {
+            return false;
+        }
+        if !self.diagnosed {
+            self.diagnosed = true;
+            let diagnosis =
+                crate::api::diagnose::diagnose(&crate::api::schema::compiled_pool(), bytes);
+            let diagnosis = diagnosis.summary();
+            tracing::warn!(
+                resource = %self.label,
+                %error,
+                %diagnosis,
+                "schema drift: the apiserver's protobuf objects do not match the schema of this build"
+            );
+        }
+        if self.options.content_type == ContentTypeMode::Auto {
+            self.metrics
+                .json_fallbacks_total
+                .with_label_values(&[self.plural()])
+                .inc();
+            tracing::warn!(resource = %self.label, "falling back to JSON for this resource");
+            self.format = Format::Json;
+            return true;
+        }
+        false
+    }
+
+    fn replace_all(&mut self, objects: Vec<Object>) {
+        let resource = self.resource();
+        self.sink.handle(resource, Event::Init);
+        self.known.clear();
+        for object in objects {
+            if let Some(uid) = uid_of(&object) {
+                self.known.insert(uid);
+            }
+            self.sink.handle(resource, Event::InitApply(object));
+        }
+        self.sink.handle(resource, Event::InitDone);
+        self.publish_count();
+        self.metrics.mark_synced(self.plural());
+    }
+
+    fn apply(&mut self, object: Object, kind: &str) {
+        if let Some(uid) = uid_of(&object) {
+            self.known.insert(uid);
+        }
+        self.metrics
+            .watch_events_total
+            .with_label_values(&[self.plural(), kind])
+            .inc();
+        self.sink.handle(self.resource(), Event::Apply(object));
+        self.publish_count();
+        self.metrics.mark_synced(self.plural());
+    }
+
+    fn delete(&mut self, object: Object) {
+        if let Some(uid) = uid_of(&object) {
+            self.known.remove(&uid);
+        }
+        self.metrics
+            .watch_events_total
+            .with_label_values(&[self.plural(), "DELETED"])
+            .inc();
+        self.sink.handle(self.resource(), Event::Delete(object));
+        self.publish_count();
+        self.metrics.mark_synced(self.plural());
+    }
+
+    /// The objects gauge is per target; with several namespaces of one resource it
+    /// would need summing, so per-namespace reflectors label it `plural/namespace`.
+    fn publish_count(&self) {
+        let count = i64::try_from(self.known.len()).unwrap_or(i64::MAX);
+        self.metrics
+            .objects
+            .with_label_values(&[self.label.as_str()])
+            .set(count);
+    }
+}
+
+fn uid_of(object: &Object) -> Option<String> {
+    object.metadata().and_then(|m| m.uid.clone())
+}
+
+/// One target per resource, or per namespace of a namespaced resource when
+/// `namespaces` is not empty.
+pub fn plan(resources: &[&'static ResourceType], namespaces: &[String]) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for &resource in resources {
+        if resource.namespaced && !namespaces.is_empty() {
+            targets.extend(
+                namespaces
+                    .iter()
+                    .map(|ns| Target::new(resource, Some(ns.clone()))),
+            );
+        } else {
+            targets.push(Target::new(resource, None));
+        }
+    }
+    targets
+}
+
+/// Starts one task per target. `sink_for` gives each target its own sink (per
+/// namespace targets of one resource must not swap each other's objects away).
+pub fn spawn_all(
+    client: &ApiClient,
+    targets: Vec<Target>,
+    sink_for: impl Fn(&Target) -> Arc<dyn Sink>,
+    metrics: &ClientMetrics,
+    options: &ReflectorOptions,
+) -> Vec<JoinHandle<()>> {
+    targets
+        .into_iter()
+        .map(|target| {
+            let sink = sink_for(&target);
+            let reflector = Reflector::new(
+                client.clone(),
+                target,
+                sink,
+                metrics.clone(),
+                options.clone(),
+            );
+            tokio::spawn(reflector.run())
+        })
+        .collect()
+}

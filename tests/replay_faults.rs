@@ -1,0 +1,541 @@
+//! Reflectors against the replay apiserver serving the real 1.28 recording: after
+//! every fault the store converges to the true final state (same objects, same
+//! resourceVersions as a fresh list after all recorded events), and the failure is
+//! visible in the self-metrics.
+
+mod replay_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube_state_exporter::api::ResourceType;
+use kube_state_exporter::client::{ClientMetrics, Format, Target};
+use kube_state_exporter::reflector::{Reflector, ReflectorOptions};
+use kube_state_exporter::replay::{Faults, ReplayHandle, ReplayServer};
+use replay_support::{eventually, fast_options, plain_client, recording, MapSink};
+
+const CONVERGE: Duration = Duration::from_secs(20);
+
+struct Run {
+    server: ReplayHandle,
+    sink: Arc<MapSink>,
+    metrics: ClientMetrics,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn run(plurals: &[&str], faults: Faults, options: ReflectorOptions) -> Run {
+    let (addr, server) = ReplayServer::start(&recording(), faults).await.unwrap();
+    let client = plain_client(addr);
+    let sink = Arc::new(MapSink::default());
+    let metrics = ClientMetrics::unregistered();
+    let tasks = plurals
+        .iter()
+        .map(|plural| {
+            let target = Target::new(ResourceType::by_plural(plural).unwrap(), None);
+            let reflector = Reflector::new(
+                client.clone(),
+                target,
+                sink.clone(),
+                metrics.clone(),
+                options.clone(),
+            );
+            tokio::spawn(reflector.run())
+        })
+        .collect();
+    Run {
+        server,
+        sink,
+        metrics,
+        tasks,
+    }
+}
+
+impl Run {
+    fn truth(&self, plural: &str) -> Vec<(String, String)> {
+        self.server.final_state(plural, Format::Protobuf).unwrap().0
+    }
+
+    async fn converges(&self, plural: &str) {
+        let truth = self.truth(plural);
+        assert!(!truth.is_empty(), "the recording has {plural}");
+        let ok = eventually(CONVERGE, || self.sink.snapshot(plural) == truth).await;
+        assert!(
+            ok,
+            "{plural} did not converge:\n store {:?}\n truth {:?}",
+            self.sink.snapshot(plural),
+            truth
+        );
+    }
+
+    fn count(&self, counter: &prometheus::IntCounterVec, labels: &[&str]) -> u64 {
+        counter.with_label_values(labels).get()
+    }
+}
+
+#[tokio::test]
+async fn converges_without_faults_with_paged_lists_and_bookmarks() {
+    let run = run(
+        &["pods", "nodes", "secrets"],
+        Faults::default(),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    run.converges("nodes").await;
+    run.converges("secrets").await;
+    let requests = run.server.requests();
+    assert!(
+        requests.iter().any(|r| r
+            .path_and_query
+            .starts_with("/api/v1/pods?limit=3&continue=")),
+        "lists are paged"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path_and_query.starts_with("/api/v1/secrets")
+                && r.accept.contains("as=PartialObjectMetadataList")),
+        "secrets are listed metadata-only"
+    );
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.bookmarks_total, &["pods"])
+            >= 1)
+        .await
+    );
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
+    assert!(run.count(&run.metrics.list_total, &["pods", "success"]) >= 1);
+    assert_eq!(
+        run.count(&run.metrics.decode_errors_total, &["pods", "protobuf"]),
+        0
+    );
+    let truth = run.truth("pods").len() as i64;
+    assert_eq!(
+        run.metrics.objects.with_label_values(&["pods"]).get(),
+        truth
+    );
+    assert!(
+        run.metrics
+            .last_sync_timestamp_seconds
+            .with_label_values(&["pods"])
+            .get()
+            > 0.0
+    );
+}
+
+fn pods(faults: Faults) -> Faults {
+    Faults {
+        resource: Some("pods".into()),
+        ..faults
+    }
+}
+
+#[tokio::test]
+async fn recovers_from_a_watch_cut_mid_frame() {
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            cut_watch_after: Some(5),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
+    assert_eq!(
+        run.sink.inits("pods"),
+        1,
+        "a cut watch resumes from its resourceVersion, no relist"
+    );
+}
+
+#[tokio::test]
+async fn relists_after_an_in_band_410() {
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            watch_expired_after: Some(4),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.relists_total, &["pods"])
+            >= 1)
+        .await
+    );
+    assert!(run.count(&run.metrics.watch_total, &["pods", "error"]) >= 1);
+    assert!(run.sink.inits("pods") >= 2);
+}
+
+#[tokio::test]
+async fn restarts_a_list_whose_continue_token_expired() {
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            expired_continue: true,
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    let requests = run.server.requests();
+    let first_pages = requests
+        .iter()
+        .filter(|r| r.path_and_query == "/api/v1/pods?limit=3")
+        .count();
+    assert!(
+        first_pages >= 2,
+        "the list started over from the first page: {requests:?}"
+    );
+    assert_eq!(
+        run.count(&run.metrics.list_total, &["pods", "error"]),
+        0,
+        "a restarted list is not a failed list"
+    );
+}
+
+#[tokio::test]
+async fn waits_out_a_429_and_retries() {
+    let faults = pods(Faults {
+        throttle: Some(Duration::from_secs(1)),
+        ..Faults::default()
+    });
+    let run = run(&["pods"], faults, fast_options()).await;
+    run.converges("pods").await;
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 1);
+    assert!(run.count(&run.metrics.list_total, &["pods", "success"]) >= 1);
+}
+
+#[tokio::test]
+async fn retries_after_server_errors() {
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            error_500: 3,
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 3);
+}
+
+#[tokio::test]
+async fn gives_up_on_a_stalled_watch_and_rewatches() {
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            stall_watch_after: Some(3),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
+}
+
+#[tokio::test]
+async fn survives_garbage_in_a_watch() {
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            garbage_after: Some(2),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.decode_errors_total, &["pods", "protobuf"])
+            >= 1)
+        .await
+    );
+    assert_eq!(
+        run.count(&run.metrics.json_fallbacks_total, &["pods"]),
+        0,
+        "garbage is no schema drift"
+    );
+}
+
+#[tokio::test]
+async fn refuses_an_oversized_frame() {
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            oversized_frame_after: Some(6),
+            ..Faults::default()
+        }),
+        fast_options(),
+    )
+    .await;
+    run.converges("pods").await;
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
+}
+
+#[tokio::test]
+async fn one_failing_resource_does_not_stop_the_others() {
+    let faults = pods(Faults {
+        error_500: 1000,
+        ..Faults::default()
+    });
+    let run = run(&["pods", "nodes", "deployments"], faults, fast_options()).await;
+    run.converges("nodes").await;
+    run.converges("deployments").await;
+    assert!(run.count(&run.metrics.list_total, &["pods", "error"]) >= 1);
+    assert!(run.sink.snapshot("pods").is_empty());
+}
+
+fn json_options() -> ReflectorOptions {
+    ReflectorOptions {
+        content_type: kube_state_exporter::reflector::ContentTypeMode::Json,
+        ..fast_options()
+    }
+}
+
+#[tokio::test]
+async fn converges_over_json_including_metadata_only_kinds() {
+    let run = run(
+        &["pods", "nodes", "secrets"],
+        Faults::default(),
+        json_options(),
+    )
+    .await;
+    for plural in ["pods", "nodes", "secrets"] {
+        let truth = run.server.final_state(plural, Format::Json).unwrap().0;
+        assert!(
+            eventually(CONVERGE, || run.sink.snapshot(plural) == truth).await,
+            "{plural} over JSON"
+        );
+    }
+    let requests = run.server.requests();
+    assert!(
+        requests.iter().all(|r| !r.accept.contains("protobuf")),
+        "JSON mode never asks for protobuf"
+    );
+    assert_eq!(
+        run.count(&run.metrics.decode_errors_total, &["pods", "json"]),
+        0
+    );
+}
+
+#[tokio::test]
+async fn json_watch_recovers_from_a_cut_and_an_expiry() {
+    let faults = pods(Faults {
+        cut_watch_after: Some(3),
+        watch_expired_after: Some(8),
+        ..Faults::default()
+    });
+    let run = run(&["pods"], faults, json_options()).await;
+    let truth = run.server.final_state("pods", Format::Json).unwrap().0;
+    assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.relists_total, &["pods"])
+            >= 1)
+        .await
+    );
+    assert!(run.count(&run.metrics.watch_total, &["pods", "error"]) >= 2);
+}
+
+#[tokio::test]
+async fn json_watch_survives_garbage_and_an_endless_line() {
+    let faults = pods(Faults {
+        garbage_after: Some(2),
+        oversized_frame_after: Some(5),
+        ..Faults::default()
+    });
+    let mut options = json_options();
+    options.watch.max_frame = 256 * 1024;
+    let run = run(&["pods"], faults, options).await;
+    let truth = run.server.final_state("pods", Format::Json).unwrap().0;
+    assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 2)
+        .await
+    );
+    assert!(run.count(&run.metrics.decode_errors_total, &["pods", "json"]) >= 1);
+}
+
+#[tokio::test]
+async fn failures_are_logged() {
+    let captured = replay_support::Captured::default();
+    let _guard = tracing::subscriber::set_default(replay_support::subscriber(&captured));
+    let faults = pods(Faults {
+        cut_watch_after: Some(2),
+        error_500: 1,
+        ..Faults::default()
+    });
+    let run = run(&["pods"], faults, fast_options()).await;
+    run.converges("pods").await;
+    let logs = captured.text();
+    assert!(
+        logs.contains("list failed") && logs.contains("HTTP 500 InternalError"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("watch failed") && logs.contains("resource=pods"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn per_namespace_reflectors_see_only_their_namespace() {
+    let (addr, server) = ReplayServer::start(&recording(), Faults::default())
+        .await
+        .unwrap();
+    let client = plain_client(addr);
+    let metrics = ClientMetrics::unregistered();
+    let pods = ResourceType::by_plural("pods").unwrap();
+    let nodes = ResourceType::by_plural("nodes").unwrap();
+    let targets = kube_state_exporter::reflector::plan(
+        &[pods, nodes],
+        &["demo".to_string(), "kube-system".to_string()],
+    );
+    let labels: Vec<String> = targets.iter().map(Target::label).collect();
+    assert_eq!(labels, ["pods/demo", "pods/kube-system", "nodes"]);
+    let sinks: std::collections::HashMap<String, Arc<MapSink>> = labels
+        .iter()
+        .map(|l| (l.clone(), Arc::new(MapSink::default())))
+        .collect();
+    let tasks = kube_state_exporter::reflector::spawn_all(
+        &client,
+        targets,
+        |target| sinks[&target.label()].clone(),
+        &metrics,
+        &fast_options(),
+    );
+    // Every recorded pod lives in "demo": that reflector gets them all, kube-system none.
+    let truth = server.final_state("pods", Format::Protobuf).unwrap().0;
+    let converged = eventually(CONVERGE, || sinks["pods/demo"].snapshot("pods") == truth).await;
+    let node_truth = server.final_state("nodes", Format::Protobuf).unwrap().0;
+    let nodes_ok = eventually(CONVERGE, || sinks["nodes"].snapshot("nodes") == node_truth).await;
+    for task in tasks {
+        task.abort();
+    }
+    assert!(converged && nodes_ok);
+    assert!(sinks["pods/kube-system"].snapshot("pods").is_empty());
+    assert_eq!(
+        sinks["pods/kube-system"].inits("pods"),
+        1,
+        "an empty namespace is still listed"
+    );
+    let requests = server.requests();
+    assert!(requests.iter().any(|r| r
+        .path_and_query
+        .starts_with("/api/v1/namespaces/demo/pods?")));
+    assert!(requests.iter().any(|r| r
+        .path_and_query
+        .starts_with("/api/v1/namespaces/demo/pods?watch=1")));
+}
+
+#[test]
+fn self_metrics_register_under_the_exporter_prefix() {
+    let registry = prometheus::Registry::new();
+    let metrics = ClientMetrics::register(&registry).unwrap();
+    metrics
+        .list_total
+        .with_label_values(&["pods", "success"])
+        .inc();
+    metrics.objects.with_label_values(&["pods"]).set(3);
+    metrics.mark_synced("pods");
+    let names: Vec<String> = registry
+        .gather()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    for expected in [
+        "kube_state_exporter_list_total",
+        "kube_state_exporter_objects",
+        "kube_state_exporter_last_sync_timestamp_seconds",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    assert!(
+        ClientMetrics::register(&registry).is_err(),
+        "registering twice is refused, not duplicated"
+    );
+}
+
+fn streaming_options() -> ReflectorOptions {
+    ReflectorOptions {
+        streaming_list: true,
+        ..fast_options()
+    }
+}
+
+#[tokio::test]
+async fn streaming_list_fills_the_store_without_a_list_request() {
+    let faults = Faults {
+        streaming_list: true,
+        ..Faults::default()
+    };
+    let run = run(&["pods", "secrets"], faults, streaming_options()).await;
+    run.converges("pods").await;
+    run.converges("secrets").await;
+    let requests = run.server.requests();
+    assert!(requests
+        .iter()
+        .any(|r| r.path_and_query.contains("sendInitialEvents=true")));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path_and_query.contains("watch=1")),
+        "no plain list: {requests:?}"
+    );
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
+    assert_eq!(run.sink.inits("pods"), 1);
+}
+
+#[tokio::test]
+async fn streaming_list_falls_back_to_list_and_watch_when_refused() {
+    let run = run(&["pods"], Faults::default(), streaming_options()).await;
+    run.converges("pods").await;
+    let requests = run.server.requests();
+    let attempts = requests
+        .iter()
+        .filter(|r| r.path_and_query.contains("sendInitialEvents=true"))
+        .count();
+    assert_eq!(attempts, 1, "tried once, then list+watch for good");
+    assert!(requests
+        .iter()
+        .any(|r| r.path_and_query == "/api/v1/pods?limit=3"));
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 1);
+}
