@@ -44,10 +44,14 @@ fn run() -> Result<(), String> {
     for overlay in &overlays {
         println!("cargo:rerun-if-changed={}", overlay.dir().display());
     }
-    for warning in overlays.iter().filter_map(|o| o.version_warning(&pin.kubernetes)) {
+    for warning in overlays
+        .iter()
+        .filter_map(|o| o.version_warning(&pin.kubernetes))
+    {
         println!("cargo:warning={warning}");
     }
-    let merged = schema_overlay::merge_with_warnings(&upstream, &overlays).map_err(|e| e.to_string())?;
+    let merged =
+        schema_overlay::merge_with_warnings(&upstream, &overlays).map_err(|e| e.to_string())?;
     for warning in &merged.warnings {
         println!("cargo:warning={warning}");
     }

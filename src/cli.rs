@@ -32,6 +32,8 @@ pub enum Command {
     /// Record raw list and watch responses of the apiserver into a directory that the
     /// replay apiserver (tests, `--demo`) can serve. See docs/recording-format.md.
     Record(RecordArgs),
+    /// Print the metrics of objects read from files (JSON, protobuf, JSON Lines, or a recording directory), offline.
+    Render(RenderArgs),
     /// Write a synthetic cluster (nodes, workloads, pods, churn) as a recording.
     Synth(SynthArgs),
 }
@@ -294,4 +296,33 @@ impl ContentType {
             ContentType::Json => "json",
         }
     }
+}
+
+/// Arguments of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Resources to render (comma-separated plural names); default: every resource with metrics.
+    #[arg(long, value_delimiter = ',')]
+    pub resources: Vec<String>,
+    /// Only families matching one of these regexes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub metric_allowlist: Vec<String>,
+    /// Never families matching one of these regexes (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub metric_denylist: Vec<String>,
+    /// Opt-in families to enable, e.g. kube_pod_nodeselectors (comma-separated regexes).
+    #[arg(long, value_delimiter = ',')]
+    pub metric_opt_in_list: Vec<String>,
+    /// Kubernetes labels to expose per resource, e.g. `pods=[app,team],nodes=[*]`.
+    #[arg(long)]
+    pub metric_labels_allowlist: Option<String>,
+    /// Kubernetes annotations to expose per resource, same syntax.
+    #[arg(long)]
+    pub metric_annotations_allowlist: Option<String>,
+    /// Write OpenMetrics 1.0 (ends with `# EOF`) instead of text format 0.0.4.
+    #[arg(long)]
+    pub openmetrics: bool,
+    /// Files (JSON, protobuf, JSON Lines) or recording directories.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
 }

@@ -5,13 +5,14 @@
 //! → `store` → `metrics` (one file per resource) → `server`.
 
 pub mod api;
-pub mod client;
 pub mod cli;
-pub mod config;
+pub mod client;
 pub mod commands;
-pub mod reflector;
+pub mod config;
 pub mod metrics;
+pub mod reflector;
 pub mod replay;
 pub mod server;
+pub mod store;
 pub mod synth;
 pub mod telemetry;

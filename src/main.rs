@@ -48,6 +48,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Render(args)) => render(args),
         None => run_exporter(&cli.exporter),
     }
 }
@@ -237,4 +238,29 @@ fn run_record(args: RecordArgs) -> anyhow::Result<()> {
         );
         Ok(())
     })
+}
+
+fn render(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
+    use kube_state_exporter::commands::render::{run, RenderOptions};
+    let options = RenderOptions {
+        resources: args.resources,
+        metric_allowlist: args.metric_allowlist,
+        metric_denylist: args.metric_denylist,
+        metric_opt_in_list: args.metric_opt_in_list,
+        labels_allowlist: args.metric_labels_allowlist,
+        annotations_allowlist: args.metric_annotations_allowlist,
+        openmetrics: args.openmetrics,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match run(&options, &args.inputs, &mut out).and_then(|()| {
+        std::io::Write::flush(&mut out)
+            .map_err(kube_state_exporter::commands::render::RenderError::Write)
+    }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("render: {error}");
+            ExitCode::from(if error.is_usage() { 2 } else { 1 })
+        }
+    }
 }

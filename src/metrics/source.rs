@@ -25,7 +25,10 @@ pub struct RenderRequest {
 
 impl RenderRequest {
     pub fn wants(&self, resource: &str) -> bool {
-        self.include.as_ref().is_none_or(|set| set.contains(resource)) && !self.exclude.contains(resource)
+        self.include
+            .as_ref()
+            .is_none_or(|set| set.contains(resource))
+            && !self.exclude.contains(resource)
     }
 }
 

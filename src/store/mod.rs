@@ -1,0 +1,548 @@
+//! The metrics store: per resource, object key (metadata.uid) → compact metrics.
+//!
+//! Fed by reflector events ([`Sink`]), read by scrapes ([`MetricsSource`]).
+//! Concurrency: each resource has one `RwLock<HashMap<key, Arc<CompactObject>>>`.
+//! - Ingestion computes an object's metrics *before* taking the lock, then holds the
+//!   write lock only for one map insert/remove.
+//! - A scrape holds the read lock only to clone the `Arc`s of the objects (a few
+//!   microseconds per thousand objects), then renders with no lock held; objects
+//!   are immutable once built, so an update during a scrape replaces the `Arc` in
+//!   the map and the scrape keeps writing the version it took.
+//! - A relist (`Init` … `InitDone`) builds a new map aside and swaps it in with one
+//!   pointer-sized replace under the write lock, so a scrape sees the old set or the
+//!   new set, never half of one.
+//!
+//! Output order: resources alphabetically, families in KSM order, objects sorted by
+//! their rendered default labels (stable across scrapes). Identical series cannot
+//! occur: within an object each family's samples are deduplicated when generated,
+//! and across objects the default labels differ (pods carry their uid); if two
+//! objects ever render the same default labels (a node deleted and re-created
+//! while a watch event was missed), only the first in sort order is written.
+
+mod compact;
+mod vocab;
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use thiserror::Error;
+
+use crate::api::meta::v1::ObjectMeta;
+use crate::api::{Object, ResourceType};
+use crate::metrics::family::{Context, FamilyMeta, Stability};
+use crate::metrics::filter::MetricFilter;
+use crate::metrics::format::escape_help;
+use crate::metrics::labelmap::AllowListFlag;
+use crate::metrics::resource::{self, ResourceMetrics};
+use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
+use crate::reflector::{Event, Sink};
+
+pub use compact::CompactObject;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("resource {0:?} has no metrics")]
+    NoMetrics(String),
+}
+
+/// Which families to generate and which labels/annotations to expose.
+#[derive(Debug, Default)]
+pub struct StoreOptions {
+    pub filter: MetricFilter,
+    pub labels_allowlist: AllowListFlag,
+    pub annotations_allowlist: AllowListFlag,
+}
+
+type ObjectMap = HashMap<Arc<str>, Arc<CompactObject>>;
+
+struct ResourceStore {
+    metrics: &'static dyn ResourceMetrics,
+    /// Indices of the enabled families in the resource's table.
+    enabled: Vec<usize>,
+    families: Vec<FamilyMeta>,
+    headers_text: Vec<Vec<u8>>,
+    headers_openmetrics: Vec<Vec<u8>>,
+    context: Context,
+    live: RwLock<ObjectMap>,
+    pending: Mutex<Option<ObjectMap>>,
+    synced: AtomicBool,
+}
+
+/// Compact metrics of every object of the registered resources.
+pub struct Store {
+    /// Sorted by plural name.
+    resources: Vec<ResourceStore>,
+}
+
+impl Store {
+    /// A store for `resources` (plural names). Resources without metrics are an
+    /// error; use [`Store::with_available`] to skip them instead.
+    pub fn new(resources: &[&str], options: &StoreOptions) -> Result<Store, StoreError> {
+        let mut stores = Vec::new();
+        for plural in resources {
+            let metrics = resource::by_plural(plural)
+                .ok_or_else(|| StoreError::NoMetrics(plural.to_string()))?;
+            if stores
+                .iter()
+                .all(|s: &ResourceStore| s.metrics.plural() != metrics.plural())
+            {
+                stores.push(ResourceStore::new(metrics, options));
+            }
+        }
+        stores.sort_by_key(|s| s.metrics.plural());
+        Ok(Store { resources: stores })
+    }
+
+    /// Like [`Store::new`], silently leaving out the resources that have no metrics yet.
+    pub fn with_available(resources: &[&str], options: &StoreOptions) -> Store {
+        let known: Vec<&str> = resources
+            .iter()
+            .copied()
+            .filter(|r| resource::by_plural(r).is_some())
+            .collect();
+        Store::new(&known, options).unwrap_or(Store {
+            resources: Vec::new(),
+        })
+    }
+
+    /// The resources this store serves, alphabetically.
+    pub fn resources(&self) -> Vec<&'static str> {
+        self.resources.iter().map(|r| r.metrics.plural()).collect()
+    }
+
+    /// True once the resource's first list completed (`InitDone`).
+    pub fn is_synced(&self, plural: &str) -> bool {
+        self.find(plural)
+            .is_some_and(|r| r.synced.load(Ordering::Acquire))
+    }
+
+    pub fn object_count(&self, plural: &str) -> usize {
+        self.find(plural).map_or(0, |r| r.read().len())
+    }
+
+    /// Heap bytes of the compact metrics of a resource (objects only, not the map).
+    pub fn heap_bytes(&self, plural: &str) -> usize {
+        self.find(plural)
+            .map_or(0, |r| r.read().values().map(|o| o.heap_bytes()).sum())
+    }
+
+    /// Feeds one event (the same as [`Sink::handle`], addressed by plural name).
+    pub fn apply(&self, plural: &str, event: Event) {
+        if let Some(store) = self.find(plural) {
+            store.handle(event);
+        }
+    }
+
+    fn find(&self, plural: &str) -> Option<&ResourceStore> {
+        self.resources.iter().find(|r| r.metrics.plural() == plural)
+    }
+}
+
+impl Sink for Store {
+    fn handle(&self, resource: &'static ResourceType, event: Event) {
+        self.apply(resource.plural, event);
+    }
+}
+
+impl MetricsSource for Store {
+    fn write_exposition(&self, request: &RenderRequest, out: &mut dyn io::Write) -> io::Result<()> {
+        let openmetrics = request.format == ExpositionFormat::OpenMetrics;
+        let mut buffer = Vec::with_capacity(CHUNK * 2);
+        for store in self
+            .resources
+            .iter()
+            .filter(|r| request.wants(r.metrics.plural()))
+        {
+            store.write(openmetrics, &mut buffer, out)?;
+        }
+        if openmetrics {
+            buffer.extend_from_slice(b"# EOF\n");
+        }
+        out.write_all(&buffer)
+    }
+}
+
+/// Bytes collected before handing them to the writer.
+const CHUNK: usize = 64 * 1024;
+
+impl ResourceStore {
+    fn new(metrics: &'static dyn ResourceMetrics, options: &StoreOptions) -> ResourceStore {
+        let all = metrics.families();
+        let enabled: Vec<usize> = (0..all.len())
+            .filter(|&i| options.filter.enabled(&all[i]))
+            .collect();
+        let families: Vec<FamilyMeta> = enabled.iter().map(|&i| all[i]).collect();
+        let plural = metrics.plural();
+        ResourceStore {
+            metrics,
+            headers_text: families.iter().map(|f| header(f, false)).collect(),
+            headers_openmetrics: families.iter().map(|f| header(f, true)).collect(),
+            enabled,
+            families,
+            context: Context {
+                labels: options.labels_allowlist.for_resource(plural),
+                annotations: options.annotations_allowlist.for_resource(plural),
+            },
+            live: RwLock::new(HashMap::new()),
+            pending: Mutex::new(None),
+            synced: AtomicBool::new(false),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, ObjectMap> {
+        self.live.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn compile(&self, object: &Object) -> Option<(Arc<str>, Arc<CompactObject>)> {
+        let generated = self
+            .metrics
+            .generate(object, &self.enabled, &self.context)?;
+        let compact =
+            CompactObject::build(self.metrics.default_labels(), &generated, &self.families);
+        Some((object_key(object), Arc::new(compact)))
+    }
+
+    fn handle(&self, event: Event) {
+        match event {
+            Event::Init => {
+                *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(HashMap::new());
+            }
+            Event::InitApply(object) => {
+                if let Some((key, compact)) = self.compile(&object) {
+                    let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                    pending
+                        .get_or_insert_with(HashMap::new)
+                        .insert(key, compact);
+                }
+            }
+            Event::InitDone => {
+                let fresh = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                    .unwrap_or_default();
+                let old = std::mem::replace(
+                    &mut *self.live.write().unwrap_or_else(PoisonError::into_inner),
+                    fresh,
+                );
+                self.synced.store(true, Ordering::Release);
+                drop(old); // freed outside the lock
+            }
+            Event::Apply(object) => {
+                if let Some((key, compact)) = self.compile(&object) {
+                    let old = self
+                        .live
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(key, compact);
+                    drop(old);
+                }
+            }
+            Event::Delete(object) => {
+                let key = object_key(&object);
+                let old = self
+                    .live
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&key);
+                drop(old);
+            }
+        }
+    }
+
+    /// The objects to write, in output order, without duplicates of default labels.
+    fn snapshot(&self) -> Vec<(Arc<str>, Arc<CompactObject>)> {
+        let mut objects: Vec<_> = self
+            .read()
+            .iter()
+            .map(|(k, v)| (Arc::clone(k), Arc::clone(v)))
+            .collect();
+        objects.sort_by(|a, b| a.1.prefix().cmp(b.1.prefix()).then_with(|| a.0.cmp(&b.0)));
+        objects.dedup_by(|later, earlier| later.1.prefix() == earlier.1.prefix());
+        objects
+    }
+
+    fn write(
+        &self,
+        openmetrics: bool,
+        buffer: &mut Vec<u8>,
+        out: &mut dyn io::Write,
+    ) -> io::Result<()> {
+        let objects = self.snapshot();
+        if objects.is_empty() {
+            return Ok(()); // KSM writes no headers for a resource without objects
+        }
+        let headers = if openmetrics {
+            &self.headers_openmetrics
+        } else {
+            &self.headers_text
+        };
+        let mut cursors = vec![0usize; objects.len()];
+        for (meta, header) in self.families.iter().zip(headers) {
+            buffer.extend_from_slice(header);
+            for ((_, object), cursor) in objects.iter().zip(cursors.iter_mut()) {
+                object.write_family(meta, cursor, buffer);
+                if buffer.len() >= CHUNK {
+                    out.write_all(buffer)?;
+                    buffer.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// metadata.uid, or namespace/name for objects without one (hand-written inputs).
+fn object_key(object: &Object) -> Arc<str> {
+    let meta = object.metadata();
+    let field = |pick: fn(&ObjectMeta) -> &Option<String>| {
+        meta.and_then(|m| pick(m).as_deref()).unwrap_or("")
+    };
+    let uid = field(|m| &m.uid);
+    if uid.is_empty() {
+        Arc::from(format!(
+            "{}/{}",
+            field(|m| &m.namespace),
+            field(|m| &m.name)
+        ))
+    } else {
+        Arc::from(uid)
+    }
+}
+
+fn header(family: &FamilyMeta, openmetrics: bool) -> Vec<u8> {
+    let stable = if family.stability == Stability::Stable {
+        "[STABLE] "
+    } else {
+        ""
+    };
+    format!(
+        "# HELP {name} {stable}{help}\n# TYPE {name} {kind}\n",
+        name = family.name,
+        help = escape_help(family.help),
+        kind = family.kind.type_word(openmetrics)
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::core::v1::{Node, Pod, PodStatus};
+    use crate::api::meta::v1::ObjectMeta;
+
+    fn pod(name: &str, uid: &str, phase: &str) -> Object {
+        Object::Pod(Box::new(Pod {
+            metadata: Some(ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                uid: Some(uid.into()),
+                ..ObjectMeta::default()
+            }),
+            status: Some(PodStatus {
+                phase: Some(phase.into()),
+                ..PodStatus::default()
+            }),
+            ..Pod::default()
+        }))
+    }
+
+    fn node(name: &str, uid: &str) -> Object {
+        Object::Node(Box::new(Node {
+            metadata: Some(ObjectMeta {
+                name: Some(name.into()),
+                uid: Some(uid.into()),
+                ..ObjectMeta::default()
+            }),
+            ..Node::default()
+        }))
+    }
+
+    fn store() -> Store {
+        Store::new(&["pods", "nodes"], &StoreOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn scrape(store: &Store, format: ExpositionFormat, include: Option<&[&str]>) -> String {
+        let request = RenderRequest {
+            format,
+            include: include.map(|list| list.iter().map(|s| s.to_string()).collect()),
+            exclude: Default::default(),
+        };
+        let mut out = Vec::new();
+        store
+            .write_exposition(&request, &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn text(store: &Store) -> String {
+        scrape(store, ExpositionFormat::Text, None)
+    }
+
+    fn running(name: &str) -> String {
+        format!("kube_pod_status_phase{{namespace=\"ns\",pod=\"{name}\",uid=\"u-{name}\",phase=\"Running\"}} 1\n")
+    }
+
+    #[test]
+    fn empty_store_writes_nothing() {
+        assert_eq!(text(&store()), "");
+        assert_eq!(
+            scrape(&store(), ExpositionFormat::OpenMetrics, None),
+            "# EOF\n"
+        );
+    }
+
+    #[test]
+    fn headers_once_per_family_even_without_samples() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        store.apply("pods", Event::Apply(pod("b", "u-b", "Running")));
+        let out = text(&store);
+        assert_eq!(
+            out.matches("# TYPE kube_pod_status_phase gauge\n").count(),
+            1
+        );
+        assert!(
+            out.contains("# HELP kube_pod_labels [STABLE] "),
+            "stable families get the prefix"
+        );
+        assert!(
+            out.contains("# TYPE kube_pod_labels gauge\n# HELP kube_pod_overhead_cpu_cores "),
+            "labels: header, no series"
+        );
+        assert!(out.contains("# TYPE kube_pod_container_status_restarts_total counter\n"));
+        assert!(
+            !out.contains("kube_pod_nodeselectors"),
+            "opt-in family is off by default"
+        );
+        assert!(!out.contains("kube_node_"), "no nodes, no node headers");
+        assert_eq!(out.matches("# TYPE ").count(), 59);
+        // Objects in a stable order: sorted by their default labels.
+        let a = out.find(&running("a")).unwrap_or(usize::MAX);
+        let b = out.find(&running("b")).unwrap_or(0);
+        assert!(a < b, "{out}");
+    }
+
+    #[test]
+    fn apply_replaces_and_delete_removes() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Pending")));
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        assert!(text(&store).contains(&running("a")));
+        assert_eq!(store.object_count("pods"), 1);
+        store.apply("pods", Event::Delete(pod("a", "u-a", "Running")));
+        assert_eq!(store.object_count("pods"), 0);
+        assert_eq!(text(&store), "");
+    }
+
+    #[test]
+    fn relist_is_built_aside_and_swapped_in() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("old", "u-old", "Running")));
+        assert!(!store.is_synced("pods"));
+        store.apply("pods", Event::Init);
+        store.apply("pods", Event::InitApply(pod("new", "u-new", "Running")));
+        let during = text(&store);
+        assert!(
+            during.contains(&running("old")) && !during.contains(&running("new")),
+            "{during}"
+        );
+        store.apply("pods", Event::InitDone);
+        let after = text(&store);
+        assert!(
+            !after.contains(&running("old")) && after.contains(&running("new")),
+            "{after}"
+        );
+        assert!(store.is_synced("pods"));
+    }
+
+    #[test]
+    fn resources_alphabetical_filtered_and_openmetrics() {
+        let store = store();
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        store.apply("nodes", Event::Apply(node("n1", "n-1")));
+        let out = text(&store);
+        assert!(
+            out.find("kube_node_info").unwrap_or(usize::MAX)
+                < out.find("kube_pod_info").unwrap_or(0)
+        );
+        let only_pods = scrape(&store, ExpositionFormat::Text, Some(&["pods"]));
+        assert!(!only_pods.contains("kube_node_") && only_pods.contains("kube_pod_info"));
+        let om = scrape(&store, ExpositionFormat::OpenMetrics, None);
+        assert!(
+            om.ends_with("# EOF\n")
+                && om.contains("# TYPE kube_pod_container_status_restarts_total counter\n")
+        );
+        assert_eq!(om.trim_end_matches("# EOF\n"), out);
+    }
+
+    #[test]
+    fn two_objects_with_the_same_default_labels_write_once() {
+        let store = store();
+        store.apply("nodes", Event::Apply(node("n1", "first")));
+        store.apply("nodes", Event::Apply(node("n1", "second")));
+        assert_eq!(store.object_count("nodes"), 2);
+        assert_eq!(
+            text(&store)
+                .matches("kube_node_spec_unschedulable{node=\"n1\"} 0\n")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn filters_and_unknown_resources() {
+        let options = StoreOptions {
+            filter: MetricFilter::new(&["kube_pod_status_phase".to_string()], &[], &[])
+                .unwrap_or_default(),
+            ..StoreOptions::default()
+        };
+        let store = Store::new(&["pods"], &options).unwrap_or_else(|e| panic!("{e}"));
+        store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
+        let out = text(&store);
+        assert_eq!(out.matches("# TYPE").count(), 1, "{out}");
+        assert!(matches!(
+            Store::new(&["widgets"], &options),
+            Err(StoreError::NoMetrics(_))
+        ));
+        assert_eq!(
+            Store::with_available(&["widgets", "pods"], &options).resources(),
+            vec!["pods"]
+        );
+    }
+
+    #[test]
+    fn scrapes_and_ingestion_run_concurrently() {
+        let store = Arc::new(store());
+        let writer = {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                for round in 0..200 {
+                    let name = format!("p{}", round % 20);
+                    store.apply(
+                        "pods",
+                        Event::Apply(pod(&name, &format!("u-{name}"), "Running")),
+                    );
+                    if round % 7 == 0 {
+                        store.apply(
+                            "pods",
+                            Event::Delete(pod(&name, &format!("u-{name}"), "Running")),
+                        );
+                    }
+                }
+            })
+        };
+        for _ in 0..50 {
+            let out = text(&store);
+            // Every scrape is well formed: each object contributes exactly one Running line.
+            let objects = out.matches("phase=\"Running\"} 1\n").count();
+            assert_eq!(out.matches("phase=\"Pending\"} 0\n").count(), objects);
+        }
+        writer
+            .join()
+            .unwrap_or_else(|_| panic!("writer thread panicked"));
+    }
+}

@@ -1,0 +1,194 @@
+//! kube-state-metrics' own metric-generation test cases (`../shared/ksm-reference/cases`,
+//! copied to `tests/fixtures/ksm-cases`), run through the store and renderer with the
+//! comparison rule of the cases' README: TYPE lines and samples, HELP lines excluded,
+//! label order and line order normalised.
+
+use std::path::PathBuf;
+
+use kube_state_exporter::api::envelope::Body;
+use kube_state_exporter::api::json;
+use kube_state_exporter::metrics::filter::MetricFilter;
+use kube_state_exporter::metrics::labelmap::{AllowList, AllowListFlag};
+use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
+use kube_state_exporter::reflector::Event;
+use kube_state_exporter::store::{Store, StoreOptions};
+use serde_json::Value;
+
+struct Case {
+    name: String,
+    resource: String,
+    object: Value,
+    metric_names: Option<Vec<String>>,
+    labels: Option<Vec<String>>,
+    annotations: Option<Vec<String>>,
+    want: String,
+}
+
+fn load(file: &str) -> Vec<Case> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ksm-cases")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let strings = |v: &Value| -> Option<Vec<String>> {
+        v.as_array().map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{file}: {e}"));
+            Case {
+                name: format!("{file}:{}", v["case"].as_str().unwrap_or("?")),
+                resource: v["resource"].as_str().unwrap_or("").to_string(),
+                object: v["object"].clone(),
+                metric_names: strings(&v["metric_names"]),
+                labels: strings(&v["labels_allowlist"]),
+                annotations: strings(&v["annotations_allowlist"]),
+                want: v["want"].as_str().unwrap_or("").to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Renders one case's object with every family enabled (opt-in ones included, as
+/// KSM's tests call the generators directly).
+fn render(case: &Case) -> Result<String, String> {
+    let body = serde_json::to_vec(&case.object).map_err(|e| e.to_string())?;
+    let object = match json::decode(&body).map_err(|e| e.to_string())? {
+        Body::Object(object) => object,
+        _ => return Err("not a single object".into()),
+    };
+    let mut options = StoreOptions {
+        filter: MetricFilter::everything(),
+        ..StoreOptions::default()
+    };
+    let flag = |list: &Option<Vec<String>>, target: &mut AllowListFlag| {
+        if let Some(entries) = list {
+            target.insert(&case.resource, AllowList::new(entries.iter().cloned()));
+        }
+    };
+    flag(&case.labels, &mut options.labels_allowlist);
+    flag(&case.annotations, &mut options.annotations_allowlist);
+    let store = Store::new(&[case.resource.as_str()], &options).map_err(|e| e.to_string())?;
+    store.apply(&case.resource, Event::Apply(object));
+    let request = RenderRequest {
+        format: ExpositionFormat::Text,
+        include: None,
+        exclude: Default::default(),
+    };
+    let mut out = Vec::new();
+    store
+        .write_exposition(&request, &mut out)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// Step 3 of the rule: keep lines matching any entry as an unanchored regex.
+fn filter(text: &str, names: &Option<Vec<String>>) -> String {
+    let Some(names) = names else {
+        return text.to_string();
+    };
+    let patterns: Vec<regex::Regex> = names
+        .iter()
+        .filter_map(|n| regex::Regex::new(n).ok())
+        .collect();
+    text.lines()
+        .filter(|line| patterns.iter().any(|p| p.is_match(line)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Step 4: trim, drop empty and HELP lines, sort labels within a sample, sort lines.
+fn normalise(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim_start_matches([' ', '\t']))
+        .filter(|l| !l.is_empty() && !l.starts_with("# HELP"))
+        .map(|line| {
+            if line.starts_with('#') {
+                return line.to_string();
+            }
+            match (line.find('{'), line.rfind('}')) {
+                (Some(open), Some(close)) if open < close => {
+                    let mut labels: Vec<&str> = line[open + 1..close].split(',').collect();
+                    labels.sort_unstable();
+                    format!(
+                        "{}{{{}}}{}",
+                        &line[..open],
+                        labels.join(","),
+                        &line[close + 1..]
+                    )
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect();
+    lines.sort_unstable();
+    lines
+}
+
+fn check(case: &Case) -> Result<(), String> {
+    let got = normalise(&filter(&render(case)?, &case.metric_names));
+    let want = normalise(&case.want);
+    if got == want {
+        return Ok(());
+    }
+    let missing: Vec<&String> = want.iter().filter(|l| !got.contains(l)).collect();
+    let extra: Vec<&String> = got.iter().filter(|l| !want.contains(l)).collect();
+    Err(format!("missing {missing:#?}\nunexpected {extra:#?}"))
+}
+
+#[test]
+fn every_pod_and_node_case_passes() {
+    let cases: Vec<Case> = ["pods.jsonl", "nodes.jsonl"]
+        .iter()
+        .flat_map(|f| load(f))
+        .collect();
+    assert_eq!(cases.len(), 75, "65 pod cases + 10 node cases");
+    let failures: Vec<(String, String)> = cases
+        .iter()
+        .filter_map(|case| check(case).err().map(|why| (case.name.clone(), why)))
+        .collect();
+    for (name, why) in &failures {
+        eprintln!("FAIL {name}\n{why}\n");
+    }
+    eprintln!(
+        "KSM cases: {} of {} pass",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail: {:?}",
+        failures.len(),
+        cases.len(),
+        failures.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_comparison_can_fail() {
+    let cases = load("nodes.jsonl");
+    let mut broken = Case {
+        want: cases[0].want.replace("} 1", "} 2"),
+        ..clone_case(&cases[0])
+    };
+    assert!(check(&broken).is_err());
+    broken.want = cases[0].want.clone();
+    assert!(check(&broken).is_ok());
+}
+
+fn clone_case(case: &Case) -> Case {
+    Case {
+        name: case.name.clone(),
+        resource: case.resource.clone(),
+        object: case.object.clone(),
+        metric_names: case.metric_names.clone(),
+        labels: case.labels.clone(),
+        annotations: case.annotations.clone(),
+        want: case.want.clone(),
+    }
+}
