@@ -600,3 +600,29 @@ fn the_subcommand_writes_a_recording_and_reports_it() {
         "synth: --churn must be between 0 and 100 (percent), got 150"
     );
 }
+
+#[test]
+fn render_reads_a_synth_recording() {
+    let dir = TempDir::new("render");
+    let summary = generate_into(&dir, options(5, 6, 8));
+    assert_eq!(summary.count("pods"), 30);
+    // Pods and nodes are the resources with metrics so far.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .arg("render")
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let samples = |family: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{family}{{")))
+            .count() as u64
+    };
+    assert_eq!(samples("kube_pod_info"), 30);
+    assert_eq!(samples("kube_node_info"), 5);
+}
