@@ -148,6 +148,9 @@ pub struct SynthArgs {
     /// Watch churn: events per 100 pods (and per 100 nodes), e.g. 2 or 0.5.
     #[arg(long, value_name = "PERCENT", default_value_t = 2.0)]
     pub churn: f64,
+    /// Also write JSON twins of every list and watch (as `record` does).
+    #[arg(long)]
+    pub json: bool,
     /// Directory to write manifest.json and the bodies into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

@@ -626,3 +626,85 @@ fn render_reads_a_synth_recording() {
     assert_eq!(samples("kube_pod_info"), 30);
     assert_eq!(samples("kube_node_info"), 5);
 }
+
+fn names_and_uids(body: &Body) -> Vec<(Option<String>, Option<String>)> {
+    let metas: Vec<_> = match body {
+        Body::List(list) => list
+            .clone()
+            .into_items()
+            .iter()
+            .map(|o| o.metadata().cloned().unwrap_or_default())
+            .collect(),
+        Body::PartialObjectMetadataList(list) => list
+            .items
+            .iter()
+            .map(|o| o.metadata.clone().unwrap_or_default())
+            .collect(),
+        other => panic!("not a list: {other:?}"),
+    };
+    metas.into_iter().map(|m| (m.name, m.uid)).collect()
+}
+
+#[test]
+fn json_twins_hold_the_same_objects_and_events() {
+    let dir = TempDir::new("json");
+    let summary = generate_into(
+        &dir,
+        SynthOptions {
+            json: true,
+            churn_per_mille: 200,
+            ..options(6, 5, 4)
+        },
+    );
+    assert_eq!(summary.bodies, 44);
+    let caps = captures(&dir.0);
+    let mut protobuf_lists = HashMap::new();
+    let mut protobuf_watches: HashMap<String, Vec<String>> = HashMap::new();
+    let mut json_checked = 0;
+    for capture in &caps {
+        let body = read_body(&dir.0, capture);
+        let watch = capture.path.contains("watch=1");
+        let plural = plural_of(&capture.path);
+        match (capture.content_type.starts_with("application/json"), watch) {
+            (false, false) => {
+                protobuf_lists.insert(plural, envelope::decode(body).unwrap());
+            }
+            (false, true) => {
+                let mut types = Vec::new();
+                let mut rest = body;
+                while rest.len() >= 4 {
+                    let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+                    let event = WatchEvent::decode(rest.slice(4..4 + len)).unwrap();
+                    types.push(event.r#type.unwrap());
+                    rest = rest.slice(4 + len..);
+                }
+                protobuf_watches.insert(plural, types);
+            }
+            (true, false) => {
+                let decoded = kube_state_exporter::api::json::decode(&body)
+                    .unwrap_or_else(|e| panic!("{} ({}): {e}", capture.body, capture.path));
+                assert_eq!(
+                    names_and_uids(&decoded),
+                    names_and_uids(&protobuf_lists[&plural]),
+                    "{plural}: JSON and protobuf lists differ"
+                );
+                json_checked += 1;
+            }
+            (true, true) => {
+                let types: Vec<String> = body
+                    .split(|b| *b == b'\n')
+                    .filter(|line| !line.is_empty())
+                    .map(|line| {
+                        kube_state_exporter::api::json::decode_watch_event(line)
+                            .unwrap_or_else(|e| panic!("{}: {e}", capture.body))
+                            .event_type
+                    })
+                    .collect();
+                assert_eq!(types, protobuf_watches[&plural], "{plural}");
+                json_checked += 1;
+            }
+        }
+    }
+    assert_eq!(json_checked, 22);
+    assert!(protobuf_watches["pods"].len() > 1);
+}

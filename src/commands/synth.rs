@@ -25,6 +25,7 @@ pub fn options(args: &SynthArgs) -> Result<SynthOptions, SynthCommandError> {
         pods_per_node: args.pods_per_node,
         seed: args.seed,
         churn_per_mille: (args.churn * 10.0).round() as u32,
+        json: args.json,
     })
 }
 

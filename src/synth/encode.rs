@@ -4,6 +4,8 @@
 //! side file one at a time; once the total length is known the body is written as
 //! header + items + trailer. A WATCH is a sequence of frames: 4-byte big-endian
 //! length + `meta.v1.WatchEvent{type, object: RawExtension{raw: envelope}}`.
+//! Optional JSON twins are written alongside from the same objects: a JSON list
+//! streams as it goes, a JSON watch is one `{"type","object"}` line per event.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,8 +14,10 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use prost::encoding::{encode_key, encode_varint, WireType};
 use prost::Message;
+use serde::Serialize;
 
 use crate::api::envelope::{self, MAGIC};
+use crate::api::json::with_type_meta;
 use crate::api::meta::v1::{ListMeta, WatchEvent};
 use crate::api::runtime::{RawExtension, TypeMeta};
 
@@ -37,6 +41,78 @@ pub struct ListWriter {
     items_len: u64,
     count: u64,
     scratch: Vec<u8>,
+    json: Option<JsonList>,
+}
+
+/// The JSON twin of a list: `{"kind","apiVersion","metadata","items":[` … `]}`.
+struct JsonList {
+    path: PathBuf,
+    out: BufWriter<File>,
+    bytes: u64,
+    /// Items carry their own kind and apiVersion (metadata-only lists).
+    item_type: Option<(&'static str, &'static str)>,
+    scratch: Vec<u8>,
+}
+
+/// What a list's JSON twin says about itself.
+pub struct JsonListHead<'a> {
+    pub path: PathBuf,
+    pub api_version: &'a str,
+    pub list_kind: &'a str,
+    pub resource_version: u64,
+    pub item_type: Option<(&'static str, &'static str)>,
+}
+
+impl JsonList {
+    fn create(head: JsonListHead<'_>) -> io::Result<JsonList> {
+        let file = File::create(&head.path).map_err(|e| io_error(&head.path, e))?;
+        let mut list = JsonList {
+            out: BufWriter::with_capacity(1 << 20, file),
+            path: head.path,
+            bytes: 0,
+            item_type: head.item_type,
+            scratch: Vec::with_capacity(16 * 1024),
+        };
+        let opening = format!(
+            "{{\"kind\":{},\"apiVersion\":{},\"metadata\":{{\"resourceVersion\":\"{}\"}},\"items\":[",
+            serde_json::Value::from(head.list_kind),
+            serde_json::Value::from(head.api_version),
+            head.resource_version
+        );
+        list.write(opening.as_bytes())?;
+        Ok(list)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out
+            .write_all(bytes)
+            .map_err(|e| io_error(&self.path, e))?;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn push(&mut self, first: bool, item: &impl Serialize) -> io::Result<()> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        if !first {
+            scratch.push(b',');
+        }
+        let written = match self.item_type {
+            Some((api_version, kind)) => with_type_meta(api_version, kind, item)
+                .and_then(|value| serde_json::to_writer(&mut scratch, &value)),
+            None => serde_json::to_writer(&mut scratch, item),
+        };
+        written.map_err(|e| io::Error::other(format!("{}: {e}", self.path.display())))?;
+        let result = self.write(&scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    fn finish(mut self) -> io::Result<u64> {
+        self.write(b"]}\n")?;
+        self.out.flush().map_err(|e| io_error(&self.path, e))?;
+        Ok(self.bytes)
+    }
 }
 
 impl ListWriter {
@@ -52,11 +128,21 @@ impl ListWriter {
             items_len: 0,
             count: 0,
             scratch: Vec::with_capacity(16 * 1024),
+            json: None,
         })
     }
 
+    /// Also writes the list as JSON (see [`JsonListHead`]).
+    pub fn with_json(mut self, head: JsonListHead<'_>) -> io::Result<ListWriter> {
+        self.json = Some(JsonList::create(head)?);
+        Ok(self)
+    }
+
     /// Appends one item (the object's own encoding, without envelope).
-    pub fn push(&mut self, item: &impl Message) -> io::Result<()> {
+    pub fn push<M: Message + Serialize>(&mut self, item: &M) -> io::Result<()> {
+        if let Some(json) = self.json.as_mut() {
+            json.push(self.count == 0, item)?;
+        }
         self.scratch.clear();
         encode_key(LIST_ITEMS, WireType::LengthDelimited, &mut self.scratch);
         encode_varint(item.encoded_len() as u64, &mut self.scratch);
@@ -75,20 +161,23 @@ impl ListWriter {
     }
 
     /// Writes the body (envelope naming `api_version`/`list_kind`, list metadata at
-    /// `resource_version`, the items) and returns its size in bytes.
+    /// `resource_version`, the items) and returns its size in bytes, and the JSON
+    /// twin's size if there is one.
     pub fn finish(
         self,
         api_version: &str,
         list_kind: &str,
         resource_version: u64,
-    ) -> io::Result<u64> {
+    ) -> io::Result<(u64, Option<u64>)> {
         let ListWriter {
             path,
             part_path,
             items,
             items_len,
+            json,
             ..
         } = self;
+        let json_bytes = json.map(JsonList::finish).transpose()?;
         let mut part = items
             .into_inner()
             .map_err(|e| io_error(&part_path, e.into_error()))?;
@@ -146,7 +235,10 @@ impl ListWriter {
         out.write_all(&tail).map_err(|e| io_error(&path, e))?;
         out.flush().map_err(|e| io_error(&path, e))?;
         std::fs::remove_file(&part_path).map_err(|e| io_error(&part_path, e))?;
-        Ok(head.len() as u64 + items_len + tail.len() as u64)
+        Ok((
+            head.len() as u64 + items_len + tail.len() as u64,
+            json_bytes,
+        ))
     }
 }
 
@@ -155,6 +247,7 @@ pub struct WatchWriter {
     path: PathBuf,
     out: BufWriter<File>,
     bytes: u64,
+    json: Option<(PathBuf, BufWriter<File>, u64)>,
 }
 
 impl WatchWriter {
@@ -164,17 +257,37 @@ impl WatchWriter {
             path,
             out: BufWriter::with_capacity(256 * 1024, file),
             bytes: 0,
+            json: None,
         })
     }
 
+    /// Also writes the events as a JSON watch (one line per event) into `path`.
+    pub fn with_json(mut self, path: PathBuf) -> io::Result<WatchWriter> {
+        let file = File::create(&path).map_err(|e| io_error(&path, e))?;
+        self.json = Some((path, BufWriter::with_capacity(256 * 1024, file), 0));
+        Ok(self)
+    }
+
     /// Appends one event whose object is `object` sealed as `api_version`/`kind`.
-    pub fn event(
+    pub fn event<M: Message + Serialize>(
         &mut self,
         event_type: &str,
         api_version: &str,
         kind: &str,
-        object: &impl Message,
+        object: &M,
     ) -> io::Result<()> {
+        if let Some((path, out, bytes)) = self.json.as_mut() {
+            let line = with_type_meta(api_version, kind, object)
+                .and_then(|object| {
+                    let event = serde_json::json!({"type": event_type, "object": object});
+                    let mut line = serde_json::to_vec(&event)?;
+                    line.push(b'\n');
+                    Ok(line)
+                })
+                .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+            out.write_all(&line).map_err(|e| io_error(path, e))?;
+            *bytes += line.len() as u64;
+        }
         let sealed = envelope::seal(api_version, kind, Bytes::from(object.encode_to_vec()));
         let event = WatchEvent {
             r#type: Some(event_type.to_string()),
@@ -198,9 +311,16 @@ impl WatchWriter {
         Ok(())
     }
 
-    /// Flushes the body and returns its size in bytes.
-    pub fn finish(mut self) -> io::Result<u64> {
+    /// Flushes the body and returns its size in bytes, and the JSON twin's if any.
+    pub fn finish(mut self) -> io::Result<(u64, Option<u64>)> {
         self.out.flush().map_err(|e| io_error(&self.path, e))?;
-        Ok(self.bytes)
+        let json = match self.json.as_mut() {
+            Some((path, out, bytes)) => {
+                out.flush().map_err(|e| io_error(path, e))?;
+                Some(*bytes)
+            }
+            None => None,
+        };
+        Ok((self.bytes, json))
     }
 }

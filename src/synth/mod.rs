@@ -28,7 +28,7 @@ pub use churn::ChurnCounts;
 pub use plan::{Kind, Plan, SynthOptions};
 
 use encode::{ListWriter, WatchWriter};
-use recording::RecordingWriter;
+use recording::{Format, RecordingWriter};
 
 #[derive(Debug, Error)]
 pub enum SynthError {
@@ -107,20 +107,40 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
     let mut recording = RecordingWriter::new(out);
     let kinds = kinds_in_request_order();
     let list_rv = plan.list_resource_version();
+    let json = plan.options.json;
     let mut objects = Vec::new();
     let mut bytes = 0;
+    // Body numbers follow request order: per resource the protobuf list, then its
+    // JSON twin if asked for; then the watches the same way.
+    let mut next_body = 0usize;
+    let mut body_name = || {
+        next_body += 1;
+        format!("{next_body:04}.body")
+    };
     for &kind in &kinds {
         let resource = resource(kind)?;
-        let (name, path) = recording.next_body();
-        let mut list = ListWriter::create(path)?;
-        write_items(&plan, kind, resource.metadata_only, &mut list)?;
-        let count = list.count();
         let (api_version, list_kind) = if resource.metadata_only {
             ("meta.k8s.io/v1", "PartialObjectMetadataList")
         } else {
             (resource.api_version, resource.list_kind)
         };
-        let size = list.finish(api_version, list_kind, list_rv)?;
+        let name = body_name();
+        let json_name = json.then(&mut body_name);
+        let mut list = ListWriter::create(out.join(&name))?;
+        if let Some(json_name) = &json_name {
+            list = list.with_json(encode::JsonListHead {
+                path: out.join(json_name),
+                api_version,
+                list_kind,
+                resource_version: list_rv,
+                item_type: resource
+                    .metadata_only
+                    .then_some(("meta.k8s.io/v1", "PartialObjectMetadata")),
+            })?;
+        }
+        write_items(&plan, kind, resource.metadata_only, &mut list)?;
+        let count = list.count();
+        let (size, json_size) = list.finish(api_version, list_kind, list_rv)?;
         tracing::debug!(
             resource = resource.plural,
             objects = count,
@@ -129,16 +149,24 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
         );
         objects.push((resource.plural, count));
         bytes += size;
-        recording.add_list(name, resource, size);
+        recording.add_list(name, resource, Format::Protobuf, size);
+        if let (Some(json_name), Some(json_size)) = (json_name, json_size) {
+            bytes += json_size;
+            recording.add_list(json_name, resource, Format::Json, json_size);
+        }
     }
 
     // One watch per resource from the lists' resourceVersion; pods and nodes churn,
     // every watch ends with a BOOKMARK at the last resourceVersion.
-    let first_watch = recording.captures().len() + 1;
     let mut watches = Vec::new();
-    for (i, &kind) in kinds.iter().enumerate() {
-        let name = format!("{:04}.body", first_watch + i);
-        watches.push((kind, name.clone(), WatchWriter::create(out.join(name))?));
+    for &kind in &kinds {
+        let name = body_name();
+        let json_name = json.then(&mut body_name);
+        let mut watch = WatchWriter::create(out.join(&name))?;
+        if let Some(json_name) = &json_name {
+            watch = watch.with_json(out.join(json_name))?;
+        }
+        watches.push((kind, name, json_name, watch));
     }
     let position = |wanted: Kind| kinds.iter().position(|k| *k == wanted);
     let (pods_at, nodes_at) = match (position(Kind::Pod), position(Kind::Node)) {
@@ -148,14 +176,14 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
     let counts = {
         let (low, high) = watches.split_at_mut(pods_at.max(nodes_at));
         let (pods_out, nodes_out) = if pods_at > nodes_at {
-            (&mut high[0].2, &mut low[nodes_at].2)
+            (&mut high[0].3, &mut low[nodes_at].3)
         } else {
-            (&mut low[pods_at].2, &mut high[0].2)
+            (&mut low[pods_at].3, &mut high[0].3)
         };
         churn::run(&plan, pods_out, nodes_out)?
     };
     let bookmark = churn::bookmark_object(counts.last_resource_version);
-    for (kind, name, mut watch) in watches {
+    for (kind, name, json_name, mut watch) in watches {
         let resource = resource(kind)?;
         if resource.metadata_only {
             watch.event(
@@ -167,9 +195,13 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
         } else {
             watch.event("BOOKMARK", resource.api_version, resource.kind, &bookmark)?;
         }
-        let size = watch.finish()?;
+        let (size, json_size) = watch.finish()?;
         bytes += size;
-        recording.add_watch(name, resource, list_rv, size);
+        recording.add_watch(name, resource, Format::Protobuf, list_rv, size);
+        if let (Some(json_name), Some(json_size)) = (json_name, json_size) {
+            bytes += json_size;
+            recording.add_watch(json_name, resource, Format::Json, list_rv, json_size);
+        }
     }
     let bodies = recording.captures().len();
     recording.finish()?;
@@ -189,7 +221,7 @@ fn write_items(
     metadata_only: bool,
     list: &mut ListWriter,
 ) -> io::Result<()> {
-    fn push<M: Message>(
+    fn push<M: Message + serde::Serialize>(
         list: &mut ListWriter,
         metadata_only: bool,
         object: M,

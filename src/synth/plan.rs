@@ -14,6 +14,8 @@ pub struct SynthOptions {
     pub seed: u64,
     /// Watch events per 1,000 pods (pods and nodes churn in proportion).
     pub churn_per_mille: u32,
+    /// Also write JSON twins of every list and watch.
+    pub json: bool,
 }
 
 impl Default for SynthOptions {
@@ -23,6 +25,7 @@ impl Default for SynthOptions {
             pods_per_node: 10,
             seed: 1,
             churn_per_mille: 20,
+            json: false,
         }
     }
 }
@@ -639,6 +642,7 @@ mod tests {
             pods_per_node,
             seed: 9,
             churn_per_mille: 20,
+            json: false,
         })
     }
 

@@ -42,14 +42,40 @@ pub fn collection_path(resource: &ResourceType) -> String {
     }
 }
 
-/// The Accept header `record` sends (protobuf first, JSON as fallback).
-pub fn accept(resource: &ResourceType, watch: bool) -> String {
+/// The two encodings a recording can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Protobuf,
+    Json,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Protobuf => "protobuf",
+            Format::Json => "json",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Protobuf => PROTOBUF_CONTENT_TYPE,
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// The Accept header `record` sends (protobuf first with JSON as fallback, or JSON).
+pub fn accept(resource: &ResourceType, format: Format, watch: bool) -> String {
     let suffix = match (resource.metadata_only, watch) {
         (false, _) => "",
         (true, false) => ";as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
         (true, true) => ";as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
     };
-    format!("{PROTOBUF_CONTENT_TYPE}{suffix}, application/json{suffix}")
+    match format {
+        Format::Protobuf => format!("{PROTOBUF_CONTENT_TYPE}{suffix}, application/json{suffix}"),
+        Format::Json => format!("application/json{suffix}"),
+    }
 }
 
 /// Hands out body file names in request order and collects the captures.
@@ -66,28 +92,32 @@ impl RecordingWriter {
         }
     }
 
-    /// The next body's file name and path.
-    pub fn next_body(&self) -> (String, PathBuf) {
-        let name = format!("{:04}.body", self.captures.len() + 1);
-        let path = self.dir.join(&name);
-        (name, path)
-    }
-
-    pub fn add_list(&mut self, body: String, resource: &ResourceType, bytes: u64) {
+    pub fn add_list(&mut self, body: String, resource: &ResourceType, format: Format, bytes: u64) {
         self.captures.push(Capture {
             body,
             method: "GET".into(),
             path: collection_path(resource),
-            accept: accept(resource, false),
+            accept: accept(resource, format, false),
             status: 200,
-            content_type: PROTOBUF_CONTENT_TYPE.into(),
+            content_type: format.content_type().into(),
             bytes,
             seconds: 0.0,
-            note: format!("list {} protobuf", resource.plural),
+            note: format!("list {} {}", resource.plural, format.label()),
         });
     }
 
-    pub fn add_watch(&mut self, body: String, resource: &ResourceType, from_rv: u64, bytes: u64) {
+    pub fn add_watch(
+        &mut self,
+        body: String,
+        resource: &ResourceType,
+        format: Format,
+        from_rv: u64,
+        bytes: u64,
+    ) {
+        let content_type = match format {
+            Format::Protobuf => format!("{PROTOBUF_CONTENT_TYPE};stream=watch"),
+            Format::Json => "application/json".to_string(),
+        };
         self.captures.push(Capture {
             body,
             method: "GET".into(),
@@ -95,12 +125,12 @@ impl RecordingWriter {
                 "{}?watch=1&resourceVersion={from_rv}&allowWatchBookmarks=true&timeoutSeconds={WATCH_SECONDS}",
                 collection_path(resource)
             ),
-            accept: accept(resource, true),
+            accept: accept(resource, format, true),
             status: 200,
-            content_type: format!("{PROTOBUF_CONTENT_TYPE};stream=watch"),
+            content_type,
             bytes,
             seconds: f64::from(WATCH_SECONDS),
-            note: format!("watch {} protobuf", resource.plural),
+            note: format!("watch {} {}", resource.plural, format.label()),
         });
     }
 
