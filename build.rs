@@ -64,6 +64,7 @@ fn run() -> Result<(), String> {
     write(&out_dir.join("upstream.fds"), &upstream.encode_to_vec())?;
     write(&out_dir.join("merged.fds"), &merged.encode_to_vec())?;
     let overlay_names: Vec<&str> = overlays.iter().map(|o| o.name()).collect();
+    embed_demo_recording(&manifest_dir, &out_dir)?;
     println!("cargo:rustc-env=KSE_UPSTREAM_KUBERNETES={}", pin.kubernetes);
     println!(
         "cargo:rustc-env=KSE_SCHEMA_OVERLAYS={}",
@@ -74,6 +75,26 @@ fn run() -> Result<(), String> {
         schema_overlay::schema_hash(&merged)
     );
     Ok(())
+}
+
+/// The recording `--demo` replays, embedded so the binary needs no files: a generated
+/// `FILES` table of (file name, bytes) over the fixture directory.
+fn embed_demo_recording(manifest_dir: &Path, out_dir: &Path) -> Result<(), String> {
+    let dir = manifest_dir.join("tests/fixtures/recordings/real-1.28-demo");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read the demo recording {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name == "manifest.json" || name.ends_with(".body"))
+        .collect();
+    names.sort();
+    let entries: String = names
+        .iter()
+        .map(|name| format!("    ({name:?}, include_bytes!({:?})),\n", dir.join(name)))
+        .collect();
+    let code = format!("pub static FILES: &[(&str, &[u8])] = &[\n{entries}];\n");
+    write(&out_dir.join("demo_recording.rs"), code.as_bytes())
 }
 
 fn env(name: &str) -> Result<String, String> {

@@ -5,6 +5,7 @@
 //! → `store` → `metrics` (one file per resource) → `server`.
 
 pub mod api;
+pub mod app;
 pub mod cli;
 pub mod client;
 pub mod commands;

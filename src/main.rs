@@ -1,15 +1,11 @@
 use std::io;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use kube_state_exporter::api::schema;
 use kube_state_exporter::cli::{Cli, Command, ExporterArgs, RecordArgs};
 use kube_state_exporter::config::Options;
-use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
-use kube_state_exporter::server::{self, AlwaysLive, MetricsServer, ReadyFlag, TelemetryServer};
-use kube_state_exporter::telemetry::Telemetry;
 
 /// Exit code for usage and configuration errors (clap's convention).
 const USAGE_ERROR: u8 = 2;
@@ -112,65 +108,9 @@ fn init_logging(options: &Options) {
         .init();
 }
 
-/// Placeholder until the store and the client are wired in: serves no samples.
-struct NoMetricsYet;
-
-impl MetricsSource for NoMetricsYet {
-    fn write_exposition(&self, request: &RenderRequest, out: &mut dyn io::Write) -> io::Result<()> {
-        if request.format == ExpositionFormat::OpenMetrics {
-            out.write_all(b"# EOF\n")?;
-        }
-        Ok(())
-    }
-}
-
 fn serve(options: Options) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let telemetry = Telemetry::new()?;
-        let metrics_listener = server::bind(&options.host, options.port).await?;
-        let telemetry_listener =
-            server::bind(&options.telemetry_host, options.telemetry_port).await?;
-        tracing::info!(
-            metrics = %metrics_listener.local_addr()?,
-            telemetry = %telemetry_listener.local_addr()?,
-            resources = options.resources.len(),
-            "serving"
-        );
-        tracing::warn!("the metrics pipeline is not wired yet: /metrics serves no samples");
-        let ready = ReadyFlag::new();
-        ready.set_ready(true);
-
-        let mut metrics = MetricsServer::new(Arc::new(NoMetricsYet), Arc::new(AlwaysLive));
-        metrics.enable_gzip = options.enable_gzip_encoding;
-        metrics.timeouts = options.server_timeouts;
-        metrics.scrape_metrics = Some(telemetry.scrape_metrics());
-        let mut telemetry_server =
-            TelemetryServer::new(telemetry.registry().clone(), Arc::new(ready));
-        telemetry_server.timeouts = options.telemetry_timeouts;
-
-        let (stop, _) = tokio::sync::watch::channel(false);
-        let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = receiver.wait_for(|stop| *stop).await;
-        };
-        let metrics_task =
-            server::serve_metrics(metrics_listener, metrics, stopped(stop.subscribe()));
-        let telemetry_task = server::serve_telemetry(
-            telemetry_listener,
-            telemetry_server,
-            stopped(stop.subscribe()),
-        );
-        let signal = async {
-            server::shutdown_signal().await;
-            tracing::info!("shutting down");
-            let _ = stop.send(true);
-        };
-        let ((), metrics_result, telemetry_result) =
-            tokio::join!(signal, metrics_task, telemetry_task);
-        metrics_result.context("metrics server")?;
-        telemetry_result.context("telemetry server")?;
-        Ok(())
-    })
+    runtime.block_on(kube_state_exporter::app::run(options))
 }
 
 fn print_version() {

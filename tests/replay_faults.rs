@@ -479,7 +479,7 @@ fn self_metrics_register_under_the_exporter_prefix() {
         .map(|f| f.name().to_string())
         .collect();
     for expected in [
-        "kube_state_exporter_list_total",
+        "kube_state_metrics_list_total",
         "kube_state_exporter_objects",
         "kube_state_exporter_last_sync_timestamp_seconds",
     ] {

@@ -6,9 +6,9 @@ use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 /// Counters and gauges, labelled by resource (plural name).
 #[derive(Debug, Clone)]
 pub struct ClientMetrics {
-    /// `kube_state_exporter_list_total{resource,result}`: result is success|error.
+    /// `kube_state_metrics_list_total{resource,result}` (KSM's name): result is success|error.
     pub list_total: IntCounterVec,
-    /// `kube_state_exporter_watch_total{resource,result}`: a watch that ended in an
+    /// `kube_state_metrics_watch_total{resource,result}` (KSM's name): a watch that ended in an
     /// error (cut, decode failure, timeout, in-band ERROR) counts as error.
     pub watch_total: IntCounterVec,
     pub relists_total: IntCounterVec,
@@ -36,6 +36,13 @@ impl ClientMetrics {
                 registry.register(Box::new(metric.clone()))?;
                 Ok(metric)
             };
+        // These two keep kube-state-metrics' own names: the KSM alerting rules users
+        // already run (kubernetes-mixin: KubeStateMetricsListErrors/WatchErrors) query them.
+        let ksm_counter = |name: &str, help: &str| -> Result<IntCounterVec, prometheus::Error> {
+            let metric = IntCounterVec::new(Opts::new(name, help), &["resource", "result"])?;
+            registry.register(Box::new(metric.clone()))?;
+            Ok(metric)
+        };
         let objects = IntGaugeVec::new(
             Opts::new(
                 format!("{PREFIX}objects"),
@@ -53,15 +60,13 @@ impl ClientMetrics {
         )?;
         registry.register(Box::new(last_sync.clone()))?;
         Ok(ClientMetrics {
-            list_total: counter(
-                "list_total",
+            list_total: ksm_counter(
+                "kube_state_metrics_list_total",
                 "List requests by resource and result.",
-                &["resource", "result"],
             )?,
-            watch_total: counter(
-                "watch_total",
+            watch_total: ksm_counter(
+                "kube_state_metrics_watch_total",
                 "Watch requests by resource and how they ended.",
-                &["resource", "result"],
             )?,
             relists_total: counter(
                 "relists_total",

@@ -57,6 +57,11 @@ pub struct StoreOptions {
 
 type ObjectMap = HashMap<Arc<str>, Arc<CompactObject>>;
 
+/// Which reflector's objects a set holds: `None` for a cluster-wide list, the
+/// namespace for per-namespace reflectors (`--namespaces`). A relist swaps only its
+/// own partition, so per-namespace reflectors never remove each other's objects.
+pub type Partition = Option<Arc<str>>;
+
 struct ResourceStore {
     metrics: &'static dyn ResourceMetrics,
     /// Indices of the enabled families in the resource's table.
@@ -65,8 +70,8 @@ struct ResourceStore {
     headers_text: Vec<Vec<u8>>,
     headers_openmetrics: Vec<Vec<u8>>,
     context: Context,
-    live: RwLock<ObjectMap>,
-    pending: Mutex<Option<ObjectMap>>,
+    live: RwLock<HashMap<Partition, ObjectMap>>,
+    pending: Mutex<HashMap<Partition, ObjectMap>>,
     synced: AtomicBool,
 }
 
@@ -119,19 +124,30 @@ impl Store {
     }
 
     pub fn object_count(&self, plural: &str) -> usize {
-        self.find(plural).map_or(0, |r| r.read().len())
+        self.find(plural)
+            .map_or(0, |r| r.read().values().map(HashMap::len).sum())
     }
 
     /// Heap bytes of the compact metrics of a resource (objects only, not the map).
     pub fn heap_bytes(&self, plural: &str) -> usize {
-        self.find(plural)
-            .map_or(0, |r| r.read().values().map(|o| o.heap_bytes()).sum())
+        self.find(plural).map_or(0, |r| {
+            r.read()
+                .values()
+                .flat_map(HashMap::values)
+                .map(|o| o.heap_bytes())
+                .sum()
+        })
     }
 
     /// Feeds one event (the same as [`Sink::handle`], addressed by plural name).
     pub fn apply(&self, plural: &str, event: Event) {
+        self.apply_in(plural, &None, event);
+    }
+
+    /// Feeds one event of a partition (see [`Partition`]).
+    pub fn apply_in(&self, plural: &str, partition: &Partition, event: Event) {
         if let Some(store) = self.find(plural) {
-            store.handle(event);
+            store.handle(partition, event);
         }
     }
 
@@ -143,6 +159,27 @@ impl Store {
 impl Sink for Store {
     fn handle(&self, resource: &'static ResourceType, event: Event) {
         self.apply(resource.plural, event);
+    }
+}
+
+/// The sink of one reflector target: a resource's objects in one partition.
+pub struct PartitionSink {
+    store: Arc<Store>,
+    partition: Partition,
+}
+
+impl PartitionSink {
+    pub fn new(store: Arc<Store>, namespace: Option<&str>) -> PartitionSink {
+        PartitionSink {
+            store,
+            partition: namespace.map(Arc::from),
+        }
+    }
+}
+
+impl Sink for PartitionSink {
+    fn handle(&self, resource: &'static ResourceType, event: Event) {
+        self.store.apply_in(resource.plural, &self.partition, event);
     }
 }
 
@@ -186,12 +223,12 @@ impl ResourceStore {
                 annotations: options.annotations_allowlist.for_resource(plural),
             },
             live: RwLock::new(HashMap::new()),
-            pending: Mutex::new(None),
+            pending: Mutex::new(HashMap::new()),
             synced: AtomicBool::new(false),
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, ObjectMap> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Partition, ObjectMap>> {
         self.live.read().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -204,39 +241,39 @@ impl ResourceStore {
         Some((object_key(object), Arc::new(compact)))
     }
 
-    fn handle(&self, event: Event) {
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<Partition, ObjectMap>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_live(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Partition, ObjectMap>> {
+        self.live.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn handle(&self, partition: &Partition, event: Event) {
         match event {
             Event::Init => {
-                *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(HashMap::new());
+                self.pending().insert(partition.clone(), HashMap::new());
             }
             Event::InitApply(object) => {
                 if let Some((key, compact)) = self.compile(&object) {
-                    let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-                    pending
-                        .get_or_insert_with(HashMap::new)
+                    self.pending()
+                        .entry(partition.clone())
+                        .or_default()
                         .insert(key, compact);
                 }
             }
             Event::InitDone => {
-                let fresh = self
-                    .pending
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                    .unwrap_or_default();
-                let old = std::mem::replace(
-                    &mut *self.live.write().unwrap_or_else(PoisonError::into_inner),
-                    fresh,
-                );
+                let fresh = self.pending().remove(partition).unwrap_or_default();
+                let old = self.write_live().insert(partition.clone(), fresh);
                 self.synced.store(true, Ordering::Release);
                 drop(old); // freed outside the lock
             }
             Event::Apply(object) => {
                 if let Some((key, compact)) = self.compile(&object) {
                     let old = self
-                        .live
-                        .write()
-                        .unwrap_or_else(PoisonError::into_inner)
+                        .write_live()
+                        .entry(partition.clone())
+                        .or_default()
                         .insert(key, compact);
                     drop(old);
                 }
@@ -244,10 +281,9 @@ impl ResourceStore {
             Event::Delete(object) => {
                 let key = object_key(&object);
                 let old = self
-                    .live
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .remove(&key);
+                    .write_live()
+                    .get_mut(partition)
+                    .and_then(|objects| objects.remove(&key));
                 drop(old);
             }
         }
@@ -257,7 +293,8 @@ impl ResourceStore {
     fn snapshot(&self) -> Vec<(Arc<str>, Arc<CompactObject>)> {
         let mut objects: Vec<_> = self
             .read()
-            .iter()
+            .values()
+            .flat_map(HashMap::iter)
             .map(|(k, v)| (Arc::clone(k), Arc::clone(v)))
             .collect();
         objects.sort_by(|a, b| a.1.prefix().cmp(b.1.prefix()).then_with(|| a.0.cmp(&b.0)));
