@@ -34,6 +34,8 @@ pub enum Command {
     Record(RecordArgs),
     /// Print the metrics of objects read from files (JSON, protobuf, JSON Lines, or a recording directory), offline.
     Render(RenderArgs),
+    /// Write a synthetic cluster (nodes, workloads, pods, churn) as a recording.
+    Synth(SynthArgs),
 }
 
 /// Where the apiserver is and how to authenticate (kube-state-metrics' rules).
@@ -130,6 +132,28 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             "unknown unit {other:?} in {text:?}: use ms, s, m or h"
         )),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of nodes.
+    #[arg(long)]
+    pub nodes: u32,
+    /// Pods per node (total pods = nodes × pods per node).
+    #[arg(long)]
+    pub pods_per_node: u32,
+    /// Seed: the same seed and sizes give byte-identical output.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Watch churn: events per 100 pods (and per 100 nodes), e.g. 2 or 0.5.
+    #[arg(long, value_name = "PERCENT", default_value_t = 2.0)]
+    pub churn: f64,
+    /// Also write JSON twins of every list and watch (as `record` does).
+    #[arg(long)]
+    pub json: bool,
+    /// Directory to write manifest.json and the bodies into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -15,4 +15,5 @@ pub mod reflector;
 pub mod replay;
 pub mod server;
 pub mod store;
+pub mod synth;
 pub mod telemetry;

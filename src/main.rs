@@ -30,6 +30,13 @@ fn main() -> ExitCode {
                 Err(_) => ExitCode::FAILURE,
             }
         }
+        Some(Command::Synth(args)) => match kube_state_exporter::commands::synth::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("synth: {error}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Record(args)) => match run_record(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
