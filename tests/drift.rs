@@ -539,23 +539,15 @@ fn real_apiserver_bodies_are_clean() {
     assert_eq!(checked, 37);
 }
 
-/// The shared material: `../shared` from the repository root, or two levels up from a
-/// worktree checked out next to the main repository.
-fn shared_dir() -> PathBuf {
-    let candidates = [
-        manifest_dir().join("../shared"),
-        manifest_dir().join("../../shared"),
-    ];
-    candidates
-        .into_iter()
-        .find(|dir| dir.join("k8s-api-testdata").is_dir())
-        .expect("../shared (k8s-api-testdata) must be present next to the repository")
+/// Kubernetes' own 1.35 serialization fixtures, copied into the repository.
+fn k8s_testdata_dir() -> PathBuf {
+    manifest_dir().join("tests/fixtures/k8s-testdata")
 }
 
 #[test]
 fn kubernetes_serialization_fixtures_are_clean() {
     // Every field of every kind filled, as Go's 1.35 encoder writes them.
-    let dir = shared_dir().join("k8s-api-testdata/v1.35.0");
+    let dir = k8s_testdata_dir().join("v1.35.0");
     let pool = stock_pool();
     let mut checked = 0;
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -587,7 +579,7 @@ fn kubernetes_serialization_fixtures_are_clean() {
 fn newer_upstream_fields_are_found_as_unknown() {
     // The `after_roundtrip` fixtures were written by Kubernetes code newer than 1.35:
     // two of them carry a field 1.35 does not have. Real drift, found without a hint.
-    let dir = shared_dir().join("k8s-api-testdata/v1.35.0");
+    let dir = k8s_testdata_dir().join("v1.35.0");
     let pool = stock_pool();
     for (file, path, message, number) in [
         (
