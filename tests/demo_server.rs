@@ -1,12 +1,20 @@
-//! The whole exporter, as a user runs it: `kube-state-exporter --demo` replays the
-//! recorded 1.28 cluster on loopback. Its /metrics must pass `promtool check metrics`
-//! and agree with what kube-state-metrics v2.11 served for the same cluster, family by
-//! family, except for the differences listed (and explained) below.
+//! The whole exporter binary, as a user runs it.
+//!
+//! - `kube-state-exporter --demo` replays the recorded 1.28 cluster on loopback; its
+//!   /metrics must pass `promtool check metrics`.
+//! - Pointed (through a kubeconfig) at a replay apiserver serving the same recording's
+//!   lists, its /metrics must agree with what kube-state-metrics v2.11 served at list
+//!   time, family by family, except for the differences listed (and explained) below.
+//!   Lists only: the demo also replays the recorded watches (node-2's Ready flapping, a
+//!   pod's whole life) right after the lists, so a scrape may see a later state than
+//!   KSM's capture did.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use kube_state_exporter::replay::{Faults, Recording, ReplayHandle, ReplayServer};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,16 +64,12 @@ impl Drop for Exporter {
     }
 }
 
-fn start_demo() -> (Exporter, u16) {
+/// Starts the binary with `args` on free loopback ports; waits until /readyz is 200.
+fn start(args: &[&str]) -> (Exporter, u16) {
     let (port, telemetry_port) = (free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .args([
-            "--demo",
-            "--host",
-            "127.0.0.1",
-            "--telemetry-host",
-            "127.0.0.1",
-        ])
+        .args(args)
+        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
         .args([
             "--port",
             &port.to_string(),
@@ -79,13 +83,65 @@ fn start_demo() -> (Exporter, u16) {
     let exporter = Exporter(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while get(telemetry_port, "/readyz").map(|(status, _)| status) != Some(200) {
-        assert!(
-            Instant::now() < deadline,
-            "the demo exporter never became ready"
-        );
+        assert!(Instant::now() < deadline, "the exporter never became ready");
         std::thread::sleep(Duration::from_millis(100));
     }
     (exporter, port)
+}
+
+fn recording_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recordings/real-1.28-demo")
+}
+
+/// A replay apiserver on 127.0.0.1 serving only the recording's lists (watches stay
+/// open and empty), and a kubeconfig pointing at it.
+fn start_list_only_apiserver(runtime: &tokio::runtime::Runtime, kubeconfig: &Path) -> ReplayHandle {
+    let mut recording = Recording::load(&recording_dir()).expect("the recording loads");
+    recording
+        .manifest
+        .captures
+        .retain(|capture| !capture.path.contains("watch="));
+    let (addr, handle) = runtime
+        .block_on(ReplayServer::start(&recording, Faults::default()))
+        .expect("the replay apiserver starts");
+    let config = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: http://{addr}\n\
+         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: replay\n  context:\n    cluster: replay\n    user: nobody\n\
+         current-context: replay\n"
+    );
+    std::fs::write(kubeconfig, config).expect("the kubeconfig is written");
+    handle
+}
+
+fn promtool_check(exposition: &str) {
+    // promtool is installed by .ci/run; a developer machine without it skips the check.
+    match Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(mut promtool) => {
+            promtool
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(exposition.as_bytes())
+                .expect("promtool reads the exposition");
+            let output = promtool.wait_with_output().expect("promtool finishes");
+            assert!(
+                output.status.success(),
+                "promtool check metrics failed:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!("promtool not installed: skipping `promtool check metrics` (CI installs it)")
+        }
+        Err(error) => panic!("promtool is required in CI: {error}"),
+    }
 }
 
 /// Family name → sorted sample lines with sorted labels.
@@ -118,42 +174,34 @@ fn pod_or_node(name: &str) -> bool {
 }
 
 #[test]
-fn demo_metrics_pass_promtool_and_match_ksm_v2_11() {
-    let (_exporter, port) = start_demo();
+fn demo_serves_pod_and_node_metrics_that_pass_promtool() {
+    let (_exporter, port) = start(&["--demo"]);
+    let (status, body) = get(port, "/metrics").expect("/metrics answers");
+    assert_eq!(status, 200);
+    for family in [
+        "kube_pod_info{",
+        "kube_pod_status_phase{",
+        "kube_node_info{",
+        "kube_node_status_condition{",
+    ] {
+        assert!(body.contains(family), "no {family} in the demo's /metrics");
+    }
+    promtool_check(&body);
+}
+
+#[test]
+fn recorded_lists_give_what_ksm_v2_11_served() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let _apiserver = start_list_only_apiserver(&runtime, &kubeconfig);
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    let (_exporter, port) = start(&["--kubeconfig", &kubeconfig]);
     let (status, ours) = get(port, "/metrics").expect("/metrics answers");
     assert_eq!(status, 200);
+    promtool_check(&ours);
 
-    // promtool is installed by .ci/run; a developer machine without it skips that check.
-    match Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(mut promtool) => {
-            promtool
-                .stdin
-                .take()
-                .expect("piped stdin")
-                .write_all(ours.as_bytes())
-                .expect("promtool reads the exposition");
-            let output = promtool.wait_with_output().expect("promtool finishes");
-            assert!(
-                output.status.success(),
-                "promtool check metrics failed:\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("promtool not installed: skipping `promtool check metrics` (CI installs it)")
-        }
-        Err(error) => panic!("promtool is required in CI: {error}"),
-    }
-
-    let ksm_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/recordings/real-1.28-demo/ksm-v2.11.0-metrics.txt");
+    let ksm_path = recording_dir().join("ksm-v2.11.0-metrics.txt");
     let ksm_text = std::fs::read_to_string(&ksm_path).expect("the KSM v2.11 capture");
     let ksm = families(&ksm_text, pod_or_node);
     let ours = families(&ours, pod_or_node);
