@@ -46,22 +46,70 @@ pub struct ListOutcome {
     pub format: Format,
 }
 
-/// Lists every object of `target`, page by page.
+/// What [`list_pages`] hands its caller while a list is under way.
+#[derive(Debug)]
+pub enum ListProgress {
+    /// The continue token expired and the list starts over: forget the pages so far.
+    Restarted,
+    /// One page's objects, in order.
+    Page(Vec<Object>),
+}
+
+/// How a completed list ended (its objects went to the callback).
+#[derive(Debug)]
+pub struct ListSummary {
+    /// The list's resourceVersion: where the watch starts.
+    pub resource_version: String,
+    pub pages: u32,
+    pub objects: usize,
+    /// Restarts caused by an expired continue token.
+    pub restarts: u32,
+    /// The format of the last page (what the server actually sent).
+    pub format: Format,
+}
+
+/// Lists every object of `target`, collecting all pages (tests and small lists; the
+/// reflector uses [`list_pages`] so a large list is never held decoded at once).
 pub async fn list_all(
     client: &ApiClient,
     target: &Target,
     preferred: Format,
     options: &ListOptions,
 ) -> Result<ListOutcome, ClientError> {
+    let mut objects = Vec::new();
+    let summary = list_pages(client, target, preferred, options, |progress| match progress {
+        ListProgress::Restarted => objects.clear(),
+        ListProgress::Page(page) => objects.extend(page),
+    })
+    .await?;
+    Ok(ListOutcome {
+        objects,
+        resource_version: summary.resource_version,
+        pages: summary.pages,
+        restarts: summary.restarts,
+        format: summary.format,
+    })
+}
+
+/// Lists every object of `target` page by page, handing each decoded page to
+/// `on_progress` before the next is requested. Only one page is ever held (its body,
+/// then its objects): this is what keeps the start-up peak near the steady state.
+pub async fn list_pages(
+    client: &ApiClient,
+    target: &Target,
+    preferred: Format,
+    options: &ListOptions,
+    mut on_progress: impl FnMut(ListProgress),
+) -> Result<ListSummary, ClientError> {
     let accept = accept(target.resource, preferred, false);
     let path = target.collection_path();
     let limit = options.limit.to_string();
     let mut restarts = 0;
     let mut use_cache = options.use_apiserver_cache;
     'restart: loop {
-        let mut objects = Vec::new();
         let mut continue_token: Option<String> = None;
         let mut pages = 0;
+        let mut objects = 0;
         loop {
             let mut query: Vec<(&str, &str)> = Vec::new();
             if options.limit > 0 {
@@ -86,27 +134,37 @@ pub async fn list_all(
                     tracing::info!(resource = %target.label(), %error, "continue token expired; restarting the list");
                     restarts += 1;
                     use_cache = false;
+                    on_progress(ListProgress::Restarted);
                     continue 'restart;
                 }
                 Err(error) => return Err(error),
             };
             let format = Format::of_content_type(&content_type).unwrap_or(preferred);
-            let page = decode_body(&content_type, bytes.clone())
+            let page = match decode_body(&content_type, bytes.clone())
                 .and_then(|body| page_from_body(target.resource, body))
-                .map_err(|source| ClientError::Decode {
-                    format: format.label(),
-                    source,
-                    bytes,
-                })?;
+            {
+                Ok(page) => page,
+                Err(source) => {
+                    return Err(ClientError::Decode {
+                        format: format.label(),
+                        source,
+                        bytes,
+                    })
+                }
+            };
+            // The body is only kept for a decode error's diagnosis; free it before the
+            // objects travel on.
+            drop(bytes);
             pages += 1;
-            objects.extend(page.objects);
+            objects += page.objects.len();
+            on_progress(ListProgress::Page(page.objects));
             match page.continue_token {
                 Some(token) => continue_token = Some(token),
                 None => {
-                    return Ok(ListOutcome {
-                        objects,
+                    return Ok(ListSummary {
                         resource_version: page.resource_version,
                         pages,
+                        objects,
                         restarts,
                         format,
                     })

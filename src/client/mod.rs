@@ -18,7 +18,7 @@ use thiserror::Error;
 pub use connect::{connect, resolve_config, ConnectError, ConnectOptions};
 pub use decode::{DecodeError, Format};
 pub use frame::{FrameError, DEFAULT_MAX_FRAME};
-pub use list::{list_all, ListOptions, ListOutcome};
+pub use list::{list_all, list_pages, ListOptions, ListOutcome, ListProgress, ListSummary};
 pub use metrics::ClientMetrics;
 pub use request::Target;
 pub use status::ApiError;

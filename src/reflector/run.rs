@@ -10,8 +10,8 @@ use tokio::time::Instant;
 
 use crate::api::{Object, ResourceType};
 use crate::client::{
-    list_all, start_streaming_list, start_watch, ApiClient, ClientError, ClientMetrics, Format,
-    ListOptions, Target, WatchEvent, WatchOptions,
+    list_pages, start_streaming_list, start_watch, ApiClient, ClientError, ClientMetrics, Format,
+    ListOptions, ListProgress, Target, WatchEvent, WatchOptions,
 };
 
 use super::backoff::{Backoff, BackoffOptions};
@@ -214,11 +214,35 @@ impl Reflector {
     }
 
     /// A paged list, handed to the sink as one Init..InitDone; returns its resourceVersion.
+    /// Each page goes to the sink as it arrives, so at most one decoded page is alive.
     async fn list(&mut self, options: &ListOptions) -> Result<String, ClientError> {
-        let outcome = list_all(&self.client, &self.target, self.format, options).await?;
-        tracing::debug!(resource = %self.label, objects = outcome.objects.len(), pages = outcome.pages, rv = %outcome.resource_version, "listed");
-        self.replace_all(outcome.objects);
-        Ok(outcome.resource_version)
+        let resource = self.resource();
+        let sink = Arc::clone(&self.sink);
+        let mut known = HashSet::new();
+        sink.handle(resource, Event::Init);
+        let summary = list_pages(&self.client, &self.target, self.format, options, |progress| {
+            match progress {
+                ListProgress::Restarted => {
+                    known.clear();
+                    sink.handle(resource, Event::Init);
+                }
+                ListProgress::Page(objects) => {
+                    for object in objects {
+                        if let Some(uid) = uid_of(&object) {
+                            known.insert(uid);
+                        }
+                        sink.handle(resource, Event::InitApply(object));
+                    }
+                }
+            }
+        })
+        .await?;
+        tracing::debug!(resource = %self.label, objects = summary.objects, pages = summary.pages, rv = %summary.resource_version, "listed");
+        sink.handle(resource, Event::InitDone);
+        self.known = known;
+        self.publish_count();
+        self.metrics.mark_synced(self.plural());
+        Ok(summary.resource_version)
     }
 
     /// A streaming list: the initial ADDED events up to the `initial-events-end`

@@ -2,6 +2,7 @@
 //! kube-apiserver would (lists with limit/continue, protobuf or JSON by Accept,
 //! metadata-only lists, watches frame by frame from a resourceVersion), with faults.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,7 +33,7 @@ use crate::client::Format;
 use super::faults::{Faults, Pending, WatchFault};
 use super::recording::Recording;
 use super::wire;
-use super::world::{self, ChangeKind, Entry, ResourceWorld, Timeline};
+use super::world::{self, ChangeKind, Entry, JsonObject, ResourceWorld, Timeline};
 
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,14 +359,13 @@ impl ReplayState {
             .and_then(|token| token.rsplit(':').next())
             .and_then(|o| o.parse().ok())
             .unwrap_or(0);
-        let worlds = lock(&self.worlds);
-        let Some(world) = worlds.get(resource.plural) else {
+        let mut worlds = lock(&self.worlds);
+        let Some(world) = worlds.get_mut(resource.plural) else {
             return status_response(format, 404, "NotFound", "no such resource", None);
         };
-        let in_namespace = |namespace_of: &str| namespace.is_none_or(|ns| ns == namespace_of);
         match format {
             Format::Protobuf => {
-                let Some(timeline) = &world.protobuf else {
+                let Some(timeline) = world.protobuf.as_mut() else {
                     return status_response(
                         format,
                         406,
@@ -375,10 +375,7 @@ impl ReplayState {
                     );
                 };
                 let (entries, rv) = timeline.current();
-                let entries: Vec<_> = entries
-                    .into_iter()
-                    .filter(|e| in_namespace(&e.namespace))
-                    .collect();
+                let entries = in_namespace(&entries, namespace);
                 let (page, meta) = paginate(&entries, offset, limit, rv);
                 let items: Vec<Bytes> = page
                     .iter()
@@ -399,7 +396,7 @@ impl ReplayState {
                 full(StatusCode::OK, PROTOBUF_CONTENT_TYPE, Bytes::from(body))
             }
             Format::Json => {
-                let Some(timeline) = &world.json else {
+                let Some(timeline) = world.json.as_mut() else {
                     return status_response(
                         format,
                         406,
@@ -409,18 +406,15 @@ impl ReplayState {
                     );
                 };
                 let (entries, rv) = timeline.current();
-                let entries: Vec<_> = entries
-                    .into_iter()
-                    .filter(|e| in_namespace(&e.namespace))
-                    .collect();
+                let entries = in_namespace(&entries, namespace);
                 let (page, meta) = paginate(&entries, offset, limit, rv);
-                let items: Vec<Value> = page
+                let items: Vec<Cow<'_, Value>> = page
                     .iter()
                     .map(|e| {
                         if metadata_only {
-                            partial_json(&e.object)
+                            Cow::Owned(partial_json(&e.object))
                         } else {
-                            e.object.clone()
+                            Cow::Borrowed(&*e.object)
                         }
                     })
                     .collect();
@@ -434,11 +428,16 @@ impl ReplayState {
                     list_meta["continue"] = json!(token);
                     list_meta["remainingItemCount"] = json!(meta.remaining_item_count);
                 }
-                let body = json!({"kind": kind, "apiVersion": api_version, "metadata": list_meta, "items": items});
+                let body = JsonList {
+                    kind,
+                    api_version,
+                    metadata: list_meta,
+                    items,
+                };
                 full(
                     StatusCode::OK,
                     "application/json",
-                    Bytes::from(body.to_string()),
+                    Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
                 )
             }
         }
@@ -487,6 +486,41 @@ impl ReplayState {
             header::HeaderValue::from_static(content_type),
         );
         response
+    }
+}
+
+/// A JSON watch line, serialized without copying its object.
+#[derive(serde::Serialize)]
+struct JsonWatchEvent<'a> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    object: Cow<'a, Value>,
+}
+
+/// A JSON list body, serialized without copying its items.
+#[derive(serde::Serialize)]
+struct JsonList<'a> {
+    kind: &'a str,
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    metadata: Value,
+    items: Vec<Cow<'a, Value>>,
+}
+
+/// The entries of `namespace` (all of them for a cluster-wide request, without a copy).
+fn in_namespace<'a, T: Clone>(
+    entries: &'a [Entry<T>],
+    namespace: Option<&str>,
+) -> Cow<'a, [Entry<T>]> {
+    match namespace {
+        None => Cow::Borrowed(entries),
+        Some(ns) => Cow::Owned(
+            entries
+                .iter()
+                .filter(|e| e.namespace == ns)
+                .cloned()
+                .collect(),
+        ),
     }
 }
 
@@ -801,10 +835,10 @@ impl WatchStreamer {
 
     /// Every frame this watch will send, or the in-band expiry it must send instead.
     fn frames(&self) -> Result<Vec<Outgoing>, Bytes> {
-        let worlds = lock(&self.state.worlds);
-        let world = worlds.get(self.resource.plural);
+        let mut worlds = lock(&self.state.worlds);
+        let world = worlds.get_mut(self.resource.plural);
         match self.format {
-            Format::Protobuf => match world.and_then(|w| w.protobuf.as_ref()) {
+            Format::Protobuf => match world.and_then(|w| w.protobuf.as_mut()) {
                 Some(timeline) => self.plan(
                     timeline,
                     |kind, entry| self.protobuf_frame(kind, entry),
@@ -812,7 +846,7 @@ impl WatchStreamer {
                 ),
                 None => Ok(Vec::new()),
             },
-            Format::Json => match world.and_then(|w| w.json.as_ref()) {
+            Format::Json => match world.and_then(|w| w.json.as_mut()) {
                 Some(timeline) => self.plan(
                     timeline,
                     |kind, entry| self.json_frame(kind, entry),
@@ -825,7 +859,7 @@ impl WatchStreamer {
 
     fn plan<T: Clone>(
         &self,
-        timeline: &Timeline<T>,
+        timeline: &mut Timeline<T>,
         encode: impl Fn(ChangeKind, &Entry<T>) -> Bytes,
         end_of_initial_events: impl Fn(u64) -> Bytes,
     ) -> Result<Vec<Outgoing>, Bytes> {
@@ -925,13 +959,18 @@ impl WatchStreamer {
         Bytes::from(wire::watch_frame(kind.wire_name(), &envelope))
     }
 
-    fn json_frame(&self, kind: ChangeKind, entry: &Entry<Value>) -> Bytes {
+    fn json_frame(&self, kind: ChangeKind, entry: &Entry<JsonObject>) -> Bytes {
         let object = if self.metadata_only {
-            partial_json(&entry.object)
+            Cow::Owned(partial_json(&entry.object))
         } else {
-            entry.object.clone()
+            Cow::Borrowed(&*entry.object)
         };
-        let line = json!({"type": kind.wire_name(), "object": object});
-        Bytes::from(format!("{line}\n"))
+        let mut line = serde_json::to_vec(&JsonWatchEvent {
+            event_type: kind.wire_name(),
+            object,
+        })
+        .unwrap_or_default();
+        line.push(b'\n');
+        Bytes::from(line)
     }
 }

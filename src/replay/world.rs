@@ -4,6 +4,7 @@
 //! the objects as they are then, like a live server.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use prost::Message;
@@ -63,6 +64,13 @@ pub struct Change<T> {
     pub entry: Entry<T>,
 }
 
+/// A JSON object as served: shared, because a list page or a watch frame only
+/// borrows it (a deep copy of 150,000 pods per page would dwarf everything else).
+pub type JsonObject = Arc<Value>;
+
+/// A state computed for some number of published events.
+type CachedState<T> = (usize, Arc<Vec<Entry<T>>>, u64);
+
 /// Initial state plus the events after it.
 #[derive(Debug, Clone)]
 pub struct Timeline<T> {
@@ -71,6 +79,9 @@ pub struct Timeline<T> {
     pub events: Vec<Change<T>>,
     /// How many events some watch has delivered: lists show the state after them.
     pub published: usize,
+    /// The current state, computed once per `published` (every page of a paged list
+    /// asks for it).
+    current: Option<CachedState<T>>,
 }
 
 impl<T: Clone> Timeline<T> {
@@ -80,6 +91,7 @@ impl<T: Clone> Timeline<T> {
             initial,
             events: Vec::new(),
             published: 0,
+            current: None,
         }
     }
 
@@ -96,28 +108,49 @@ impl<T: Clone> Timeline<T> {
     }
 
     /// The objects after the first `count` events, and the resourceVersion there.
+    /// Linear in objects + events: deletions leave holes that are dropped at the end,
+    /// which keeps the order an in-place remove would give.
     pub fn state_after(&self, count: usize) -> (Vec<Entry<T>>, u64) {
-        let mut state = self.initial.clone();
+        let mut state: Vec<Option<Entry<T>>> = self.initial.iter().cloned().map(Some).collect();
+        let mut position: HashMap<&str, usize> = self
+            .initial
+            .iter()
+            .enumerate()
+            .map(|(at, e)| (e.uid.as_str(), at))
+            .collect();
         let mut rv = self.initial_rv;
         for change in self.events.iter().take(count) {
             rv = change.rv;
-            let position = state.iter().position(|e| e.uid == change.entry.uid);
-            match (change.kind, position) {
-                (ChangeKind::Bookmark, _) => {}
+            let uid = change.entry.uid.as_str();
+            match (change.kind, position.get(uid).copied()) {
+                (ChangeKind::Bookmark, _) | (ChangeKind::Deleted, None) => {}
                 (ChangeKind::Deleted, Some(at)) => {
-                    state.remove(at);
+                    state[at] = None;
+                    position.remove(uid);
                 }
-                (ChangeKind::Deleted, None) => {}
-                (_, Some(at)) => state[at] = change.entry.clone(),
-                (_, None) => state.push(change.entry.clone()),
+                (_, Some(at)) => state[at] = Some(change.entry.clone()),
+                (_, None) => {
+                    position.insert(uid, state.len());
+                    state.push(Some(change.entry.clone()));
+                }
             }
         }
-        (state, rv)
+        (state.into_iter().flatten().collect(), rv)
     }
 
     /// The current state (after the published events).
-    pub fn current(&self) -> (Vec<Entry<T>>, u64) {
-        self.state_after(self.published)
+    pub fn current(&mut self) -> (Arc<Vec<Entry<T>>>, u64) {
+        match &self.current {
+            Some((published, state, rv)) if *published == self.published => {
+                (Arc::clone(state), *rv)
+            }
+            _ => {
+                let (state, rv) = self.state_after(self.published);
+                let state = Arc::new(state);
+                self.current = Some((self.published, Arc::clone(&state), rv));
+                (state, rv)
+            }
+        }
     }
 
     /// The state once every recorded event has happened: what a reflector must end with.
@@ -131,7 +164,7 @@ impl<T: Clone> Timeline<T> {
 pub struct ResourceWorld {
     pub resource: &'static ResourceType,
     pub protobuf: Option<Timeline<Bytes>>,
-    pub json: Option<Timeline<Value>>,
+    pub json: Option<Timeline<JsonObject>>,
 }
 
 impl ResourceWorld {
@@ -304,7 +337,7 @@ pub fn protobuf_entry(raw: Bytes) -> Option<Entry<Bytes>> {
 }
 
 /// An entry from a JSON object.
-pub fn json_entry(object: Value) -> Entry<Value> {
+pub fn json_entry(object: Value) -> Entry<JsonObject> {
     let meta = |key: &str| {
         object
             .pointer(&format!("/metadata/{key}"))
@@ -316,7 +349,7 @@ pub fn json_entry(object: Value) -> Entry<Value> {
         uid: meta("uid"),
         namespace: meta("namespace"),
         resource_version: meta("resourceVersion"),
-        object,
+        object: Arc::new(object),
     }
 }
 
@@ -335,8 +368,8 @@ fn protobuf_list(body: &Bytes) -> Option<Timeline<Bytes>> {
     ))
 }
 
-fn json_list(body: &Bytes) -> Option<Timeline<Value>> {
-    let list: Value = serde_json::from_slice(body).ok()?;
+fn json_list(body: &Bytes) -> Option<Timeline<JsonObject>> {
+    let mut list: Value = serde_json::from_slice(body).ok()?;
     let kind = list.get("kind")?.as_str()?;
     if !kind.ends_with("List") {
         return None;
@@ -345,14 +378,14 @@ fn json_list(body: &Bytes) -> Option<Timeline<Value>> {
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let items = list
-        .get("items")?
-        .as_array()?
-        .iter()
-        .cloned()
-        .map(json_entry)
-        .collect();
-    Some(Timeline::new(parse_rv(rv), items))
+    let rv = parse_rv(rv);
+    let Value::Array(items) = list.get_mut("items")?.take() else {
+        return None;
+    };
+    Some(Timeline::new(
+        rv,
+        items.into_iter().map(json_entry).collect(),
+    ))
 }
 
 fn protobuf_changes(body: &Bytes) -> Vec<Change<Bytes>> {
@@ -389,12 +422,12 @@ fn protobuf_changes(body: &Bytes) -> Vec<Change<Bytes>> {
     changes
 }
 
-fn json_changes(body: &Bytes) -> Vec<Change<Value>> {
+fn json_changes(body: &Bytes) -> Vec<Change<JsonObject>> {
     body.split(|&b| b == b'\n')
         .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
-        .filter_map(|event| {
+        .filter_map(|mut event| {
             let kind = ChangeKind::parse(event.get("type")?.as_str()?)?;
-            let entry = json_entry(event.get("object")?.clone());
+            let entry = json_entry(event.get_mut("object")?.take());
             Some(Change {
                 kind,
                 rv: parse_rv(&entry.resource_version),
