@@ -526,6 +526,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unfinished_list_is_abandoned_by_the_next_init() {
+        let store = store();
+        store.apply("pods", Event::Init);
+        store.apply("pods", Event::InitApply(pod("half", "u-half", "Running")));
+        // The list failed after its first page; the retry starts over.
+        store.apply("pods", Event::Init);
+        store.apply("pods", Event::InitApply(pod("whole", "u-whole", "Running")));
+        store.apply("pods", Event::InitDone);
+        let out = text(&store);
+        assert!(
+            out.contains(&running("whole")) && !out.contains(&running("half")),
+            "{out}"
+        );
+        assert_eq!(store.object_count("pods"), 1);
+    }
+
+    #[test]
     fn resources_alphabetical_filtered_and_openmetrics() {
         let store = store();
         store.apply("pods", Event::Apply(pod("a", "u-a", "Running")));
