@@ -77,10 +77,16 @@ pub async fn list_all(
     options: &ListOptions,
 ) -> Result<ListOutcome, ClientError> {
     let mut objects = Vec::new();
-    let summary = list_pages(client, target, preferred, options, |progress| match progress {
-        ListProgress::Restarted => objects.clear(),
-        ListProgress::Page(page) => objects.extend(page),
-    })
+    let summary = list_pages(
+        client,
+        target,
+        preferred,
+        options,
+        |progress| match progress {
+            ListProgress::Restarted => objects.clear(),
+            ListProgress::Page(page) => objects.extend(page),
+        },
+    )
     .await?;
     Ok(ListOutcome {
         objects,

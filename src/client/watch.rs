@@ -188,19 +188,31 @@ impl WatchStream {
     }
 
     fn decode(&self, frame: Bytes) -> Result<WatchEvent, ClientError> {
-        let decoded = match self.format {
-            Format::Protobuf => decode_protobuf_event(self.resource, &frame),
-            Format::Json => decode_json_event(self.resource, &frame),
-        };
-        decoded.map_err(|(source, bytes)| ClientError::Decode {
-            format: self.format.label(),
-            source,
-            bytes: bytes.unwrap_or(frame),
+        decode_event_frame(self.resource, self.format, &frame).map_err(|(source, bytes)| {
+            ClientError::Decode {
+                format: self.format.label(),
+                source,
+                bytes: bytes.unwrap_or(frame),
+            }
         })
     }
 }
 
 type EventResult = Result<WatchEvent, (DecodeError, Option<Bytes>)>;
+
+/// Decodes one watch frame (as [`FrameDecoder`](super::frame::FrameDecoder) splits
+/// them) of `resource` in `format`. On failure, the bytes to diagnose, when they are
+/// not the frame itself (a protobuf event's object envelope).
+pub fn decode_event_frame(
+    resource: &'static ResourceType,
+    format: Format,
+    frame: &Bytes,
+) -> EventResult {
+    match format {
+        Format::Protobuf => decode_protobuf_event(resource, frame),
+        Format::Json => decode_json_event(resource, frame),
+    }
+}
 
 fn decode_protobuf_event(resource: &'static ResourceType, frame: &Bytes) -> EventResult {
     let event = RawWatchEvent::decode(frame.clone())

@@ -220,8 +220,12 @@ impl Reflector {
         let sink = Arc::clone(&self.sink);
         let mut known = HashSet::new();
         sink.handle(resource, Event::Init);
-        let summary = list_pages(&self.client, &self.target, self.format, options, |progress| {
-            match progress {
+        let summary = list_pages(
+            &self.client,
+            &self.target,
+            self.format,
+            options,
+            |progress| match progress {
                 ListProgress::Restarted => {
                     known.clear();
                     sink.handle(resource, Event::Init);
@@ -234,8 +238,8 @@ impl Reflector {
                         sink.handle(resource, Event::InitApply(object));
                     }
                 }
-            }
-        })
+            },
+        )
         .await?;
         tracing::debug!(resource = %self.label, objects = summary.objects, pages = summary.pages, rv = %summary.resource_version, "listed");
         sink.handle(resource, Event::InitDone);

@@ -1,0 +1,286 @@
+//! Figures measured inside the bench process, on bodies read from the recording:
+//! decode throughput, store ingest and size, render, and watch-event apply rate, for
+//! this exporter and for the baseline's types (k8s-openapi + kube-runtime's store).
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use bytes::Bytes;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent as OpenApiWatchEvent;
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::watcher;
+
+use kube_state_exporter::api::envelope::{self, Body};
+use kube_state_exporter::api::{Object, ResourceType};
+use kube_state_exporter::client::frame::FrameDecoder;
+use kube_state_exporter::client::watch::decode_event_frame;
+use kube_state_exporter::client::{Format, WatchEvent};
+use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
+use kube_state_exporter::reflector::Event;
+use kube_state_exporter::replay::recording::Recording;
+use kube_state_exporter::store::{Store, StoreOptions};
+
+use crate::measure::{timed, Counter};
+
+/// The bodies the in-process figures use, straight from the recording's files.
+pub struct Bodies {
+    pub pods_protobuf: Bytes,
+    pub pods_json: Bytes,
+    pub nodes_protobuf: Bytes,
+    pub pods_watch_protobuf: Bytes,
+    pub pods_watch_json: Bytes,
+}
+
+impl Bodies {
+    pub fn read(dir: &Path) -> anyhow::Result<Bodies> {
+        let manifest = std::fs::read(dir.join("manifest.json"))
+            .with_context(|| format!("{}/manifest.json", dir.display()))?;
+        let manifest = Recording::parse_manifest(&manifest)?;
+        let body = |note: &str| -> anyhow::Result<Bytes> {
+            let capture = manifest
+                .captures
+                .iter()
+                .find(|c| c.note == note)
+                .with_context(|| {
+                    format!(
+                        "{}: no capture noted {note:?} (was it synthesized with --json?)",
+                        dir.display()
+                    )
+                })?;
+            let path = dir.join(&capture.body);
+            Ok(Bytes::from(
+                std::fs::read(&path).with_context(|| path.display().to_string())?,
+            ))
+        };
+        Ok(Bodies {
+            pods_protobuf: body("list pods protobuf")?,
+            pods_json: body("list pods json")?,
+            nodes_protobuf: body("list nodes protobuf")?,
+            pods_watch_protobuf: body("watch pods protobuf")?,
+            pods_watch_json: body("watch pods json")?,
+        })
+    }
+}
+
+/// One decode measurement.
+#[derive(Debug, Clone, Copy)]
+pub struct Decode {
+    pub seconds: f64,
+    pub bytes: u64,
+    pub objects: u64,
+}
+
+impl Decode {
+    pub fn megabytes_per_second(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.seconds
+    }
+    pub fn objects_per_second(&self) -> f64 {
+        self.objects as f64 / self.seconds
+    }
+}
+
+const MIN_TIME: Duration = Duration::from_millis(300);
+const MAX_RUNS: usize = 25;
+
+pub fn decode_protobuf(body: &Bytes) -> anyhow::Result<Decode> {
+    let (seconds, objects) = timed(MIN_TIME, MAX_RUNS, || {
+        list_len(envelope::decode(body.clone()))
+    });
+    Ok(Decode {
+        seconds,
+        bytes: body.len() as u64,
+        objects: objects?,
+    })
+}
+
+pub fn decode_json(body: &Bytes) -> anyhow::Result<Decode> {
+    let (seconds, objects) = timed(MIN_TIME, MAX_RUNS, || {
+        list_len(kube_state_exporter::api::json::decode(body))
+    });
+    Ok(Decode {
+        seconds,
+        bytes: body.len() as u64,
+        objects: objects?,
+    })
+}
+
+/// The baseline's decode: k8s-openapi's serde types, as kube-client deserializes a page.
+pub fn decode_openapi(body: &Bytes) -> anyhow::Result<Decode> {
+    let (seconds, list) = timed(MIN_TIME, MAX_RUNS, || {
+        serde_json::from_slice::<k8s_openapi::List<Pod>>(body)
+    });
+    Ok(Decode {
+        seconds,
+        bytes: body.len() as u64,
+        objects: list?.items.len() as u64,
+    })
+}
+
+fn list_len<E: std::error::Error + Send + Sync + 'static>(
+    body: Result<Body, E>,
+) -> anyhow::Result<u64> {
+    match body? {
+        Body::List(list) => Ok(list.into_items().len() as u64),
+        _ => bail!("the body is not a list"),
+    }
+}
+
+fn list_objects(body: &Bytes) -> anyhow::Result<Vec<Object>> {
+    match envelope::decode(body.clone())? {
+        Body::List(list) => Ok(list.into_items()),
+        _ => bail!("the body is not a list"),
+    }
+}
+
+/// The store, filled from the protobuf lists, and what it took.
+pub struct Ingest {
+    pub store: Store,
+    pub seconds: f64,
+    pub pods: u64,
+    pub pod_heap_bytes: u64,
+}
+
+/// Decodes the lists and feeds them to a store as a reflector would; the time covers
+/// metric generation and compaction, not the decode.
+pub fn ingest(bodies: &Bodies) -> anyhow::Result<Ingest> {
+    let store = Store::new(&["pods", "nodes"], &StoreOptions::default())?;
+    let pods = list_objects(&bodies.pods_protobuf)?;
+    let nodes = list_objects(&bodies.nodes_protobuf)?;
+    let started = std::time::Instant::now();
+    for (plural, objects) in [("nodes", nodes), ("pods", pods)] {
+        store.apply(plural, Event::Init);
+        for object in objects {
+            store.apply(plural, Event::InitApply(object));
+        }
+        store.apply(plural, Event::InitDone);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let pods = store.object_count("pods") as u64;
+    let pod_heap_bytes = store.heap_bytes("pods") as u64;
+    Ok(Ingest {
+        store,
+        seconds,
+        pods,
+        pod_heap_bytes,
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Render {
+    pub seconds: f64,
+    pub bytes: u64,
+    pub gzip_seconds: f64,
+    pub gzip_bytes: u64,
+}
+
+/// A full text exposition to a byte counter, plain and through gzip (the level the
+/// server uses).
+pub fn render(store: &Store) -> anyhow::Result<Render> {
+    let request = RenderRequest {
+        format: ExpositionFormat::Text,
+        include: None,
+        exclude: Default::default(),
+    };
+    let (seconds, plain) = timed(MIN_TIME, 5, || {
+        let mut counter = Counter::default();
+        store
+            .write_exposition(&request, &mut counter)
+            .map(|()| counter.0)
+    });
+    let (gzip_seconds, gzip) = timed(Duration::ZERO, 1, || {
+        let mut encoder = GzEncoder::new(Counter::default(), Compression::default());
+        store
+            .write_exposition(&request, &mut encoder)
+            .and_then(|()| encoder.flush())
+            .and_then(|()| encoder.finish())
+            .map(|counter| counter.0)
+    });
+    Ok(Render {
+        seconds,
+        bytes: plain?,
+        gzip_seconds,
+        gzip_bytes: gzip?,
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Apply {
+    pub events: u64,
+    pub seconds: f64,
+}
+
+impl Apply {
+    pub fn per_second(&self) -> f64 {
+        self.events as f64 / self.seconds
+    }
+}
+
+/// Decodes the recorded pod watch (protobuf frames) and applies every event to the
+/// filled store: what the exporter does per watch event.
+pub fn apply_watch(store: &Store, body: &Bytes) -> anyhow::Result<Apply> {
+    let pods = ResourceType::by_plural("pods").context("pods are served")?;
+    let (seconds, events) = timed(MIN_TIME, MAX_RUNS, || -> anyhow::Result<u64> {
+        let mut frames = FrameDecoder::new(Format::Protobuf, usize::MAX);
+        frames.push(body);
+        let mut events = 0;
+        while let Some(frame) = frames.next_frame()? {
+            let event = decode_event_frame(pods, Format::Protobuf, &frame)
+                .map_err(|(error, _)| anyhow::anyhow!("watch frame: {error}"))?;
+            events += 1;
+            match event {
+                WatchEvent::Added(object) | WatchEvent::Modified(object) => {
+                    store.apply("pods", Event::Apply(object));
+                }
+                WatchEvent::Deleted(object) => store.apply("pods", Event::Delete(object)),
+                _ => {}
+            }
+        }
+        Ok(events)
+    });
+    Ok(Apply {
+        events: events?,
+        seconds,
+    })
+}
+
+/// The baseline's store (kube-runtime's `Writer`), filled from the JSON list.
+pub fn baseline_store(body: &Bytes) -> anyhow::Result<Writer<Pod>> {
+    let list: k8s_openapi::List<Pod> = serde_json::from_slice(body)?;
+    let mut writer = Writer::default();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for pod in list.items {
+        writer.apply_watcher_event(&watcher::Event::InitApply(pod));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    Ok(writer)
+}
+
+/// The same watch as JSON lines, decoded by k8s-openapi and applied to kube-runtime's store.
+pub fn baseline_apply_watch(writer: &mut Writer<Pod>, body: &Bytes) -> anyhow::Result<Apply> {
+    let (seconds, events) = timed(MIN_TIME, MAX_RUNS, || -> anyhow::Result<u64> {
+        let mut events = 0;
+        for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let event: OpenApiWatchEvent<Pod> = serde_json::from_slice(line)?;
+            events += 1;
+            match event {
+                OpenApiWatchEvent::Added(pod) | OpenApiWatchEvent::Modified(pod) => {
+                    writer.apply_watcher_event(&watcher::Event::Apply(pod));
+                }
+                OpenApiWatchEvent::Deleted(pod) => {
+                    writer.apply_watcher_event(&watcher::Event::Delete(pod));
+                }
+                _ => {}
+            }
+        }
+        Ok(events)
+    });
+    Ok(Apply {
+        events: events?,
+        seconds,
+    })
+}

@@ -1,0 +1,339 @@
+//! The scale benchmark: `cargo bench --bench scale -- --nodes 5000 --pods-per-node 30`.
+//!
+//! One run, one synthetic cluster, two implementations:
+//! - **this exporter**: the real binary, pointed by kubeconfig at a replay apiserver
+//!   serving the recording, plus in-process figures from the library;
+//! - **the baseline**: kube-runtime's watcher/reflector over k8s-openapi JSON types
+//!   (a child process of this bench), rendering the same families.
+//!
+//! Memory is read from `/proc/PID/status` of each child (the replay apiserver lives in
+//! this process and is not counted). Figures are printed, never asserted: under
+//! `cargo test` (no `--bench` argument) a small cluster runs as a smoke test.
+//! See docs/performance.md.
+
+mod baseline;
+mod inprocess;
+mod measure;
+mod report;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use kube_state_exporter::replay::{Faults, Recording, ReplayServer};
+use kube_state_exporter::synth::{self, SynthOptions};
+
+use measure::{free_port, get, memory_of, wait_for_200, Memory};
+use report::Report;
+
+const USAGE: &str = "\
+usage: cargo bench --bench scale -- [--nodes N] [--pods-per-node M] [--seed S]
+                                    [--recording DIR] [--out DIR] [--skip-baseline]
+  --nodes, --pods-per-node  cluster size to synthesize [bench: 500 x 30; test: 10 x 10]
+  --seed                    synth seed [1]
+  --recording DIR           use this synth recording (made with --json) instead of a new one
+  --out DIR                 synthesize into DIR and keep it (default: a temporary directory)
+  --skip-baseline           measure this exporter only";
+
+#[derive(Debug)]
+struct Args {
+    nodes: u32,
+    pods_per_node: u32,
+    seed: u64,
+    recording: Option<PathBuf>,
+    out: Option<PathBuf>,
+    skip_baseline: bool,
+    /// `--bench` is what `cargo bench` passes; without it this is a smoke run.
+    bench: bool,
+    /// Internal: run as the baseline child against this apiserver.
+    baseline_child: Option<String>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut raw: Vec<String> = std::env::args().skip(1).collect();
+    let bench = raw.iter().any(|a| a == "--bench");
+    raw.retain(|a| a != "--bench");
+    let mut args = Args {
+        nodes: if bench { 500 } else { 10 },
+        pods_per_node: if bench { 30 } else { 10 },
+        seed: 1,
+        recording: None,
+        out: None,
+        skip_baseline: false,
+        bench,
+        baseline_child: None,
+    };
+    let mut it = raw.into_iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--nodes" => args.nodes = value()?.parse().context("--nodes")?,
+            "--pods-per-node" => {
+                args.pods_per_node = value()?.parse().context("--pods-per-node")?
+            }
+            "--seed" => args.seed = value()?.parse().context("--seed")?,
+            "--recording" => args.recording = Some(value()?.into()),
+            "--out" => args.out = Some(value()?.into()),
+            "--skip-baseline" => args.skip_baseline = true,
+            "--baseline-child" => args.baseline_child = Some(value()?),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            // cargo test may pass libtest flags (--nocapture, a filter); they mean nothing here.
+            other if !bench => eprintln!("scale: ignoring {other:?}"),
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    if let Some(apiserver) = &args.baseline_child {
+        return baseline::run_child(apiserver);
+    }
+    let mut report = Report::new(measure::machine());
+    let scratch = tempfile::tempdir()?;
+    let dir = recording_dir(&args, scratch.path(), &mut report)?;
+
+    eprintln!("scale: in-process figures");
+    in_process(&dir, &args, &mut report)?;
+
+    eprintln!("scale: loading the replay apiserver");
+    let started = Instant::now();
+    let recording = Recording::load(&dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (addr, _apiserver) =
+        runtime.block_on(ReplayServer::start(&recording, Faults::default()))?;
+    drop(recording);
+    report.note(format!(
+        "replay apiserver on {addr}, loaded in {:.1} s (its memory is not counted)",
+        started.elapsed().as_secs_f64()
+    ));
+    let settle = if args.bench {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(1)
+    };
+    let expected_pods = u64::from(args.nodes) * u64::from(args.pods_per_node);
+
+    eprintln!("scale: this exporter against the replay apiserver");
+    let kubeconfig = scratch.path().join("kubeconfig");
+    write_kubeconfig(&kubeconfig, &format!("http://{addr}"))?;
+    report.exporter = Some(run_exporter(&kubeconfig, settle, expected_pods)?);
+
+    if !args.skip_baseline {
+        eprintln!("scale: the kube-runtime baseline against the replay apiserver");
+        report.baseline = Some(run_baseline(&format!("http://{addr}"), settle)?);
+    }
+    report.print(expected_pods);
+    Ok(())
+}
+
+/// The recording to measure: given, or synthesized (with its JSON twin) now.
+fn recording_dir(args: &Args, scratch: &Path, report: &mut Report) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &args.recording {
+        report.cluster = format!("recording {}", dir.display());
+        return Ok(dir.clone());
+    }
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| scratch.join("recording"));
+    eprintln!(
+        "scale: synthesizing {} nodes x {} pods per node into {}",
+        args.nodes,
+        args.pods_per_node,
+        dir.display()
+    );
+    let started = Instant::now();
+    let summary = synth::generate(
+        SynthOptions {
+            nodes: args.nodes,
+            pods_per_node: args.pods_per_node,
+            seed: args.seed,
+            churn_per_mille: 20,
+            json: true,
+        },
+        &dir,
+    )?;
+    report.cluster = format!(
+        "{} nodes, {} pods (seed {}), {} watch events; recording {:.0} MB incl. JSON twin, synthesized in {:.1} s",
+        summary.count("nodes"),
+        summary.count("pods"),
+        args.seed,
+        summary.churn.pod_events + summary.churn.node_events,
+        summary.bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(dir)
+}
+
+fn in_process(dir: &Path, args: &Args, report: &mut Report) -> anyhow::Result<()> {
+    let bodies = inprocess::Bodies::read(dir)?;
+    report.decode_protobuf = Some(inprocess::decode_protobuf(&bodies.pods_protobuf)?);
+    report.decode_json = Some(inprocess::decode_json(&bodies.pods_json)?);
+    if !args.skip_baseline {
+        report.decode_openapi = Some(inprocess::decode_openapi(&bodies.pods_json)?);
+    }
+    let ingest = inprocess::ingest(&bodies)?;
+    report.ingest = Some((ingest.seconds, ingest.pods, ingest.pod_heap_bytes));
+    report.render = Some(inprocess::render(&ingest.store)?);
+    report.apply = Some(inprocess::apply_watch(
+        &ingest.store,
+        &bodies.pods_watch_protobuf,
+    )?);
+    drop(ingest);
+    if !args.skip_baseline {
+        let mut writer = inprocess::baseline_store(&bodies.pods_json)?;
+        report.baseline_apply = Some(inprocess::baseline_apply_watch(
+            &mut writer,
+            &bodies.pods_watch_json,
+        )?);
+    }
+    Ok(())
+}
+
+fn write_kubeconfig(path: &Path, server: &str) -> std::io::Result<()> {
+    std::fs::write(
+        path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: {server}\n\
+             users:\n- name: bench\n  user: {{}}\ncontexts:\n- name: replay\n  context:\n    cluster: replay\n    user: bench\n\
+             current-context: replay\n"
+        ),
+    )
+}
+
+/// Kills the child when the measurement ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What one implementation's process showed.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessFigures {
+    /// Spawn to ready (store synced / reflector stores ready).
+    pub sync_seconds: f64,
+    /// High-water mark once the start-up settled, before any scrape.
+    pub startup_peak: u64,
+    /// RSS after settling.
+    pub steady: u64,
+    /// High-water mark after the scrapes.
+    pub peak_after_scrapes: u64,
+    pub scrape: Option<measure::Fetched>,
+    pub scrape_gzip: Option<measure::Fetched>,
+    /// The baseline renders in its own process: (seconds, bytes).
+    pub render: Option<(f64, u64)>,
+    pub pods: u64,
+}
+
+fn settle_and_measure(pid: u32, settle: Duration) -> (Memory, Memory) {
+    let ready = memory_of(pid);
+    std::thread::sleep(settle);
+    (ready, memory_of(pid))
+}
+
+fn run_exporter(
+    kubeconfig: &Path,
+    settle: Duration,
+    expected_pods: u64,
+) -> anyhow::Result<ProcessFigures> {
+    let (port, telemetry_port) = (free_port()?, free_port()?);
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
+        .args(["--port", &port.to_string()])
+        .args(["--telemetry-port", &telemetry_port.to_string()])
+        .args(["--enable-gzip-encoding", "--log-level", "warn"])
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting the exporter binary")?;
+    let exporter = Running(child);
+    let pid = exporter.0.id();
+    wait_for_200(telemetry_port, "/readyz", Duration::from_secs(1800))?;
+    let sync_seconds = started.elapsed().as_secs_f64();
+    let (_, settled) = settle_and_measure(pid, settle);
+    let timeout = Duration::from_secs(600);
+    let scrape = get(port, "/metrics", false, timeout)?;
+    let scrape_gzip = get(port, "/metrics", true, timeout)?;
+    if scrape.status != 200 || scrape_gzip.status != 200 {
+        bail!(
+            "/metrics answered {} and {} (gzip)",
+            scrape.status,
+            scrape_gzip.status
+        );
+    }
+    let after = memory_of(pid);
+    let figures = ProcessFigures {
+        sync_seconds,
+        startup_peak: settled.peak,
+        steady: settled.rss,
+        peak_after_scrapes: after.peak,
+        scrape: Some(scrape),
+        scrape_gzip: Some(scrape_gzip),
+        render: None,
+        pods: expected_pods,
+    };
+    Ok(figures)
+}
+
+fn run_baseline(apiserver: &str, settle: Duration) -> anyhow::Result<ProcessFigures> {
+    let started = Instant::now();
+    let child = Command::new(std::env::current_exe()?)
+        .args(["--baseline-child", apiserver])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the baseline child")?;
+    let mut baseline = Running(child);
+    let pid = baseline.0.id();
+    let mut stdin: ChildStdin = baseline.0.stdin.take().context("piped stdin")?;
+    let stdout: ChildStdout = baseline.0.stdout.take().context("piped stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next_line = || -> anyhow::Result<String> {
+        lines
+            .next()
+            .context("the baseline child ended early")?
+            .context("reading the baseline child")
+    };
+    let ready = next_line()?;
+    if ready != "ready" {
+        bail!("the baseline child said {ready:?}");
+    }
+    let sync_seconds = started.elapsed().as_secs_f64();
+    let (_, settled) = settle_and_measure(pid, settle);
+    writeln!(stdin, "render")?;
+    let rendered = next_line()?;
+    let mut words = rendered.split_whitespace().skip(1);
+    let seconds: f64 = words.next().unwrap_or("").parse().context("render time")?;
+    let bytes: u64 = words.next().unwrap_or("").parse().context("render size")?;
+    let after = memory_of(pid);
+    drop(stdin);
+    Ok(ProcessFigures {
+        sync_seconds,
+        startup_peak: settled.peak,
+        steady: settled.rss,
+        peak_after_scrapes: after.peak,
+        scrape: None,
+        scrape_gzip: None,
+        render: Some((seconds, bytes)),
+        pods: 0,
+    })
+}
