@@ -965,7 +965,7 @@ fn managed_fields(
             time: time(at),
             fields_type: some("FieldsV1"),
             fields_v1: Some(FieldsV1 {
-                raw: Some(fields.into_bytes()),
+                raw: Some(fields.into_bytes().into()),
             }),
             subresource: subresource.map(str::to_string),
         };

@@ -46,6 +46,9 @@ pub enum CodegenError {
 const BYTES_FIELDS: &[&str] = &[
     ".k8s.io.apimachinery.pkg.runtime.Unknown.raw",
     ".k8s.io.apimachinery.pkg.runtime.RawExtension.raw",
+    // managedFields: a third of a typical object's bytes. As `Bytes` they are slices
+    // of the page being decoded, not a copy each.
+    ".k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1.Raw",
 ];
 
 /// Generates everything into `out_dir`.

@@ -315,7 +315,7 @@ impl Serialize for FieldsV1 {
 impl<'de> Deserialize<'de> for FieldsV1 {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(FieldsV1 {
-            raw: deserialize_raw_json(deserializer)?,
+            raw: deserialize_raw_json(deserializer)?.map(bytes::Bytes::from),
         })
     }
 }
