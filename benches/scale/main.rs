@@ -143,7 +143,7 @@ fn main() -> anyhow::Result<()> {
     eprintln!("scale: this exporter against the replay apiserver");
     let kubeconfig = scratch.path().join("kubeconfig");
     write_kubeconfig(&kubeconfig, &format!("http://{addr}"))?;
-    report.exporter = Some(run_exporter(&kubeconfig, settle, expected_pods)?);
+    report.exporter = Some(run_exporter(&kubeconfig, settle)?);
 
     if !args.skip_baseline {
         eprintln!("scale: the kube-runtime baseline against the replay apiserver");
@@ -255,20 +255,15 @@ pub struct ProcessFigures {
     pub scrape_gzip: Option<measure::Fetched>,
     /// The baseline renders in its own process: (seconds, bytes).
     pub render: Option<(f64, u64)>,
-    pub pods: u64,
 }
 
-fn settle_and_measure(pid: u32, settle: Duration) -> (Memory, Memory) {
-    let ready = memory_of(pid);
+/// Lets the start-up finish (the recorded watches replay), then reads the memory.
+fn settled_memory(pid: u32, settle: Duration) -> Memory {
     std::thread::sleep(settle);
-    (ready, memory_of(pid))
+    memory_of(pid)
 }
 
-fn run_exporter(
-    kubeconfig: &Path,
-    settle: Duration,
-    expected_pods: u64,
-) -> anyhow::Result<ProcessFigures> {
+fn run_exporter(kubeconfig: &Path, settle: Duration) -> anyhow::Result<ProcessFigures> {
     let (port, telemetry_port) = (free_port()?, free_port()?);
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
@@ -285,7 +280,7 @@ fn run_exporter(
     let pid = exporter.0.id();
     wait_for_200(telemetry_port, "/readyz", Duration::from_secs(1800))?;
     let sync_seconds = started.elapsed().as_secs_f64();
-    let (_, settled) = settle_and_measure(pid, settle);
+    let settled = settled_memory(pid, settle);
     let timeout = Duration::from_secs(600);
     let scrape = get(port, "/metrics", false, timeout)?;
     let scrape_gzip = get(port, "/metrics", true, timeout)?;
@@ -305,7 +300,6 @@ fn run_exporter(
         scrape: Some(scrape),
         scrape_gzip: Some(scrape_gzip),
         render: None,
-        pods: expected_pods,
     };
     Ok(figures)
 }
@@ -334,7 +328,7 @@ fn run_baseline(apiserver: &str, settle: Duration) -> anyhow::Result<ProcessFigu
         bail!("the baseline child said {ready:?}");
     }
     let sync_seconds = started.elapsed().as_secs_f64();
-    let (_, settled) = settle_and_measure(pid, settle);
+    let settled = settled_memory(pid, settle);
     writeln!(stdin, "render")?;
     let rendered = next_line()?;
     let mut words = rendered.split_whitespace().skip(1);
@@ -350,6 +344,5 @@ fn run_baseline(apiserver: &str, settle: Duration) -> anyhow::Result<ProcessFigu
         scrape: None,
         scrape_gzip: None,
         render: Some((seconds, bytes)),
-        pods: 0,
     })
 }
