@@ -33,6 +33,23 @@ pub mod envelope;
 pub mod json;
 pub mod schema;
 
+/// What every served kind's Rust type knows about itself; implemented by the
+/// generated glue for each row of `proto/resources.toml`, so nothing hand-written
+/// matches over kinds.
+pub trait Kind: Send + Sync + Sized + 'static {
+    /// The kind's row in [`RESOURCES`].
+    const TYPE: &'static ResourceType;
+    /// This kind out of the decoded-object enum; `None` for any other kind.
+    fn downcast(object: &Object) -> Option<&Self>;
+    /// The object's metadata; an object without any reads as empty metadata, as
+    /// Go's zero value does.
+    fn metadata(&self) -> &ObjectMeta;
+}
+
+/// The metadata an object without metadata reads as.
+pub static EMPTY_META: std::sync::LazyLock<ObjectMeta> =
+    std::sync::LazyLock::new(ObjectMeta::default);
+
 /// One row of the generated resource table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResourceType {

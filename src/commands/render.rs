@@ -22,7 +22,7 @@ use crate::api::envelope::{self, Body};
 use crate::api::{json, Object};
 use crate::metrics::filter::{FilterError, MetricFilter};
 use crate::metrics::labelmap::{AllowListError, AllowListFlag};
-use crate::metrics::resource;
+use crate::metrics::resources;
 use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use crate::reflector::Event;
 use crate::store::{Store, StoreError, StoreOptions};
@@ -105,7 +105,7 @@ pub fn run(
 }
 
 fn build_store(options: &RenderOptions) -> Result<Store, RenderError> {
-    let known: Vec<&str> = resource::all().iter().map(|r| r.plural()).collect();
+    let known: Vec<&str> = resources::all().iter().map(|r| r.plural()).collect();
     let parse = |text: &Option<String>| -> Result<AllowListFlag, AllowListError> {
         let flag = text
             .as_deref()
