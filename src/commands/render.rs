@@ -201,9 +201,11 @@ fn objects_of(body: Body) -> Vec<Object> {
     match body {
         Body::Object(object) => vec![object],
         Body::List(list) => list.into_items(),
-        Body::PartialObjectMetadata(_) | Body::PartialObjectMetadataList(_) | Body::Status(_) => {
-            Vec::new()
-        }
+        // These name no kind: nothing says which resource their objects are.
+        Body::PartialObjectMetadata(_)
+        | Body::PartialObjectMetadataList(_)
+        | Body::Status(_)
+        | Body::Table(_) => Vec::new(),
     }
 }
 

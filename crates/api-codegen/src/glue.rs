@@ -73,7 +73,7 @@ pub(crate) fn resource_glue(
         let version = spec.version();
         let kind = &spec.kind;
         let namespaced = spec.namespaced;
-        let metadata_only = spec.metadata_only;
+        let view = Ident::new(spec.view.variant(), Span::call_site());
         let proto_message = format!("{package}.{kind}");
         entries.push(quote! {
             ResourceType {
@@ -84,7 +84,7 @@ pub(crate) fn resource_glue(
                 kind: #kind,
                 list_kind: #list_kind,
                 namespaced: #namespaced,
-                metadata_only: #metadata_only,
+                view: View::#view,
                 proto_message: #proto_message,
             }
         });

@@ -15,7 +15,7 @@ use schema_overlay::Pin;
 use thiserror::Error;
 
 pub use serde_attrs::HAND_WRITTEN_JSON;
-pub use table::{ResourceSpec, ResourceTable};
+pub use table::{ResourceSpec, ResourceTable, View};
 
 #[derive(Debug, Error)]
 pub enum CodegenError {

@@ -65,7 +65,7 @@ plural = "deployments"
 api_version = "apps/v1"
 kind = "Deployment"
 namespaced = true
-metadata_only = true
+view = "table"
 {extra}"#
     );
     toml::from_str(&text).expect("the test table parses")
