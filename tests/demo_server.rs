@@ -10,15 +10,13 @@
 //!   pod's whole life) right after the lists, so a scrape may see a later state than
 //!   KSM's capture did.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+mod support;
 
-use kube_state_exporter::metrics::resources;
-use kube_state_exporter::replay::{Faults, Recording, ReplayHandle, ReplayServer};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use support::{get, recording_dir, served_prefixes, start, start_list_only_apiserver};
 
 /// Families whose output differs from KSM v2.11 on purpose, with the reason.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
@@ -35,85 +33,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "KSM v2.20 always writes every label, value=\"\" for an unset value; v2.11 left the label out",
     ),
 ];
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
-}
-
-/// A plain HTTP/1.0 GET against 127.0.0.1 (no client library needed for this).
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
-struct Exporter(Child);
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary with `args` on free loopback ports; waits until /readyz is 200.
-fn start(args: &[&str]) -> (Exporter, u16) {
-    let (port, telemetry_port) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .args(args)
-        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-        .args([
-            "--port",
-            &port.to_string(),
-            "--telemetry-port",
-            &telemetry_port.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the exporter binary starts");
-    let exporter = Exporter(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while get(telemetry_port, "/readyz").map(|(status, _)| status) != Some(200) {
-        assert!(Instant::now() < deadline, "the exporter never became ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (exporter, port)
-}
-
-fn recording_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recordings/real-1.28-demo")
-}
-
-/// A replay apiserver on 127.0.0.1 serving only the recording's lists (watches stay
-/// open and empty), and a kubeconfig pointing at it.
-fn start_list_only_apiserver(runtime: &tokio::runtime::Runtime, kubeconfig: &Path) -> ReplayHandle {
-    let mut recording = Recording::load(&recording_dir()).expect("the recording loads");
-    recording
-        .manifest
-        .captures
-        .retain(|capture| !capture.path.contains("watch="));
-    let (addr, handle) = runtime
-        .block_on(ReplayServer::start(&recording, Faults::default()))
-        .expect("the replay apiserver starts");
-    let config = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: http://{addr}\n\
-         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: replay\n  context:\n    cluster: replay\n    user: nobody\n\
-         current-context: replay\n"
-    );
-    std::fs::write(kubeconfig, config).expect("the kubeconfig is written");
-    handle
-}
 
 fn promtool_check(exposition: &str) {
     // promtool is installed by .ci/run; a developer machine without it skips the check.
@@ -169,18 +88,6 @@ fn families(text: &str, wanted: impl Fn(&str) -> bool) -> BTreeMap<String, BTree
         out.entry(name.to_string()).or_default().insert(normalised);
     }
     out
-}
-
-/// The `kube_<kind>_` prefix of every resource that has metrics.
-fn served_prefixes() -> Vec<String> {
-    resources::all()
-        .iter()
-        .filter_map(|r| {
-            let first = r.families().first()?.name;
-            let kind_end = first["kube_".len()..].find('_')? + "kube_".len();
-            Some(first[..=kind_end].to_string())
-        })
-        .collect()
 }
 
 fn is_resource_family(name: &str) -> bool {
