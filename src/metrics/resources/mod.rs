@@ -23,6 +23,8 @@ macro_rules! registry {
 
 registry! {
     nodes,
+    persistentvolumeclaims,
+    persistentvolumes,
     pods,
 }
 
