@@ -32,6 +32,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "kube_pod_tolerations",
         "KSM v2.20 always writes every label, value=\"\" for an unset value; v2.11 left the label out",
     ),
+    (
+        "kube_persistentvolume_info",
+        "KSM v2.16 added the reclaim_policy label (PR #2615); v2.11 had none",
+    ),
 ];
 
 fn promtool_check(exposition: &str) {

@@ -22,8 +22,15 @@ macro_rules! registry {
 }
 
 registry! {
+    certificatesigningrequests,
+    configmaps,
     nodes,
+    persistentvolumeclaims,
+    persistentvolumes,
     pods,
+    secrets,
+    storageclasses,
+    volumeattachments,
 }
 
 /// The resource called `plural`, if it has metrics.
