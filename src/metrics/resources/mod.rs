@@ -22,6 +22,9 @@ macro_rules! registry {
 }
 
 registry! {
+    ingressclasses,
+    ingresses,
+    networkpolicies,
     nodes,
     pods,
 }
