@@ -22,11 +22,15 @@ macro_rules! registry {
 }
 
 registry! {
+    clusterrolebindings,
+    clusterroles,
     ingressclasses,
     ingresses,
     networkpolicies,
     nodes,
     pods,
+    rolebindings,
+    roles,
 }
 
 /// The resource called `plural`, if it has metrics.
