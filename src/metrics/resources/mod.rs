@@ -26,11 +26,17 @@ registry! {
     clusterroles,
     ingressclasses,
     ingresses,
+    mutatingadmissionpolicies,
+    mutatingadmissionpolicybindings,
+    mutatingwebhookconfigurations,
     networkpolicies,
     nodes,
     pods,
     rolebindings,
     roles,
+    validatingadmissionpolicies,
+    validatingadmissionpolicybindings,
+    validatingwebhookconfigurations,
 }
 
 /// The resource called `plural`, if it has metrics.
