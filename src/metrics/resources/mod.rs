@@ -23,13 +23,26 @@ macro_rules! registry {
 
 registry! {
     certificatesigningrequests,
+    clusterrolebindings,
+    clusterroles,
     configmaps,
+    ingressclasses,
+    ingresses,
+    mutatingadmissionpolicies,
+    mutatingadmissionpolicybindings,
+    mutatingwebhookconfigurations,
+    networkpolicies,
     nodes,
     persistentvolumeclaims,
     persistentvolumes,
     pods,
+    rolebindings,
+    roles,
     secrets,
     storageclasses,
+    validatingadmissionpolicies,
+    validatingadmissionpolicybindings,
+    validatingwebhookconfigurations,
     volumeattachments,
 }
 
