@@ -22,8 +22,10 @@ macro_rules! registry {
 }
 
 registry! {
+    namespaces,
     nodes,
     pods,
+    services,
 }
 
 /// The resource called `plural`, if it has metrics.
