@@ -22,9 +22,15 @@ macro_rules! registry {
 }
 
 registry! {
+    endpoints,
+    endpointslices,
+    leases,
+    limitranges,
     namespaces,
     nodes,
     pods,
+    resourcequotas,
+    serviceaccounts,
     services,
 }
 
