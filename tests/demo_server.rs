@@ -34,6 +34,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "kube_pod_tolerations",
         "KSM v2.20 always writes every label, value=\"\" for an unset value; v2.11 left the label out",
     ),
+    (
+        "kube_service_info",
+        "KSM v2.15 added the external_traffic_policy label (PR #2584); v2.11 had no such label",
+    ),
 ];
 
 fn free_port() -> u16 {
