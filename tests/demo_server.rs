@@ -36,6 +36,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "kube_persistentvolume_info",
         "KSM v2.16 added the reclaim_policy label (PR #2615); v2.11 had none",
     ),
+    (
+        "kube_service_info",
+        "KSM v2.15 added the external_traffic_policy label (PR #2584); v2.11 had no such label",
+    ),
 ];
 
 fn promtool_check(exposition: &str) {

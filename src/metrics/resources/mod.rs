@@ -26,19 +26,27 @@ registry! {
     clusterrolebindings,
     clusterroles,
     configmaps,
+    endpoints,
+    endpointslices,
     ingressclasses,
     ingresses,
+    leases,
+    limitranges,
     mutatingadmissionpolicies,
     mutatingadmissionpolicybindings,
     mutatingwebhookconfigurations,
+    namespaces,
     networkpolicies,
     nodes,
     persistentvolumeclaims,
     persistentvolumes,
     pods,
+    resourcequotas,
     rolebindings,
     roles,
     secrets,
+    serviceaccounts,
+    services,
     storageclasses,
     validatingadmissionpolicies,
     validatingadmissionpolicybindings,
@@ -79,7 +87,11 @@ mod tests {
             let singular = kind.strip_suffix("points").map(|k| format!("{k}point"));
             for family in resource.families() {
                 assert!(seen.insert(family.name), "{} twice", family.name);
-                let prefixed = |k: &str| family.name.starts_with(&format!("kube_{k}_"));
+                // KSM's kube_limitrange and kube_resourcequota are the bare kind.
+                let prefixed = |k: &str| {
+                    family.name == format!("kube_{k}")
+                        || family.name.starts_with(&format!("kube_{k}_"))
+                };
                 assert!(
                     prefixed(&kind) || singular.as_deref().is_some_and(prefixed),
                     "{} does not start with kube_{kind}_",
