@@ -26,6 +26,7 @@ registry! {
     deployments,
     nodes,
     pods,
+    statefulsets,
 }
 
 /// The resource called `plural`, if it has metrics.
