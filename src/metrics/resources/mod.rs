@@ -26,6 +26,7 @@ registry! {
     deployments,
     nodes,
     pods,
+    replicasets,
     statefulsets,
 }
 
