@@ -27,6 +27,7 @@ registry! {
     nodes,
     pods,
     replicasets,
+    replicationcontrollers,
     statefulsets,
 }
 
