@@ -21,6 +21,10 @@ use support::{get, recording_dir, served_prefixes, start, start_list_only_apiser
 /// Families whose output differs from KSM v2.11 on purpose, with the reason.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
+        "kube_deployment_status_condition",
+        "KSM v2.20 adds a reason label (kubernetes/kube-state-metrics#2719, 2025); v2.11 had condition and status only",
+    ),
+    (
         "kube_node_info",
         "KSM v2.20 reports the constant kubeproxy_version=\"deprecated\"; v2.11 copied the node's field",
     ),
