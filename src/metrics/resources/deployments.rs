@@ -88,7 +88,11 @@ fn scaled(value: Option<&IntOrString>, total: i32, round_up: bool) -> Option<f64
         1 => {
             let percent: i64 = s(&value.str_val).strip_suffix('%')?.parse().ok()?;
             let share = percent as f64 * f64::from(total) / 100.0;
-            Some(if round_up { share.ceil() } else { share.floor() })
+            Some(if round_up {
+                share.ceil()
+            } else {
+                share.floor()
+            })
         }
         _ => None,
     }

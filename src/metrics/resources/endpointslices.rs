@@ -58,9 +58,10 @@ fn endpoints_hints<'a>(e: &'a EndpointSlice, _: &Context, out: Out<'a, '_>) {
 fn endpoints<'a>(e: &'a EndpointSlice, _: &Context, out: Out<'a, '_>) {
     for ep in &e.endpoints {
         let c = zero_or!(ep.conditions, EndpointConditions);
-        let (kind, name, namespace) = ep.target_ref.as_ref().map_or(("", "", ""), |t| {
-            (s(&t.kind), s(&t.name), s(&t.namespace))
-        });
+        let (kind, name, namespace) = ep
+            .target_ref
+            .as_ref()
+            .map_or(("", "", ""), |t| (s(&t.kind), s(&t.name), s(&t.namespace)));
         for address in &ep.addresses {
             out.push(
                 [

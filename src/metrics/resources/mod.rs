@@ -1,7 +1,9 @@
 //! Every resource with metrics: one file each, named by its `--resources` plural,
 //! holding a `pub static RESOURCE: ResourceDef<Kind>` table. The `registry!` line
 //! below is the only other place a resource is named: it declares the module and
-//! lists it in [`all`], so the two cannot drift.
+//! lists it in [`all`], so the two cannot drift. (`cargo fmt` does not see modules
+//! declared in a macro: `rustfmt --edition 2021 src/metrics/resources/*.rs`, as
+//! `.ci/run` checks.)
 
 use super::resource::ResourceMetrics;
 

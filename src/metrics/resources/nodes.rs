@@ -65,9 +65,6 @@ fn resources<'a>(list: &'a BTreeMap<String, QuantityMessage>, out: Out<'a, '_>) 
 
 // ---- families ----------------------------------------------------------------
 
-
-
-
 /// `kubeproxy_version` is the constant `deprecated`; `internal_ip` is the last
 /// InternalIP address.
 fn info<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
@@ -93,7 +90,6 @@ fn info<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
         1.0,
     );
 }
-
 
 fn role<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
     for key in n.metadata().labels.keys() {

@@ -114,7 +114,8 @@ mod tests {
         };
         assert_eq!(storage_class(&claim), "fast");
         let mut meta = ObjectMeta::default();
-        meta.annotations.insert(BETA_STORAGE_CLASS.into(), "".into());
+        meta.annotations
+            .insert(BETA_STORAGE_CLASS.into(), "".into());
         claim.metadata = Some(meta);
         assert_eq!(storage_class(&claim), "");
     }

@@ -210,7 +210,10 @@ mod tests {
             }),
             ..Default::default()
         });
-        assert_eq!(got, [("iscsi_iqn", "iqn.x".into()), ("iscsi_lun", "0".into())]);
+        assert_eq!(
+            got,
+            [("iscsi_iqn", "iqn.x".into()), ("iscsi_lun", "0".into())]
+        );
     }
 
     #[test]

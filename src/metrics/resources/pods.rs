@@ -9,7 +9,9 @@ use crate::api::core::v1::{
 };
 use crate::api::resource::Quantity as QuantityMessage;
 use crate::api::Kind;
-use crate::metrics::family::{counter, dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{
+    counter, dynamic_gauge, gauge, Context, Family, Samples, Stability::*,
+};
 use crate::metrics::generic;
 use crate::metrics::kube::{
     self, bool_value, bool_word, last_state, s, state, unix, zero_or, ResourceKind,
@@ -371,7 +373,8 @@ fn completion_time<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
 
 fn info<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     let (sp, st) = (spec(p), status(p));
-    let controller = p.metadata()
+    let controller = p
+        .metadata()
         .owner_references
         .iter()
         .find(|o| o.controller == Some(true));
