@@ -24,6 +24,7 @@ macro_rules! registry {
 registry! {
     jobs,
     nodes,
+    poddisruptionbudgets,
     pods,
 }
 
