@@ -22,6 +22,7 @@ macro_rules! registry {
 }
 
 registry! {
+    horizontalpodautoscalers,
     jobs,
     nodes,
     poddisruptionbudgets,
