@@ -3,7 +3,7 @@
 use crate::api::batch::v1::{Job, JobCondition, JobSpec, JobStatus};
 use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
 use crate::metrics::generic;
-use crate::metrics::kube::{self, bool_value, s, unix_if_set, zero_or};
+use crate::metrics::kube::{self, bool_value, s, unix, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
 
 type Out<'a, 'b> = &'b mut Samples<'a>;
@@ -132,11 +132,12 @@ fn failed<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
 }
 
 fn status_start_time<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
-    optional(unix_if_set(&status(j).start_time), out);
+    // KSM reports any set pointer, even Go's zero time.
+    optional(status(j).start_time.as_ref().map(|_| unix(&status(j).start_time)), out);
 }
 
 fn status_completion_time<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
-    optional(unix_if_set(&status(j).completion_time), out);
+    optional(status(j).completion_time.as_ref().map(|_| unix(&status(j).completion_time)), out);
 }
 
 fn status_suspended<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {

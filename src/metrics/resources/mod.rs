@@ -22,6 +22,7 @@ macro_rules! registry {
 }
 
 registry! {
+    cronjobs,
     horizontalpodautoscalers,
     jobs,
     nodes,
