@@ -23,6 +23,10 @@ use std::time::{Duration, Instant};
 /// Families whose output differs from KSM v2.11 on purpose, with the reason.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     (
+        "kube_cronjob_info",
+        "KSM v2.15 (#2376) added the timezone label (spec.timeZone or \"local\"); v2.11 had none",
+    ),
+    (
         "kube_node_info",
         "KSM v2.20 reports the constant kubeproxy_version=\"deprecated\"; v2.11 copied the node's field",
     ),
