@@ -25,6 +25,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "KSM v2.20 adds a reason label (kubernetes/kube-state-metrics#2719, 2025); v2.11 had condition and status only",
     ),
     (
+        "kube_cronjob_info",
+        "KSM v2.15 (#2376) added the timezone label (spec.timeZone or \"local\"); v2.11 had none",
+    ),
+    (
         "kube_node_info",
         "KSM v2.20 reports the constant kubeproxy_version=\"deprecated\"; v2.11 copied the node's field",
     ),
