@@ -12,9 +12,8 @@ const BEGIN: &str = "<!-- resources:begin (tests/readme_resources.rs) -->\n";
 const END: &str = "<!-- resources:end -->";
 
 fn table() -> String {
-    let mut rows = String::from(
-        "| resource | default | families | of which opt-in |\n|---|---|---|---|\n",
-    );
+    let mut rows =
+        String::from("| resource | default | families | of which opt-in |\n|---|---|---|---|\n");
     let (mut total, mut defaults) = (0, 0);
     for resource in resources::all() {
         let families = resource.families();
@@ -43,8 +42,14 @@ fn table() -> String {
 fn readme_lists_every_served_resource_with_its_family_count() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let readme = std::fs::read_to_string(&path).expect("README.md");
-    let start = readme.find(BEGIN).expect("README has the resources:begin marker") + BEGIN.len();
-    let end = readme[start..].find(END).expect("README has the resources:end marker") + start;
+    let start = readme
+        .find(BEGIN)
+        .expect("README has the resources:begin marker")
+        + BEGIN.len();
+    let end = readme[start..]
+        .find(END)
+        .expect("README has the resources:end marker")
+        + start;
     let want = table();
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         let updated = format!("{}{}{}", &readme[..start], want, &readme[end..]);

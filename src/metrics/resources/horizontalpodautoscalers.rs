@@ -1,12 +1,12 @@
 //! `horizontalpodautoscalers`: 15 families, in kube-state-metrics' order. Default
 //! labels: namespace, horizontalpodautoscaler.
 
+use crate::api::autoscaling::v2::CrossVersionObjectReference;
 use crate::api::autoscaling::v2::{
     HorizontalPodAutoscaler as Hpa, HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec,
     HorizontalPodAutoscalerStatus, HpaScalingRules, MetricIdentifier, MetricSpec, MetricStatus,
     MetricTarget, MetricValueStatus,
 };
-use crate::api::autoscaling::v2::CrossVersionObjectReference;
 use crate::api::resource::Quantity as QuantityMessage;
 use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
 use crate::metrics::generic;
@@ -63,7 +63,8 @@ fn target_values(
     utilization: Option<i32>,
     average: &Option<QuantityMessage>,
 ) -> impl Iterator<Item = (&'static str, f64)> {
-    let cores = |q: &Option<QuantityMessage>| q.as_ref().and_then(kube::quantity).map(|q| q.cores());
+    let cores =
+        |q: &Option<QuantityMessage>| q.as_ref().and_then(kube::quantity).map(|q| q.cores());
     [
         ("value", cores(value)),
         ("utilization", utilization.map(f64::from)),
@@ -77,14 +78,23 @@ fn target_values(
 /// for a type KSM does not know or whose source is missing.
 fn spec_source(m: &MetricSpec) -> Option<(&str, &str, &Option<MetricTarget>)> {
     Some(match s(&m.r#type) {
-        "Object" => m.object.as_ref().map(|o| (metric_name(&o.metric), "", &o.target))?,
-        "Pods" => m.pods.as_ref().map(|p| (metric_name(&p.metric), "", &p.target))?,
+        "Object" => m
+            .object
+            .as_ref()
+            .map(|o| (metric_name(&o.metric), "", &o.target))?,
+        "Pods" => m
+            .pods
+            .as_ref()
+            .map(|p| (metric_name(&p.metric), "", &p.target))?,
         "Resource" => m.resource.as_ref().map(|r| (s(&r.name), "", &r.target))?,
         "ContainerResource" => m
             .container_resource
             .as_ref()
             .map(|c| (s(&c.name), s(&c.container), &c.target))?,
-        "External" => m.external.as_ref().map(|e| (metric_name(&e.metric), "", &e.target))?,
+        "External" => m
+            .external
+            .as_ref()
+            .map(|e| (metric_name(&e.metric), "", &e.target))?,
         _ => return None,
     })
 }
@@ -93,19 +103,32 @@ fn spec_source(m: &MetricSpec) -> Option<(&str, &str, &Option<MetricTarget>)> {
 /// as status is not validated by the API server).
 fn status_source(m: &MetricStatus) -> Option<(&str, &str, &Option<MetricValueStatus>)> {
     Some(match s(&m.r#type) {
-        "Object" => m.object.as_ref().map(|o| (metric_name(&o.metric), "", &o.current))?,
-        "Pods" => m.pods.as_ref().map(|p| (metric_name(&p.metric), "", &p.current))?,
+        "Object" => m
+            .object
+            .as_ref()
+            .map(|o| (metric_name(&o.metric), "", &o.current))?,
+        "Pods" => m
+            .pods
+            .as_ref()
+            .map(|p| (metric_name(&p.metric), "", &p.current))?,
         "Resource" => m.resource.as_ref().map(|r| (s(&r.name), "", &r.current))?,
         "ContainerResource" => m
             .container_resource
             .as_ref()
             .map(|c| (s(&c.name), s(&c.container), &c.current))?,
-        "External" => m.external.as_ref().map(|e| (metric_name(&e.metric), "", &e.current))?,
+        "External" => m
+            .external
+            .as_ref()
+            .map(|e| (metric_name(&e.metric), "", &e.current))?,
         _ => return None,
     })
 }
 
-fn tolerance<'a>(rules: fn(&HorizontalPodAutoscalerBehavior) -> &Option<HpaScalingRules>, a: &'a Hpa, out: Out<'a, '_>) {
+fn tolerance<'a>(
+    rules: fn(&HorizontalPodAutoscalerBehavior) -> &Option<HpaScalingRules>,
+    a: &'a Hpa,
+    out: Out<'a, '_>,
+) {
     let tolerance = spec(a)
         .behavior
         .as_ref()
@@ -160,7 +183,11 @@ fn approximate_float(q: &QuantityMessage) -> Option<f64> {
         let keep = digits.len().saturating_sub(cut);
         let dropped_nonzero = digits[keep..].bytes().any(|b| b != b'0');
         digits.truncate(keep);
-        let mut value: f64 = if digits.is_empty() { 0.0 } else { digits.parse().ok()? };
+        let mut value: f64 = if digits.is_empty() {
+            0.0
+        } else {
+            digits.parse().ok()?
+        };
         if dropped_nonzero {
             value += 1.0;
         }
@@ -168,7 +195,11 @@ fn approximate_float(q: &QuantityMessage) -> Option<f64> {
         scale = -9;
     }
     let base: f64 = digits.parse::<f64>().ok()? * 2f64.powi(exp2);
-    let value = if scale == 0 { base } else { base * go_pow10(scale)? };
+    let value = if scale == 0 {
+        base
+    } else {
+        base * go_pow10(scale)?
+    };
     Some(if negative { -value } else { value })
 }
 
@@ -184,7 +215,12 @@ fn go_pow10(n: i32) -> Option<f64> {
     }
 }
 
-fn target_metric_series<'a>(name: &'a str, container: &'a str, values: impl Iterator<Item = (&'static str, f64)>, out: Out<'a, '_>) {
+fn target_metric_series<'a>(
+    name: &'a str,
+    container: &'a str,
+    values: impl Iterator<Item = (&'static str, f64)>,
+    out: Out<'a, '_>,
+) {
     for (kind, value) in values {
         out.push([name, kind, container], value);
     }

@@ -133,11 +133,23 @@ fn failed<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
 
 fn status_start_time<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
     // KSM reports any set pointer, even Go's zero time.
-    optional(status(j).start_time.as_ref().map(|_| unix(&status(j).start_time)), out);
+    optional(
+        status(j)
+            .start_time
+            .as_ref()
+            .map(|_| unix(&status(j).start_time)),
+        out,
+    );
 }
 
 fn status_completion_time<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
-    optional(status(j).completion_time.as_ref().map(|_| unix(&status(j).completion_time)), out);
+    optional(
+        status(j)
+            .completion_time
+            .as_ref()
+            .map(|_| unix(&status(j).completion_time)),
+        out,
+    );
 }
 
 fn status_suspended<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {

@@ -73,9 +73,21 @@ struct Bounds {
     names: &'static [(&'static str, u32)],
 }
 
-const MINUTES: Bounds = Bounds { min: 0, max: 59, names: &[] };
-const HOURS: Bounds = Bounds { min: 0, max: 23, names: &[] };
-const DOM: Bounds = Bounds { min: 1, max: 31, names: &[] };
+const MINUTES: Bounds = Bounds {
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOURS: Bounds = Bounds {
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DOM: Bounds = Bounds {
+    min: 1,
+    max: 31,
+    names: &[],
+};
 #[rustfmt::skip]
 const MONTHS: Bounds = Bounds {
     min: 1,
@@ -277,7 +289,11 @@ fn range(expr: &str, b: &Bounds) -> Option<u64> {
         let mut out = 0;
         let mut i = start;
         while i <= end + width {
-            let v = if i > b.max { (i - b.min) % width + b.min } else { i };
+            let v = if i > b.max {
+                (i - b.min) % width + b.min
+            } else {
+                i
+            };
             out |= 1 << v;
             i += step;
         }
@@ -305,7 +321,9 @@ fn number(text: &str) -> Option<u32> {
 }
 
 fn bits(low: u32, high: u32, step: u32) -> u64 {
-    (low..=high).step_by(step as usize).fold(0, |acc, i| acc | 1 << i)
+    (low..=high)
+        .step_by(step as usize)
+        .fold(0, |acc, i| acc | 1 << i)
 }
 
 fn fold_sunday(dow: u64) -> u64 {
@@ -736,6 +754,9 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), days);
         }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 1), 29);
+        assert_eq!(
+            days_from_civil(2024, 3, 1) - days_from_civil(2024, 2, 1),
+            29
+        );
     }
 }
