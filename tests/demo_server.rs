@@ -13,10 +13,10 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
-use support::{get, recording_dir, served_prefixes, start, start_list_only_apiserver};
+use support::{
+    get, promtool_check, recording_dir, served_prefixes, start, start_list_only_apiserver,
+};
 
 /// Families whose output differs from KSM v2.11 on purpose, with the reason.
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
@@ -49,37 +49,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "KSM v2.15 added the external_traffic_policy label (PR #2584); v2.11 had no such label",
     ),
 ];
-
-fn promtool_check(exposition: &str) {
-    // promtool is installed by .ci/run; a developer machine without it skips the check.
-    match Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(mut promtool) => {
-            promtool
-                .stdin
-                .take()
-                .expect("piped stdin")
-                .write_all(exposition.as_bytes())
-                .expect("promtool reads the exposition");
-            let output = promtool.wait_with_output().expect("promtool finishes");
-            assert!(
-                output.status.success(),
-                "promtool check metrics failed:\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("promtool not installed: skipping `promtool check metrics` (CI installs it)")
-        }
-        Err(error) => panic!("promtool is required in CI: {error}"),
-    }
-}
 
 /// Family name → sorted sample lines with sorted labels.
 fn families(text: &str, wanted: impl Fn(&str) -> bool) -> BTreeMap<String, BTreeSet<String>> {

@@ -6,8 +6,8 @@
 //! objects (what the store is fed), the logs, or `/metrics` — even with every
 //! annotation of secrets allowlisted. Each check looks for the values themselves.
 
-mod exporter_support;
 mod realk8s_support;
+mod support;
 
 use std::time::Duration;
 
@@ -176,7 +176,7 @@ async fn applied_secret_values_never_reach_decoded_objects_logs_or_metrics() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let log = dir.path().join("exporter.log");
     let kubeconfig = k8s.kubeconfig().to_string_lossy().into_owned();
-    let exporter = exporter_support::Exporter::start(
+    let (exporter, port) = support::start_logged(
         &[
             "--kubeconfig",
             &kubeconfig,
@@ -187,7 +187,7 @@ async fn applied_secret_values_never_reach_decoded_objects_logs_or_metrics() {
         Some(&log),
         &[("RUST_LOG", "trace")],
     );
-    let metrics = exporter.metrics();
+    let metrics = support::metrics(port);
     assert!(
         metrics.contains("kube_secret_type{namespace=\"default\",secret=\"basic\",type=\"kubernetes.io/basic-auth\"} 1"),
         "the type arrives through the Table:\n{metrics}"

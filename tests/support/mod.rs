@@ -49,7 +49,16 @@ pub type Exporter = ChildGuard;
 
 /// Starts the binary with `args` on free loopback ports; waits until /readyz is 200.
 pub fn start(args: &[&str]) -> (Exporter, u16) {
+    start_logged(args, None, &[])
+}
+
+/// As [`start`], with the exporter's stderr written to `log` and extra environment.
+pub fn start_logged(args: &[&str], log: Option<&Path>, envs: &[(&str, &str)]) -> (Exporter, u16) {
     let (port, telemetry_port) = (free_port(), free_port());
+    let stderr = match log {
+        Some(path) => Stdio::from(std::fs::File::create(path).expect("the log file")),
+        None => Stdio::null(),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
         .args(args)
         .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
@@ -59,8 +68,9 @@ pub fn start(args: &[&str]) -> (Exporter, u16) {
             "--telemetry-port",
             &telemetry_port.to_string(),
         ])
+        .envs(envs.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("the exporter binary starts");
     let exporter = ChildGuard(child);
@@ -72,17 +82,35 @@ pub fn start(args: &[&str]) -> (Exporter, u16) {
     (exporter, port)
 }
 
+/// GET /metrics of an exporter started here; it must answer 200.
+pub fn metrics(port: u16) -> String {
+    let (status, body) = get(port, "/metrics").expect("/metrics answers");
+    assert_eq!(status, 200, "/metrics: {body}");
+    body
+}
+
 pub fn recording_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recordings/real-1.28-demo")
 }
 
-/// A replay apiserver on 127.0.0.1 serving only the recording's lists (watches stay
-/// open and empty), and a kubeconfig pointing at it.
+/// A replay apiserver on 127.0.0.1 serving only the demo recording's lists (watches
+/// stay open and empty), and a kubeconfig pointing at it.
 pub fn start_list_only_apiserver(
     runtime: &tokio::runtime::Runtime,
     kubeconfig: &Path,
 ) -> ReplayHandle {
-    let mut recording = Recording::load(&recording_dir()).expect("the recording loads");
+    start_list_only_replay(&recording_dir(), runtime, kubeconfig)
+}
+
+/// A replay apiserver on 127.0.0.1 serving only the lists of the recording in `dir`,
+/// and a kubeconfig pointing at it. Lists only: a scrape right after start-up could
+/// otherwise land before or after the recorded watch events.
+pub fn start_list_only_replay(
+    dir: &Path,
+    runtime: &tokio::runtime::Runtime,
+    kubeconfig: &Path,
+) -> ReplayHandle {
+    let mut recording = Recording::load(dir).expect("the recording loads");
     recording
         .manifest
         .captures
@@ -144,4 +172,37 @@ pub fn served_prefixes() -> Vec<String> {
             Some(first[..=kind_end].to_string())
         })
         .collect()
+}
+
+/// `promtool check metrics` on an exposition (promtool is installed by .ci/run; a
+/// developer machine without it skips the check, CI fails).
+pub fn promtool_check(exposition: &str) {
+    // promtool is installed by .ci/run; a developer machine without it skips the check.
+    match Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(mut promtool) => {
+            promtool
+                .stdin
+                .take()
+                .expect("piped stdin")
+                .write_all(exposition.as_bytes())
+                .expect("promtool reads the exposition");
+            let output = promtool.wait_with_output().expect("promtool finishes");
+            assert!(
+                output.status.success(),
+                "promtool check metrics failed:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Err(_) if std::env::var_os("CI").is_none() => {
+            eprintln!("promtool not installed: skipping `promtool check metrics` (CI installs it)")
+        }
+        Err(error) => panic!("promtool is required in CI: {error}"),
+    }
 }
