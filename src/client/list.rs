@@ -117,7 +117,7 @@ pub async fn list_pages(
         let mut pages = 0;
         let mut objects = 0;
         loop {
-            let mut query: Vec<(&str, &str)> = Vec::new();
+            let mut query: Vec<(&str, &str)> = target.selector_query().into_iter().collect();
             if options.limit > 0 {
                 query.push(("limit", &limit));
             }

@@ -91,15 +91,14 @@ pub async fn start_watch(
     options: &WatchOptions,
 ) -> Result<WatchStream, ClientError> {
     let timeout = options.timeout.as_secs().max(1).to_string();
-    let url = with_query(
-        &target.collection_path(),
-        &[
-            ("watch", "1"),
-            ("resourceVersion", resource_version),
-            ("allowWatchBookmarks", "true"),
-            ("timeoutSeconds", &timeout),
-        ],
-    );
+    let mut query: Vec<(&str, &str)> = target.selector_query().into_iter().collect();
+    query.extend([
+        ("watch", "1"),
+        ("resourceVersion", resource_version),
+        ("allowWatchBookmarks", "true"),
+        ("timeoutSeconds", &timeout),
+    ]);
+    let url = with_query(&target.collection_path(), &query);
     open_watch(client, target, preferred, &url, options).await
 }
 
@@ -112,16 +111,15 @@ pub async fn start_streaming_list(
     options: &WatchOptions,
 ) -> Result<WatchStream, ClientError> {
     let timeout = options.timeout.as_secs().max(1).to_string();
-    let url = with_query(
-        &target.collection_path(),
-        &[
-            ("watch", "1"),
-            ("sendInitialEvents", "true"),
-            ("resourceVersionMatch", "NotOlderThan"),
-            ("allowWatchBookmarks", "true"),
-            ("timeoutSeconds", &timeout),
-        ],
-    );
+    let mut query: Vec<(&str, &str)> = target.selector_query().into_iter().collect();
+    query.extend([
+        ("watch", "1"),
+        ("sendInitialEvents", "true"),
+        ("resourceVersionMatch", "NotOlderThan"),
+        ("allowWatchBookmarks", "true"),
+        ("timeoutSeconds", &timeout),
+    ]);
+    let url = with_query(&target.collection_path(), &query);
     open_watch(client, target, preferred, &url, options).await
 }
 
