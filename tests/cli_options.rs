@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,7 @@ use kube_state_exporter::cli::ExporterArgs;
 use kube_state_exporter::config::Options;
 use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use kube_state_exporter::reflector::Event;
+use kube_state_exporter::replay::{Faults, Recording, ReplayServer};
 use kube_state_exporter::store::Store;
 
 fn exporter(args: &[&str]) -> Output {
@@ -604,29 +605,38 @@ fn log_level_flag_wins_over_rust_log() {
     assert_eq!(level(&[], None), "info");
 }
 
-/// Runs the exporter on the embedded demo cluster with stderr on a pipe, reads stderr
-/// until the "serving" line (or a deadline), stops it by PID and returns what it logged.
-fn exporter_stderr(extra: &[&str]) -> String {
+/// The exporter with stderr on a pipe; killed (by its PID) when dropped.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the exporter on loopback and ephemeral ports (given after `args`, so they win).
+fn spawn_exporter(args: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .args(CHART_ARGS)
-        .args(["--shard=0", "--total-shards=1", "-v=2", "--logtostderr"])
-        // Loopback and ephemeral ports (after the chart's, so these win).
+        .args(args)
         .args([
-            "--demo",
             "--host=127.0.0.1",
             "--port=0",
             "--telemetry-host=127.0.0.1",
             "--telemetry-port=0",
         ])
-        .args(extra)
         .env_remove("RUST_LOG")
         .env_remove("NO_COLOR")
+        .env_remove("KUBERNETES_SERVICE_HOST")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting the exporter");
     let stderr = child.stderr.take().expect("piped stderr");
-    let (lines_tx, lines_rx) = mpsc::channel();
+    let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
@@ -635,25 +645,43 @@ fn exporter_stderr(extra: &[&str]) -> String {
             }
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut logged = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match lines_rx.recv_timeout(left) {
-            Ok(line) => {
-                let serving = line.contains("serving");
-                logged.push(line);
-                if serving {
-                    break;
-                }
+    Running { child, lines }
+}
+
+impl Running {
+    /// Reads stderr until a line contains `needle` (or 60 s pass); returns what it read.
+    fn log_until(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut logged = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Ok(line) = self.lines.recv_timeout(left) else {
+                break;
+            };
+            let found = line.contains(needle);
+            logged.push(line);
+            if found {
+                break;
             }
-            Err(_) => break,
         }
+        let logged = logged.join("\n");
+        assert!(logged.contains(needle), "no {needle:?} in:\n{logged}");
+        logged
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    let logged = logged.join("\n");
-    assert!(logged.contains("serving"), "never started:\n{logged}");
-    logged
+}
+
+/// The exporter on the embedded demo cluster with KSM's chart args, static sharding's
+/// unsharded case and klog flags: what it logs until it serves.
+fn exporter_stderr(extra: &[&str]) -> String {
+    let mut args = CHART_ARGS.to_vec();
+    args.extend_from_slice(&[
+        "--shard=0",
+        "--total-shards=1",
+        "-v=2",
+        "--logtostderr",
+        "--demo",
+    ]);
+    args.extend_from_slice(extra);
+    spawn_exporter(&args).log_until("serving")
 }
 
 #[test]
@@ -685,4 +713,63 @@ fn json_logs_are_one_object_per_line() {
             "{line}"
         );
     }
+}
+
+#[test]
+fn the_namespace_denylist_reaches_the_apiserver() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let recording = Recording::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recordings/real-1.28-demo"),
+    )
+    .expect("the recording loads");
+    let (addr, apiserver) = runtime
+        .block_on(ReplayServer::start(&recording, Faults::default()))
+        .expect("the replay apiserver starts");
+    let kubeconfig = temp_file(
+        "denylist-kubeconfig",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: http://{addr}\n\
+             users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: replay\n  context:\n    cluster: replay\n    user: nobody\n\
+             current-context: replay\n"
+        ),
+    );
+    let exporter = spawn_exporter(&[
+        "--kubeconfig",
+        kubeconfig.to_str().expect("UTF-8 path"),
+        "--resources=pods,nodes",
+        "--namespaces=demo,kube-system",
+        "--namespaces-denylist=kube-system",
+    ]);
+    exporter.log_until("serving");
+    // Each reflector lists first: wait (bounded) until both resources have been listed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listed = |requests: &[String], prefix: &str| requests.iter().any(|p| p.starts_with(prefix));
+    let requests = loop {
+        let requests: Vec<String> = apiserver
+            .requests()
+            .into_iter()
+            .map(|request| request.path_and_query)
+            .collect();
+        let done = listed(&requests, "/api/v1/namespaces/demo/pods")
+            && listed(&requests, "/api/v1/namespaces/kube-system/pods")
+            && listed(&requests, "/api/v1/nodes");
+        if done || Instant::now() > deadline {
+            break requests;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(exporter);
+    let selector = "fieldSelector=metadata.namespace%21%3Dkube-system";
+    for path in &requests {
+        if path.contains("/pods") {
+            assert!(path.contains(selector), "{path}");
+        } else if path.starts_with("/api/v1/nodes") {
+            assert!(!path.contains("fieldSelector"), "{path}");
+        }
+    }
+    assert!(
+        listed(&requests, "/api/v1/namespaces/demo/pods"),
+        "{requests:?}"
+    );
+    assert!(listed(&requests, "/api/v1/nodes"), "{requests:?}");
 }

@@ -236,7 +236,7 @@ impl Flag {
             arg = arg.ignore_case(true);
         }
         match self.support {
-            _ if self.klog => arg.hide(true),
+            // Listed together after the options (`FlagSet::after_help`), not one by one.
             Support::Ignored(_) => arg.hide(true),
             Support::NotYet { .. } => arg.help_heading(NOT_YET_HEADING),
             Support::Yes => arg,
@@ -936,17 +936,15 @@ pub fn markdown_reference() -> String {
     out
 }
 
-/// The exporter flag of this name.
-pub fn named(name: &str) -> Option<&'static Flag> {
-    EXPORTER.iter().find(|flag| flag.name == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn named(name: &str) -> &'static Flag {
-        super::named(name).unwrap_or_else(|| panic!("no flag {name}"))
+        EXPORTER
+            .iter()
+            .find(|flag| flag.name == name)
+            .unwrap_or_else(|| panic!("no flag {name}"))
     }
 
     #[test]
