@@ -108,8 +108,9 @@ struct ResourceEntry {
     api_version: String,
 }
 
-/// (API group, plural) of every default resource, groups from proto/resources.toml.
-fn default_resources_by_group() -> BTreeSet<(String, String)> {
+/// (API group, plural) of every default resource (`defaults`) or of every other kind,
+/// groups from proto/resources.toml.
+fn resources_by_group(defaults: bool) -> BTreeSet<(String, String)> {
     let text =
         std::fs::read_to_string(repo().join("proto/resources.toml")).expect("proto/resources.toml");
     let table: ResourcesToml = toml::from_str(&text).expect("valid resources.toml");
@@ -125,22 +126,26 @@ fn default_resources_by_group() -> BTreeSet<(String, String)> {
             (entry.plural, group)
         })
         .collect();
-    DEFAULT_RESOURCES
-        .iter()
-        .map(|plural| {
-            let group = groups
-                .get(*plural)
-                .unwrap_or_else(|| panic!("{plural} not in proto/resources.toml"));
-            (group.clone(), plural.to_string())
-        })
+    for plural in DEFAULT_RESOURCES {
+        assert!(
+            groups.contains_key(*plural),
+            "{plural} not in proto/resources.toml"
+        );
+    }
+    groups
+        .into_iter()
+        .filter(|(plural, _)| DEFAULT_RESOURCES.contains(&plural.as_str()) == defaults)
+        .map(|(plural, group)| (group, plural))
         .collect()
 }
 
-#[test]
-fn cluster_role_grants_exactly_list_and_watch_on_the_default_resources() {
-    let deploy = load();
-    assert_eq!(deploy.cluster_roles.len(), 1);
-    let role = &deploy.cluster_roles[0];
+/// (group, resource, verb) of every rule of the role named `name`.
+fn grants(deploy: &Deploy, name: &str) -> BTreeSet<(String, String, String)> {
+    let role = deploy
+        .cluster_roles
+        .iter()
+        .find(|r| r.metadata.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no ClusterRole {name}"));
     let mut granted = BTreeSet::new();
     for rule in role.rules.as_deref().unwrap_or_default() {
         assert!(
@@ -158,36 +163,58 @@ fn cluster_role_grants_exactly_list_and_watch_on_the_default_resources() {
             }
         }
     }
-    let expected: BTreeSet<(String, String, String)> = default_resources_by_group()
-        .into_iter()
+    granted
+}
+
+fn assert_list_watch_exactly(
+    granted: &BTreeSet<(String, String, String)>,
+    resources: &BTreeSet<(String, String)>,
+) {
+    let expected: BTreeSet<(String, String, String)> = resources
+        .iter()
         .flat_map(|(group, resource)| {
             ["list", "watch"].map(|verb| (group.clone(), resource.clone(), verb.to_string()))
         })
         .collect();
-    let missing: Vec<_> = expected.difference(&granted).collect();
+    let missing: Vec<_> = expected.difference(granted).collect();
     let extra: Vec<_> = granted.difference(&expected).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "missing {missing:?}; extra {extra:?}"
     );
+}
+
+#[test]
+fn cluster_role_grants_exactly_list_and_watch_on_the_default_resources() {
+    let deploy = load();
+    let granted = grants(&deploy, "kube-state-exporter");
+    assert_list_watch_exactly(&granted, &resources_by_group(true));
     assert_eq!(granted.len(), DEFAULT_RESOURCES.len() * 2);
+}
+
+#[test]
+fn opt_in_role_grants_exactly_list_and_watch_on_the_other_resources() {
+    let deploy = load();
+    let opt_in = resources_by_group(false);
+    assert!(!opt_in.is_empty());
+    assert_list_watch_exactly(&grants(&deploy, "kube-state-exporter-opt-in"), &opt_in);
 }
 
 #[test]
 fn bindings_tie_the_role_to_the_exporters_identities() {
     let deploy = load();
-    let role_name = deploy.cluster_roles[0]
-        .metadata
-        .name
-        .clone()
-        .expect("role name");
     let account = &deploy.service_accounts[0];
     assert_eq!(
         deploy.bindings.len(),
-        2,
-        "service account binding + static-pod user binding"
+        3,
+        "service account binding, static-pod user binding, opt-in binding"
     );
     for (path, binding) in &deploy.bindings {
+        let role_name = if path.to_string_lossy().contains("opt-in") {
+            "kube-state-exporter-opt-in"
+        } else {
+            "kube-state-exporter"
+        };
         assert_eq!(binding.role_ref.kind, "ClusterRole", "{}", path.display());
         assert_eq!(binding.role_ref.name, role_name, "{}", path.display());
         let subjects = binding.subjects.as_deref().unwrap_or_default();

@@ -1,15 +1,17 @@
 //! kube-state-metrics' own metric-generation test cases (`../shared/ksm-reference/cases`,
-//! copied to `tests/fixtures/ksm-cases`), run through the store and renderer with the
-//! comparison rule of the cases' README: TYPE lines and samples, HELP lines excluded,
-//! label order and line order normalised.
+//! copied to `tests/fixtures/ksm-cases`) and ours in the same format for the resources
+//! KSM has no unit tests for (`tests/fixtures/cases`), discovered from the folders and
+//! run through the store and renderer with the comparison rule of the cases' README:
+//! TYPE lines and samples, HELP lines excluded, label order and line order normalised.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use kube_state_exporter::api::envelope::Body;
 use kube_state_exporter::api::json;
 use kube_state_exporter::metrics::filter::MetricFilter;
 use kube_state_exporter::metrics::labelmap::{AllowList, AllowListFlag};
-use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
+use kube_state_exporter::metrics::{resources, ExpositionFormat, MetricsSource, RenderRequest};
 use kube_state_exporter::reflector::Event;
 use kube_state_exporter::store::{Store, StoreOptions};
 use serde_json::Value;
@@ -24,11 +26,36 @@ struct Case {
     want: String,
 }
 
-fn load(file: &str) -> Vec<Case> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/ksm-cases")
-        .join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+/// KSM's own cases (a copy of `../shared/ksm-reference/cases`), then ours for the
+/// resources KSM has no unit tests for; both in the cases' README format.
+const CASE_DIRS: [&str; 2] = ["tests/fixtures/ksm-cases", "tests/fixtures/cases"];
+
+fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Every `<resource>.jsonl` of the case folders, as (folder, resource, path).
+fn case_files() -> Vec<(&'static str, String, PathBuf)> {
+    let mut files = Vec::new();
+    for dir in CASE_DIRS {
+        let Ok(entries) = std::fs::read_dir(repo_path(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                files.push((dir, stem.into_owned(), path));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn load(path: &Path) -> Vec<Case> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{file}: {e}"));
     let strings = |v: &Value| -> Option<Vec<String>> {
         v.as_array().map(|a| {
             a.iter()
@@ -40,8 +67,9 @@ fn load(file: &str) -> Vec<Case> {
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
             Case {
-                name: format!("{file}:{}", v["case"].as_str().unwrap_or("?")),
+                name: format!("{stem}:{}", v["case"].as_str().unwrap_or("?")),
                 resource: v["resource"].as_str().unwrap_or("").to_string(),
                 object: v["object"].clone(),
                 metric_names: strings(&v["metric_names"]),
@@ -51,6 +79,12 @@ fn load(file: &str) -> Vec<Case> {
             }
         })
         .collect()
+}
+
+fn non_empty_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0)
 }
 
 /// Renders one case's object with every family enabled (opt-in ones included, as
@@ -142,12 +176,26 @@ fn check(case: &Case) -> Result<(), String> {
 }
 
 #[test]
-fn every_pod_and_node_case_passes() {
-    let cases: Vec<Case> = ["pods.jsonl", "nodes.jsonl"]
-        .iter()
-        .flat_map(|f| load(f))
-        .collect();
-    assert_eq!(cases.len(), 75, "65 pod cases + 10 node cases");
+fn every_case_of_every_resource_passes() {
+    let files = case_files();
+    let mut cases = Vec::new();
+    let mut expected = 0;
+    for (_, resource, path) in &files {
+        expected += non_empty_lines(path);
+        for case in load(path) {
+            assert_eq!(
+                &case.resource, resource,
+                "{}: case of another resource",
+                case.name
+            );
+            cases.push(case);
+        }
+    }
+    assert_eq!(
+        cases.len(),
+        expected,
+        "every line of every case file is a case"
+    );
     let failures: Vec<(String, String)> = cases
         .iter()
         .filter_map(|case| check(case).err().map(|why| (case.name.clone(), why)))
@@ -156,9 +204,10 @@ fn every_pod_and_node_case_passes() {
         eprintln!("FAIL {name}\n{why}\n");
     }
     eprintln!(
-        "KSM cases: {} of {} pass",
+        "cases: {} of {} pass ({} files)",
         cases.len() - failures.len(),
-        cases.len()
+        cases.len(),
+        files.len()
     );
     assert!(
         failures.is_empty(),
@@ -170,8 +219,57 @@ fn every_pod_and_node_case_passes() {
 }
 
 #[test]
+fn every_resource_with_metrics_has_cases_and_every_case_file_a_resource() {
+    let served: BTreeSet<&str> = resources::all().iter().map(|r| r.plural()).collect();
+    let with_cases: BTreeSet<&str> = case_files()
+        .iter()
+        .map(|(_, resource, _)| resource.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|r| {
+            served
+                .get(r)
+                .copied()
+                .unwrap_or_else(|| panic!("case file {r}.jsonl: no such resource has metrics"))
+        })
+        .collect();
+    let without: Vec<&&str> = served.difference(&with_cases).collect();
+    assert!(
+        without.is_empty(),
+        "resources with metrics but no case file in {CASE_DIRS:?}: {without:?}"
+    );
+}
+
+/// The repository keeps a copy of KSM's cases so the tests run without `../shared`;
+/// where `../shared` is present the copy must be exact.
+#[test]
+fn the_ksm_cases_are_an_exact_copy_of_the_reference() {
+    let reference = repo_path("../shared/ksm-reference/cases");
+    let Ok(entries) = std::fs::read_dir(&reference) else {
+        eprintln!("skipped: {} is absent", reference.display());
+        return;
+    };
+    let mut compared = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let theirs = std::fs::read(entry.path()).unwrap_or_default();
+        let ours_path = repo_path(CASE_DIRS[0]).join(&name);
+        let ours = std::fs::read(&ours_path).unwrap_or_else(|e| {
+            panic!("{}: {e} (copy it from the reference)", ours_path.display())
+        });
+        assert!(
+            ours == theirs,
+            "{} differs from the reference",
+            ours_path.display()
+        );
+        compared += 1;
+    }
+    assert!(compared > 0, "the reference folder holds no cases");
+}
+
+#[test]
 fn the_comparison_can_fail() {
-    let cases = load("nodes.jsonl");
+    let cases = load(&repo_path(CASE_DIRS[0]).join("nodes.jsonl"));
     let mut broken = Case {
         want: cases[0].want.replace("} 1", "} 2"),
         ..clone_case(&cases[0])

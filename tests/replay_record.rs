@@ -43,19 +43,38 @@ async fn a_recording_of_the_replay_replays_to_the_same_final_state() {
     );
     assert_eq!(
         recorded.manifest.captures.len(),
-        3 * 4,
-        "two lists and two watches per resource"
+        2 * 4 + 2,
+        "two lists and two watches of pods and nodes; one Table list and watch of secrets"
     );
-    let secrets = recorded
+    let secrets: Vec<_> = recorded
         .manifest
         .captures
         .iter()
-        .find(|c| c.note == "list secrets protobuf")
-        .unwrap();
+        .filter(|c| c.note.starts_with("list secrets") || c.note.starts_with("watch secrets"))
+        .collect();
+    assert_eq!(secrets.len(), 2);
     assert!(
-        secrets.accept.contains("as=PartialObjectMetadataList"),
-        "secret values are never recorded"
+        secrets
+            .iter()
+            .all(|c| c.accept.starts_with("application/json;as=Table")
+                && c.path.contains("includeObject=Metadata")),
+        "secrets are recorded as server-side Tables: {secrets:?}"
     );
+    // Not one value of the recorded secrets reaches the new recording.
+    let values = secret_values(&original);
+    assert!(
+        !values.is_empty(),
+        "the original recording has secret values to look for"
+    );
+    for (name, body) in &recorded.bodies {
+        let text = String::from_utf8_lossy(body);
+        for value in &values {
+            assert!(
+                !text.contains(value.as_str()),
+                "{name} holds a secret value"
+            );
+        }
+    }
 
     // Through the files and back.
     let dir = tempfile::tempdir().unwrap();
@@ -63,8 +82,12 @@ async fn a_recording_of_the_replay_replays_to_the_same_final_state() {
     let reloaded = Recording::load(dir.path()).unwrap();
     let before = ReplayState::new(&original, Faults::default());
     let after = ReplayState::new(&reloaded, Faults::default());
-    for plural in ["pods", "nodes", "secrets"] {
-        for format in [Format::Protobuf, Format::Json] {
+    for (plural, formats) in [
+        ("pods", &[Format::Protobuf, Format::Json][..]),
+        ("nodes", &[Format::Protobuf, Format::Json][..]),
+        ("secrets", &[Format::Json][..]),
+    ] {
+        for &format in formats {
             assert_eq!(
                 after.final_state(plural, format).unwrap().0,
                 before.final_state(plural, format).unwrap().0,
@@ -72,6 +95,32 @@ async fn a_recording_of_the_replay_replays_to_the_same_final_state() {
             );
         }
     }
+}
+
+/// Every value of every Secret in the recording's JSON secret lists.
+fn secret_values(recording: &Recording) -> Vec<String> {
+    let mut values = Vec::new();
+    for capture in &recording.manifest.captures {
+        if !capture.note.starts_with("list secrets json") {
+            continue;
+        }
+        let Some(body) = recording.bodies.get(&capture.body) else {
+            continue;
+        };
+        let Ok(list) = serde_json::from_slice::<serde_json::Value>(body) else {
+            continue;
+        };
+        for item in list["items"].as_array().into_iter().flatten() {
+            for value in item["data"]
+                .as_object()
+                .into_iter()
+                .flat_map(|d| d.values())
+            {
+                values.extend(value.as_str().map(str::to_string));
+            }
+        }
+    }
+    values
 }
 
 #[test]

@@ -306,7 +306,7 @@ pub fn apply_watch(store: &Store, body: &Bytes) -> anyhow::Result<Apply> {
         frames.push(body);
         let mut events = 0;
         while let Some(frame) = frames.next_frame()? {
-            let event = decode_event_frame(pods, Format::Protobuf, &frame)
+            let event = decode_event_frame(pods, Format::Protobuf, &frame, &mut Default::default())
                 .map_err(|(error, _)| anyhow::anyhow!("watch frame: {error}"))?;
             events += 1;
             match event {

@@ -27,6 +27,8 @@ pub enum Body {
     PartialObjectMetadataList(PartialObjectMetadataList),
     /// An error answer (`v1 Status` or `meta.k8s.io/v1 Status`).
     Status(Status),
+    /// `meta.k8s.io/v1 Table` (JSON only: kinds listed with `view = "table"`).
+    Table(super::table::Table),
 }
 
 #[derive(Debug, Error)]

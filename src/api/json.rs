@@ -110,6 +110,9 @@ pub fn decode(body: &[u8]) -> Result<Body, JsonError> {
         (META_API_VERSION, "PartialObjectMetadataList") => parse::<PartialObjectMetadataList>(body)
             .map(Body::PartialObjectMetadataList)
             .map_err(wrap),
+        (META_API_VERSION, "Table") => parse::<super::table::Table>(body)
+            .map(Body::Table)
+            .map_err(wrap),
         (version, name) => {
             if let Some(result) = Object::from_json(version, name, body) {
                 result.map(Body::Object).map_err(wrap)
@@ -218,6 +221,7 @@ pub fn body_to_value(body: &Body) -> Result<Value, serde_json::Error> {
         }
         // The apiserver answers errors as `v1 Status` in JSON.
         Body::Status(status) => with_type_meta("v1", "Status", status),
+        Body::Table(table) => with_type_meta(META_API_VERSION, "Table", table),
     }
 }
 

@@ -23,7 +23,7 @@ use meta::v1::{ListMeta, ObjectMeta};
 
 mod resources {
     use super::generated::*;
-    use super::{ListMeta, ObjectMeta, ResourceType};
+    use super::{ListMeta, ObjectMeta, ResourceType, View};
     include!(concat!(env!("OUT_DIR"), "/resources.rs"));
 }
 pub use resources::{Object, ObjectList, RESOURCES};
@@ -32,6 +32,24 @@ pub mod diagnose;
 pub mod envelope;
 pub mod json;
 pub mod schema;
+pub mod table;
+
+/// What every served kind's Rust type knows about itself; implemented by the
+/// generated glue for each row of `proto/resources.toml`, so nothing hand-written
+/// matches over kinds.
+pub trait Kind: Send + Sync + Sized + 'static {
+    /// The kind's row in [`RESOURCES`].
+    const TYPE: &'static ResourceType;
+    /// This kind out of the decoded-object enum; `None` for any other kind.
+    fn downcast(object: &Object) -> Option<&Self>;
+    /// The object's metadata; an object without any reads as empty metadata, as
+    /// Go's zero value does.
+    fn metadata(&self) -> &ObjectMeta;
+}
+
+/// The metadata an object without metadata reads as.
+pub static EMPTY_META: std::sync::LazyLock<ObjectMeta> =
+    std::sync::LazyLock::new(ObjectMeta::default);
 
 /// One row of the generated resource table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,13 +64,32 @@ pub struct ResourceType {
     pub kind: &'static str,
     pub list_kind: &'static str,
     pub namespaced: bool,
-    /// Listed as PartialObjectMetadata: the exporter never receives the content.
-    pub metadata_only: bool,
+    /// What the exporter asks the apiserver for.
+    pub view: View,
     /// Full protobuf message name (`k8s.io.api.core.v1.Pod`).
     pub proto_message: &'static str,
 }
 
+/// What the exporter asks the apiserver for, per kind (`view` in `proto/resources.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The objects.
+    Full,
+    /// PartialObjectMetadata(List): metadata only.
+    Metadata,
+    /// The server-side Table (JSON only) with `includeObject=Metadata`: metadata plus
+    /// the printed columns, never the content (secrets: their Type, not their values).
+    Table,
+}
+
 impl ResourceType {
+    /// The content never arrives: only metadata (and, for [`View::Table`], printed
+    /// columns). Recordings, replays and synthetic clusters hold such kinds as
+    /// PartialObjectMetadata.
+    pub fn metadata_only(&self) -> bool {
+        self.view != View::Full
+    }
+
     pub fn by_plural(plural: &str) -> Option<&'static ResourceType> {
         RESOURCES.iter().find(|r| r.plural == plural)
     }

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use thiserror::Error;
 
 use crate::api::envelope::{self, Body, EnvelopeError, PROTOBUF_CONTENT_TYPE};
+use crate::api::table::{drop_last_applied, Columns, TableError};
 use crate::api::{Object, ResourceType};
 
 /// The two encodings the apiserver speaks to us.
@@ -45,6 +46,8 @@ pub enum DecodeError {
     ContentType(String),
     #[error("expected {expected}, got {got}")]
     Unexpected { expected: &'static str, got: String },
+    #[error("Table body: {0}")]
+    Table(#[from] TableError),
 }
 
 impl DecodeError {
@@ -80,7 +83,24 @@ pub struct Page {
 
 /// Interprets a decoded list body for `resource`.
 pub fn page_from_body(resource: &'static ResourceType, body: Body) -> Result<Page, DecodeError> {
+    let mut page = page_objects(resource, body)?;
+    page.objects.iter_mut().for_each(redact);
+    Ok(page)
+}
+
+fn page_objects(resource: &'static ResourceType, body: Body) -> Result<Page, DecodeError> {
     match body {
+        Body::Table(table) => {
+            let meta = table.metadata.clone();
+            let objects = table
+                .into_objects(resource, &mut Columns::default())
+                .map_err(DecodeError::Table)?;
+            Ok(Page {
+                objects,
+                resource_version: meta.resource_version.unwrap_or_default(),
+                continue_token: meta.r#continue.filter(|c| !c.is_empty()),
+            })
+        }
         Body::List(list) => {
             let meta = list.list_meta().cloned().unwrap_or_default();
             let objects = list.into_items();
@@ -116,21 +136,50 @@ pub fn page_from_body(resource: &'static ResourceType, body: Body) -> Result<Pag
     }
 }
 
-/// Interprets a decoded watch object for `resource`.
+/// Interprets a decoded watch object for `resource`; `columns` carries a Table
+/// stream's column names from its first event to the next.
 pub fn object_from_body(
     resource: &'static ResourceType,
     body: Body,
+    columns: &mut Columns,
 ) -> Result<Object, DecodeError> {
-    match body {
-        Body::Object(object) if object.resource() == resource => Ok(object),
-        Body::PartialObjectMetadata(partial) => Ok(Object::from_metadata(
-            resource,
-            partial.metadata.unwrap_or_default(),
-        )),
-        other => Err(DecodeError::Unexpected {
-            expected: resource.kind,
-            got: describe(&other),
-        }),
+    let mut object = match body {
+        Body::Object(object) if object.resource() == resource => object,
+        Body::PartialObjectMetadata(partial) => {
+            Object::from_metadata(resource, partial.metadata.unwrap_or_default())
+        }
+        Body::Table(table) => {
+            let mut objects = table
+                .into_objects(resource, columns)
+                .map_err(DecodeError::Table)?;
+            if objects.len() != 1 {
+                return Err(DecodeError::Unexpected {
+                    expected: resource.kind,
+                    got: format!("a Table of {} rows in a watch event", objects.len()),
+                });
+            }
+            objects.remove(0)
+        }
+        other => {
+            return Err(DecodeError::Unexpected {
+                expected: resource.kind,
+                got: describe(&other),
+            })
+        }
+    };
+    redact(&mut object);
+    Ok(object)
+}
+
+/// Drops what must never reach the store, the logs or the output, whatever was
+/// asked for: a Secret's values, and the `kubectl apply` annotation that copies them.
+fn redact(object: &mut Object) {
+    if let Object::Secret(secret) = object {
+        secret.data.clear();
+        secret.string_data.clear();
+        if let Some(metadata) = secret.metadata.as_mut() {
+            drop_last_applied(metadata);
+        }
     }
 }
 
@@ -145,5 +194,6 @@ fn describe(body: &Body) -> String {
             status.code.unwrap_or_default(),
             status.reason.clone().unwrap_or_default()
         ),
+        Body::Table(_) => "a Table".to_string(),
     }
 }

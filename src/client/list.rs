@@ -4,7 +4,7 @@
 use crate::api::Object;
 
 use super::decode::{decode_body, page_from_body, Format};
-use super::request::{accept, with_query, Target};
+use super::request::{accept, view_query, with_query, Target};
 use super::{ApiClient, ClientError};
 
 /// How a list is made.
@@ -117,7 +117,8 @@ pub async fn list_pages(
         let mut pages = 0;
         let mut objects = 0;
         loop {
-            let mut query: Vec<(&str, &str)> = target.selector_query().into_iter().collect();
+            let mut query: Vec<(&str, &str)> = view_query(target.resource).to_vec();
+            query.extend(target.selector_query());
             if options.limit > 0 {
                 query.push(("limit", &limit));
             }
@@ -154,7 +155,7 @@ pub async fn list_pages(
                     return Err(ClientError::Decode {
                         format: format.label(),
                         source,
-                        bytes,
+                        bytes: super::kept_for_diagnosis(target.resource, bytes),
                     })
                 }
             };

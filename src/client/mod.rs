@@ -71,6 +71,17 @@ impl ClientError {
     }
 }
 
+/// The bytes a decode error keeps for diagnosis: none of a kind whose bodies may
+/// carry values that must not be held (a Table row's object still has its
+/// annotations before decode drops the one that copies a Secret's values).
+pub(crate) fn kept_for_diagnosis(resource: &crate::api::ResourceType, bytes: Bytes) -> Bytes {
+    if resource.metadata_only() {
+        Bytes::new()
+    } else {
+        bytes
+    }
+}
+
 /// A successful response, headers read, body not yet.
 pub struct Response {
     pub content_type: String,

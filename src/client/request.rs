@@ -1,6 +1,6 @@
 //! Request paths and Accept headers for one resource.
 
-use crate::api::ResourceType;
+use crate::api::{ResourceType, View};
 
 use super::decode::Format;
 
@@ -64,22 +64,39 @@ impl Target {
     }
 }
 
+const TABLE: &str = "application/json;as=Table;g=meta.k8s.io;v=v1";
+
 /// The Accept header for a list (`watch == false`) or a watch of `resource`.
 /// Protobuf is offered with JSON as the second choice (custom resources have no
-/// protobuf); metadata-only kinds ask for PartialObjectMetadata(List).
+/// protobuf); metadata-only kinds ask for PartialObjectMetadata(List). Table kinds
+/// ask for the server-side Table, which exists in JSON only (a 1.35 apiserver answers
+/// 406 to a protobuf Table), with metadata-only JSON as the fallback of a server
+/// that prints no Table.
 pub fn accept(resource: &ResourceType, preferred: Format, watch: bool) -> String {
-    let suffix = if !resource.metadata_only {
-        String::new()
-    } else if watch {
-        ";as=PartialObjectMetadata;g=meta.k8s.io;v=v1".to_string()
+    let partial = if watch {
+        ";as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
     } else {
-        ";as=PartialObjectMetadataList;g=meta.k8s.io;v=v1".to_string()
+        ";as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+    };
+    let suffix = match resource.view {
+        View::Full => "",
+        View::Metadata => partial,
+        View::Table => return format!("{TABLE}, application/json{partial}"),
     };
     match preferred {
         Format::Protobuf => {
             format!("application/vnd.kubernetes.protobuf{suffix}, application/json{suffix}")
         }
         Format::Json => format!("application/json{suffix}"),
+    }
+}
+
+/// Query parameters every list and watch of `resource` carries: a Table of the
+/// objects' metadata rather than of bare rows.
+pub fn view_query(resource: &ResourceType) -> &'static [(&'static str, &'static str)] {
+    match resource.view {
+        View::Table => &[("includeObject", "Metadata")],
+        View::Full | View::Metadata => &[],
     }
 }
 
@@ -135,11 +152,26 @@ mod tests {
 
     #[test]
     fn asks_metadata_only_kinds_for_partial_metadata() {
+        let configmaps = ResourceType::by_plural("configmaps").unwrap();
+        assert_eq!(
+            accept(configmaps, Format::Protobuf, false),
+            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+        );
+        assert!(view_query(configmaps).is_empty());
+    }
+
+    #[test]
+    fn asks_table_kinds_for_a_json_table_of_metadata() {
         let secrets = ResourceType::by_plural("secrets").unwrap();
         assert_eq!(
             accept(secrets, Format::Protobuf, false),
-            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+            "application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
         );
+        assert_eq!(
+            accept(secrets, Format::Json, true),
+            "application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+        );
+        assert_eq!(view_query(secrets), [("includeObject", "Metadata")]);
     }
 
     #[test]

@@ -16,9 +16,10 @@ use crate::api::{Object, ResourceType};
 
 use super::decode::{decode_json, object_from_body, DecodeError, Format};
 use super::frame::{FrameDecoder, DEFAULT_MAX_FRAME};
-use super::request::{accept, with_query, Target};
+use super::request::{accept, view_query, with_query, Target};
 use super::status::{status_from_json, ApiError};
 use super::{ApiClient, ClientError};
+use crate::api::table::Columns;
 
 /// The annotation a bookmark carries at the end of a streaming list's initial events.
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
@@ -77,6 +78,8 @@ pub struct WatchStream {
     format: Format,
     body: kube::client::Body,
     frames: FrameDecoder,
+    /// Column names of a Table watch, sent with its first event only.
+    columns: Columns,
     deadline: Instant,
     budget: Duration,
     ended: bool,
@@ -91,13 +94,14 @@ pub async fn start_watch(
     options: &WatchOptions,
 ) -> Result<WatchStream, ClientError> {
     let timeout = options.timeout.as_secs().max(1).to_string();
-    let mut query: Vec<(&str, &str)> = target.selector_query().into_iter().collect();
-    query.extend([
+    let mut query = vec![
         ("watch", "1"),
         ("resourceVersion", resource_version),
         ("allowWatchBookmarks", "true"),
         ("timeoutSeconds", &timeout),
-    ]);
+    ];
+    query.extend_from_slice(view_query(target.resource));
+    query.extend(target.selector_query());
     let url = with_query(&target.collection_path(), &query);
     open_watch(client, target, preferred, &url, options).await
 }
@@ -111,14 +115,15 @@ pub async fn start_streaming_list(
     options: &WatchOptions,
 ) -> Result<WatchStream, ClientError> {
     let timeout = options.timeout.as_secs().max(1).to_string();
-    let mut query: Vec<(&str, &str)> = target.selector_query().into_iter().collect();
-    query.extend([
+    let mut query = vec![
         ("watch", "1"),
         ("sendInitialEvents", "true"),
         ("resourceVersionMatch", "NotOlderThan"),
         ("allowWatchBookmarks", "true"),
         ("timeoutSeconds", &timeout),
-    ]);
+    ];
+    query.extend_from_slice(view_query(target.resource));
+    query.extend(target.selector_query());
     let url = with_query(&target.collection_path(), &query);
     open_watch(client, target, preferred, &url, options).await
 }
@@ -149,6 +154,7 @@ async fn open_watch(
         format,
         body: response.body,
         frames: FrameDecoder::new(format, options.max_frame),
+        columns: Columns::default(),
         deadline,
         budget,
         ended: false,
@@ -185,34 +191,42 @@ impl WatchStream {
         }
     }
 
-    fn decode(&self, frame: Bytes) -> Result<WatchEvent, ClientError> {
-        decode_event_frame(self.resource, self.format, &frame).map_err(|(source, bytes)| {
-            ClientError::Decode {
-                format: self.format.label(),
+    fn decode(&mut self, frame: Bytes) -> Result<WatchEvent, ClientError> {
+        let (format, resource) = (self.format, self.resource);
+        decode_event_frame(resource, format, &frame, &mut self.columns).map_err(
+            |(source, bytes)| ClientError::Decode {
+                format: format.label(),
                 source,
-                bytes: bytes.unwrap_or(frame),
-            }
-        })
+                bytes: super::kept_for_diagnosis(resource, bytes.unwrap_or(frame.clone())),
+            },
+        )
     }
 }
 
 type EventResult = Result<WatchEvent, (DecodeError, Option<Bytes>)>;
 
 /// Decodes one watch frame (as [`FrameDecoder`](super::frame::FrameDecoder) splits
-/// them) of `resource` in `format`. On failure, the bytes to diagnose, when they are
-/// not the frame itself (a protobuf event's object envelope).
+/// them) of `resource` in `format`; `columns` is the stream's Table state (the
+/// column names come with a Table watch's first event only). On failure, the bytes
+/// to diagnose, when they are not the frame itself (a protobuf event's object
+/// envelope).
 pub fn decode_event_frame(
     resource: &'static ResourceType,
     format: Format,
     frame: &Bytes,
+    columns: &mut Columns,
 ) -> EventResult {
     match format {
-        Format::Protobuf => decode_protobuf_event(resource, frame),
-        Format::Json => decode_json_event(resource, frame),
+        Format::Protobuf => decode_protobuf_event(resource, frame, columns),
+        Format::Json => decode_json_event(resource, frame, columns),
     }
 }
 
-fn decode_protobuf_event(resource: &'static ResourceType, frame: &Bytes) -> EventResult {
+fn decode_protobuf_event(
+    resource: &'static ResourceType,
+    frame: &Bytes,
+    columns: &mut Columns,
+) -> EventResult {
     let event = RawWatchEvent::decode(frame.clone())
         .map_err(|e| (DecodeError::WatchEvent(e.to_string()), None))?;
     let kind = event.r#type.unwrap_or_default();
@@ -229,11 +243,11 @@ fn decode_protobuf_event(resource: &'static ResourceType, frame: &Bytes) -> Even
             )),
         },
         "BOOKMARK" => {
-            let object = object_from_body(resource, body).map_err(|e| (e, Some(raw)))?;
+            let object = object_from_body(resource, body, columns).map_err(|e| (e, Some(raw)))?;
             Ok(bookmark(object.metadata()))
         }
         _ => {
-            let object = object_from_body(resource, body).map_err(|e| (e, Some(raw)))?;
+            let object = object_from_body(resource, body, columns).map_err(|e| (e, Some(raw)))?;
             typed_event(&kind, object).map_err(|e| (e, None))
         }
     }
@@ -285,7 +299,11 @@ struct JsonMeta {
     annotations: std::collections::BTreeMap<String, String>,
 }
 
-fn decode_json_event(resource: &'static ResourceType, line: &Bytes) -> EventResult {
+fn decode_json_event(
+    resource: &'static ResourceType,
+    line: &Bytes,
+    columns: &mut Columns,
+) -> EventResult {
     let event: JsonEvent<'_> =
         serde_json::from_slice(line).map_err(|e| (DecodeError::WatchEvent(e.to_string()), None))?;
     let object = event.object.get().as_bytes();
@@ -312,7 +330,7 @@ fn decode_json_event(resource: &'static ResourceType, line: &Bytes) -> EventResu
         }
         kind => {
             let body = decode_json(object).map_err(|e| (e, None))?;
-            let object = object_from_body(resource, body).map_err(|e| (e, None))?;
+            let object = object_from_body(resource, body, columns).map_err(|e| (e, None))?;
             typed_event(kind, object).map_err(|e| (e, None))
         }
     }

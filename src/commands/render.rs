@@ -20,7 +20,7 @@ use thiserror::Error;
 
 use crate::api::envelope::{self, Body};
 use crate::api::{json, Object};
-use crate::config::DEFAULT_RESOURCES;
+use crate::metrics::resources;
 use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use crate::reflector::Event;
 use crate::store::{Store, StoreError, StoreOptions};
@@ -53,8 +53,8 @@ impl RenderError {
 /// `crate::config` into the store's own types.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
-    /// Plural names; empty: KSM's default set, leaving out resources without metrics
-    /// (as the exporter serves it).
+    /// Plural names; empty: every resource with metrics, so that every object of the
+    /// input is rendered.
     pub resources: Vec<String>,
     /// Families, label and annotation allowlists.
     pub store: StoreOptions,
@@ -94,11 +94,12 @@ pub fn run(
 }
 
 fn build_store(options: &RenderOptions) -> Result<Store, RenderError> {
-    if options.resources.is_empty() {
-        return Ok(Store::with_available(DEFAULT_RESOURCES, &options.store));
-    }
-    let wanted: Vec<&str> = options.resources.iter().map(String::as_str).collect();
-    // Named explicitly: a resource without metrics is an error, not a silent gap.
+    let wanted: Vec<&str> = if options.resources.is_empty() {
+        resources::all().iter().map(|r| r.plural()).collect()
+    } else {
+        options.resources.iter().map(String::as_str).collect()
+    };
+    // A resource named explicitly that has no metrics is an error, not a silent gap.
     Ok(Store::new(&wanted, &options.store)?)
 }
 
@@ -171,9 +172,11 @@ fn objects_of(body: Body) -> Vec<Object> {
     match body {
         Body::Object(object) => vec![object],
         Body::List(list) => list.into_items(),
-        Body::PartialObjectMetadata(_) | Body::PartialObjectMetadataList(_) | Body::Status(_) => {
-            Vec::new()
-        }
+        // These name no kind: nothing says which resource their objects are.
+        Body::PartialObjectMetadata(_)
+        | Body::PartialObjectMetadataList(_)
+        | Body::Status(_)
+        | Body::Table(_) => Vec::new(),
     }
 }
 

@@ -719,13 +719,20 @@ impl FlagSet for Exporter {
     }
 }
 
+/// `render`'s `--resources`: the exporter's flag with another default, every resource
+/// with metrics, so that every object of the input is rendered.
+pub const RENDER_RESOURCES: Flag = Flag {
+    default: "every resource with metrics",
+    ..RESOURCES
+};
+
 /// `render`: what selects resources, families and labels.
 #[derive(Debug, Clone, Copy)]
 pub enum Render {}
 
 impl FlagSet for Render {
     const FLAGS: &'static [Flag] = &[
-        RESOURCES,
+        RENDER_RESOURCES,
         METRIC_ALLOWLIST,
         METRIC_DENYLIST,
         METRIC_OPT_IN_LIST,

@@ -16,8 +16,18 @@ use super::quantity::Quantity;
 /// (e.g. a running container without `startedAt`).
 pub const GO_ZERO_TIME_UNIX: i64 = -62_135_596_800;
 
-pub static EMPTY_META: LazyLock<ObjectMeta> = LazyLock::new(ObjectMeta::default);
 pub static EMPTY_STATE: LazyLock<ContainerState> = LazyLock::new(ContainerState::default);
+
+/// An optional message field as Go sees it: the value, or the type's zero value
+/// when unset (one shared default per call site). `zero_or!(pod.spec, PodSpec)`.
+#[macro_export]
+macro_rules! zero_or {
+    ($field:expr, $ty:ty) => {{
+        static ZERO: ::std::sync::LazyLock<$ty> = ::std::sync::LazyLock::new(<$ty>::default);
+        $field.as_ref().unwrap_or(&ZERO)
+    }};
+}
+pub use zero_or;
 
 /// `Option<String>` as Go's string (empty when unset).
 pub fn s(value: &Option<String>) -> &str {
@@ -25,7 +35,7 @@ pub fn s(value: &Option<String>) -> &str {
 }
 
 pub fn meta(metadata: &Option<ObjectMeta>) -> &ObjectMeta {
-    metadata.as_ref().unwrap_or(&EMPTY_META)
+    metadata.as_ref().unwrap_or(&crate::api::EMPTY_META)
 }
 
 /// A `metav1.Time` as Unix seconds; unset reads as Go's zero time.

@@ -1,23 +1,30 @@
 //! A resource's metric definition (default labels + family table) and the
-//! type-erased view the store works with. Adding a resource = one file with a
-//! `pub static RESOURCE: ResourceDef<Kind>` and one line in [`all`].
+//! type-erased view the store works with. The list of resources with metrics is
+//! [`super::resources`]; this module knows none of them.
 
-use crate::api::Object;
+use crate::api::{Kind, Object};
 
 use super::family::{Context, Family, FamilyMeta, Samples};
-use super::{nodes, pods};
+use super::kube::s;
 
-/// Metrics of one Kubernetes kind.
-pub struct ResourceDef<T: 'static> {
-    /// `--resources` name (`pods`).
-    pub plural: &'static str,
+/// Metrics of one Kubernetes kind: its default labels and its family table.
+pub struct ResourceDef<T: Kind> {
     /// Labels every series of the resource starts with (`namespace`, `pod`, `uid`).
     pub default_labels: &'static [&'static str],
     pub default_values: for<'a> fn(&'a T) -> Vec<&'a str>,
     /// In KSM's emission order.
     pub families: &'static [Family<T>],
-    /// Picks this kind out of the decoded-object enum.
-    pub downcast: fn(&Object) -> Option<&T>,
+}
+
+/// Default label values `namespace, <name>`: what most namespaced resources use.
+pub fn namespace_and_name<T: Kind>(object: &T) -> Vec<&str> {
+    let m = object.metadata();
+    vec![s(&m.namespace), s(&m.name)]
+}
+
+/// Default label value `<name>`: what most cluster-scoped resources use.
+pub fn name_only<T: Kind>(object: &T) -> Vec<&str> {
+    vec![s(&object.metadata().name)]
 }
 
 /// What one object yields: its default label values and, per enabled family, samples.
@@ -28,6 +35,7 @@ pub struct Generated<'a> {
 
 /// The store's view of a resource, independent of the Rust type.
 pub trait ResourceMetrics: Send + Sync {
+    /// `--resources` name (`pods`).
     fn plural(&self) -> &'static str;
     fn default_labels(&self) -> &'static [&'static str];
     fn families(&self) -> Vec<FamilyMeta>;
@@ -41,9 +49,9 @@ pub trait ResourceMetrics: Send + Sync {
     ) -> Option<Generated<'a>>;
 }
 
-impl<T: Send + Sync + 'static> ResourceMetrics for ResourceDef<T> {
+impl<T: Kind> ResourceMetrics for ResourceDef<T> {
     fn plural(&self) -> &'static str {
-        self.plural
+        T::TYPE.plural
     }
 
     fn default_labels(&self) -> &'static [&'static str] {
@@ -60,7 +68,7 @@ impl<T: Send + Sync + 'static> ResourceMetrics for ResourceDef<T> {
         enabled: &[usize],
         context: &Context,
     ) -> Option<Generated<'a>> {
-        let typed = (self.downcast)(object)?;
+        let typed = T::downcast(object)?;
         let families = enabled
             .iter()
             .filter_map(|&index| self.families.get(index))
@@ -76,14 +84,4 @@ impl<T: Send + Sync + 'static> ResourceMetrics for ResourceDef<T> {
             families,
         })
     }
-}
-
-/// Every resource with metrics, in alphabetical order of its plural name.
-pub fn all() -> [&'static dyn ResourceMetrics; 2] {
-    [&nodes::RESOURCE, &pods::RESOURCE]
-}
-
-/// The resource called `plural`, if it has metrics.
-pub fn by_plural(plural: &str) -> Option<&'static dyn ResourceMetrics> {
-    all().into_iter().find(|r| r.plural() == plural)
 }

@@ -5,6 +5,7 @@ pub mod faults;
 pub mod record;
 pub mod recording;
 pub mod server;
+pub mod table;
 pub mod wire;
 pub mod world;
 

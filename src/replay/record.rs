@@ -10,8 +10,9 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use thiserror::Error;
 
-use crate::api::ResourceType;
-use crate::client::request::{accept, with_query};
+use crate::api::table::LAST_APPLIED;
+use crate::api::{ResourceType, View};
+use crate::client::request::{accept, view_query, with_query};
 use crate::client::{ApiClient, ClientError, Format, Target};
 
 use super::recording::{Capture, Manifest, Recording};
@@ -108,6 +109,50 @@ fn list_resource_version(captured: &Captured) -> Option<String> {
     }
 }
 
+/// Removes the `kubectl apply` annotation from every row of a recorded Table (a
+/// list, or a watch stream of one Table per line): it copies a Secret's values,
+/// which a recording must not hold. Other captures are written as received.
+fn redact_table_capture(resource: &ResourceType, captured: &mut Captured) {
+    if resource.view != View::Table {
+        return;
+    }
+    let redact_table = |table: &mut serde_json::Value| {
+        if let Some(rows) = table.get_mut("rows").and_then(|r| r.as_array_mut()) {
+            for row in rows {
+                if let Some(annotations) = row
+                    .pointer_mut("/object/metadata/annotations")
+                    .and_then(|a| a.as_object_mut())
+                {
+                    annotations.remove(LAST_APPLIED);
+                }
+            }
+        }
+    };
+    if let Ok(mut list) = serde_json::from_slice::<serde_json::Value>(&captured.body) {
+        redact_table(&mut list);
+        captured.body = Bytes::from(list.to_string());
+        return;
+    }
+    let mut out = Vec::with_capacity(captured.body.len());
+    for line in captured
+        .body
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+    {
+        // A line that does not parse cannot be redacted, so it is not kept.
+        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        match value.get_mut("object") {
+            Some(object) => redact_table(object),
+            None => redact_table(&mut value),
+        }
+        out.extend_from_slice(value.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    captured.body = Bytes::from(out);
+}
+
 /// Records lists and watches of `options.resources`.
 pub async fn record(client: &ApiClient, options: &RecordOptions) -> Result<Recording, RecordError> {
     let mut captured: Vec<Captured> = Vec::new();
@@ -121,10 +166,17 @@ pub async fn record(client: &ApiClient, options: &RecordOptions) -> Result<Recor
     for &resource in &options.resources {
         let target = Target::new(resource, None);
         let path = target.collection_path();
-        for format in [Format::Protobuf, Format::Json] {
+        // A Table exists in JSON only.
+        let formats: &[Format] = match resource.view {
+            View::Table => &[Format::Json],
+            View::Full | View::Metadata => &[Format::Protobuf, Format::Json],
+        };
+        for &format in formats {
             let list_accept = accept(resource, format, false);
-            match capture_get(client, &path, &list_accept, None).await {
+            let list_path = with_query(&path, view_query(resource));
+            match capture_get(client, &list_path, &list_accept, None).await {
                 Ok(mut list) => {
+                    redact_table_capture(resource, &mut list);
                     list.note = format!("list {} {}{}", resource.plural, format.label(), list.note);
                     if let Some(rv) = list_resource_version(&list) {
                         watches.push((resource, format, path.clone(), rv));
@@ -147,15 +199,14 @@ pub async fn record(client: &ApiClient, options: &RecordOptions) -> Result<Recor
             let client = client.clone();
             let seconds = seconds.clone();
             tokio::spawn(async move {
-                let url = with_query(
-                    &path,
-                    &[
-                        ("watch", "1"),
-                        ("resourceVersion", &rv),
-                        ("allowWatchBookmarks", "true"),
-                        ("timeoutSeconds", &seconds),
-                    ],
-                );
+                let mut query = vec![
+                    ("watch", "1"),
+                    ("resourceVersion", rv.as_str()),
+                    ("allowWatchBookmarks", "true"),
+                    ("timeoutSeconds", seconds.as_str()),
+                ];
+                query.extend_from_slice(view_query(resource));
+                let url = with_query(&path, &query);
                 let result = capture_get(
                     &client,
                     &url,
@@ -173,6 +224,7 @@ pub async fn record(client: &ApiClient, options: &RecordOptions) -> Result<Recor
         };
         match result {
             Ok(mut watch) => {
+                redact_table_capture(resource, &mut watch);
                 watch.note = format!("watch {} {}{}", resource.plural, format.label(), watch.note);
                 captured.push(watch);
             }

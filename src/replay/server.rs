@@ -26,12 +26,13 @@ use tokio::task::JoinHandle;
 
 use crate::api::envelope::{seal, PROTOBUF_CONTENT_TYPE};
 use crate::api::meta::v1::{ListMeta, Status};
-use crate::api::ResourceType;
+use crate::api::{ResourceType, View};
 use crate::client::watch::INITIAL_EVENTS_END;
 use crate::client::Format;
 
 use super::faults::{Faults, Pending, WatchFault};
 use super::recording::Recording;
+use super::table;
 use super::wire;
 use super::world::{self, ChangeKind, Entry, JsonObject, ResourceWorld, Timeline};
 
@@ -287,7 +288,7 @@ impl ReplayState {
                 resource,
                 collection.namespace,
                 format,
-                negotiated.metadata_only,
+                negotiated.view,
                 &query,
             );
         }
@@ -298,7 +299,7 @@ impl ReplayState {
             resource,
             collection.namespace.as_deref(),
             format,
-            negotiated.metadata_only,
+            negotiated.view,
             &query,
         )
     }
@@ -350,9 +351,10 @@ impl ReplayState {
         resource: &'static ResourceType,
         namespace: Option<&str>,
         format: Format,
-        metadata_only: bool,
+        view: View,
         query: &HashMap<String, String>,
     ) -> Response<ResponseBody> {
+        let metadata_only = view != View::Full;
         let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
         let offset: usize = query
             .get("continue")
@@ -408,6 +410,23 @@ impl ReplayState {
                 let (entries, rv) = timeline.current();
                 let entries = in_namespace(&entries, namespace);
                 let (page, meta) = paginate(&entries, offset, limit, rv);
+                let mut list_meta = json!({"resourceVersion": meta.resource_version});
+                if let Some(token) = &meta.r#continue {
+                    list_meta["continue"] = json!(token);
+                    list_meta["remainingItemCount"] = json!(meta.remaining_item_count);
+                }
+                if view == View::Table {
+                    let rows = page
+                        .iter()
+                        .map(|e| table::row(resource, &e.object))
+                        .collect();
+                    let body = table::table(resource, list_meta, rows, true);
+                    return full(
+                        StatusCode::OK,
+                        "application/json",
+                        Bytes::from(body.to_string()),
+                    );
+                }
                 let items: Vec<Cow<'_, Value>> = page
                     .iter()
                     .map(|e| {
@@ -423,11 +442,6 @@ impl ReplayState {
                 } else {
                     (resource.api_version, resource.list_kind)
                 };
-                let mut list_meta = json!({"resourceVersion": meta.resource_version});
-                if let Some(token) = &meta.r#continue {
-                    list_meta["continue"] = json!(token);
-                    list_meta["remainingItemCount"] = json!(meta.remaining_item_count);
-                }
                 let body = JsonList {
                     kind,
                     api_version,
@@ -448,7 +462,7 @@ impl ReplayState {
         resource: &'static ResourceType,
         namespace: Option<String>,
         format: Format,
-        metadata_only: bool,
+        view: View,
         query: &HashMap<String, String>,
     ) -> Response<ResponseBody> {
         let from = query.get("resourceVersion").cloned().unwrap_or_default();
@@ -472,7 +486,8 @@ impl ReplayState {
             resource,
             namespace,
             format,
-            metadata_only,
+            view,
+            table_columns_sent: std::sync::atomic::AtomicBool::new(false),
             from,
             initial_events,
             hold,
@@ -565,7 +580,7 @@ fn partial_json(object: &Value) -> Value {
 struct Negotiated {
     /// Acceptable formats in order of preference.
     formats: Vec<Format>,
-    metadata_only: bool,
+    view: View,
 }
 
 impl Negotiated {
@@ -580,12 +595,20 @@ impl Negotiated {
 
 fn negotiate(accept: &str) -> Negotiated {
     let mut formats = Vec::new();
-    let mut metadata_only = false;
+    let mut view = View::Full;
     for media in accept.split(',') {
         let mut parts = media.split(';').map(str::trim);
         let media_type = parts.next().unwrap_or("");
-        if parts.any(|p| p.starts_with("as=PartialObjectMetadata")) {
-            metadata_only = true;
+        // The first media type asking for a view wins: a Table, with metadata-only
+        // as the fallback the client offers second.
+        match parts.find(|p| p.starts_with("as=")) {
+            Some("as=Table") if view == View::Full && media_type == "application/json" => {
+                view = View::Table;
+            }
+            Some(p) if view == View::Full && p.starts_with("as=PartialObjectMetadata") => {
+                view = View::Metadata;
+            }
+            _ => {}
         }
         let format = match media_type {
             PROTOBUF_CONTENT_TYPE => Some(Format::Protobuf),
@@ -598,10 +621,7 @@ fn negotiate(accept: &str) -> Negotiated {
             }
         }
     }
-    Negotiated {
-        formats,
-        metadata_only,
-    }
+    Negotiated { formats, view }
 }
 
 fn full(status: StatusCode, content_type: &str, body: Bytes) -> Response<ResponseBody> {
@@ -689,7 +709,9 @@ struct WatchStreamer {
     resource: &'static ResourceType,
     namespace: Option<String>,
     format: Format,
-    metadata_only: bool,
+    view: View,
+    /// A Table watch sends its column definitions with the first event only.
+    table_columns_sent: std::sync::atomic::AtomicBool,
     from: String,
     /// Streaming list: current objects, then the initial-events-end bookmark.
     initial_events: bool,
@@ -929,7 +951,7 @@ impl WatchStreamer {
     }
 
     fn json_initial_events_end(&self, rv: u64) -> Bytes {
-        let (api_version, kind) = if self.metadata_only {
+        let (api_version, kind) = if self.view != View::Full {
             ("meta.k8s.io/v1", "PartialObjectMetadata")
         } else {
             (self.resource.api_version, self.resource.kind)
@@ -943,7 +965,7 @@ impl WatchStreamer {
     }
 
     fn protobuf_frame(&self, kind: ChangeKind, entry: &Entry<Bytes>) -> Bytes {
-        let envelope = if self.metadata_only {
+        let envelope = if self.view != View::Full {
             seal(
                 "meta.k8s.io/v1",
                 "PartialObjectMetadata",
@@ -960,10 +982,23 @@ impl WatchStreamer {
     }
 
     fn json_frame(&self, kind: ChangeKind, entry: &Entry<JsonObject>) -> Bytes {
-        let object = if self.metadata_only {
-            Cow::Owned(partial_json(&entry.object))
-        } else {
-            Cow::Borrowed(&*entry.object)
+        let object = match self.view {
+            View::Full => Cow::Borrowed(&*entry.object),
+            View::Metadata => Cow::Owned(partial_json(&entry.object)),
+            View::Table if kind == ChangeKind::Bookmark => Cow::Owned(partial_json(&entry.object)),
+            View::Table => {
+                let first = !self
+                    .table_columns_sent
+                    .swap(true, std::sync::atomic::Ordering::Relaxed);
+                let rv = entry.resource_version.clone();
+                let row = table::row(self.resource, &entry.object);
+                Cow::Owned(table::table(
+                    self.resource,
+                    json!({"resourceVersion": rv}),
+                    vec![row],
+                    first,
+                ))
+            }
         };
         let mut line = serde_json::to_vec(&JsonWatchEvent {
             event_type: kind.wire_name(),

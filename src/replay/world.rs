@@ -371,15 +371,20 @@ fn protobuf_list(body: &Bytes) -> Option<Timeline<Bytes>> {
 fn json_list(body: &Bytes) -> Option<Timeline<JsonObject>> {
     let mut list: Value = serde_json::from_slice(body).ok()?;
     let kind = list.get("kind")?.as_str()?;
-    if !kind.ends_with("List") {
-        return None;
-    }
     let rv = list
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
         .unwrap_or("");
     let rv = parse_rv(rv);
-    let Value::Array(items) = list.get_mut("items")?.take() else {
+    // A recorded server-side Table (secrets) holds its rows' metadata and cells.
+    let items = if kind == "Table" {
+        super::table::objects_of_table(&list, &mut Vec::new())?
+    } else if kind.ends_with("List") {
+        let Value::Array(items) = list.get_mut("items")?.take() else {
+            return None;
+        };
+        items
+    } else {
         return None;
     };
     Some(Timeline::new(
@@ -423,11 +428,18 @@ fn protobuf_changes(body: &Bytes) -> Vec<Change<Bytes>> {
 }
 
 fn json_changes(body: &Bytes) -> Vec<Change<JsonObject>> {
+    let mut table_columns = Vec::new();
     body.split(|&b| b == b'\n')
         .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
         .filter_map(|mut event| {
             let kind = ChangeKind::parse(event.get("type")?.as_str()?)?;
-            let entry = json_entry(event.get_mut("object")?.take());
+            let object = event.get_mut("object")?.take();
+            // A Table watch event carries its object as the Table's one row.
+            let object = match super::table::objects_of_table(&object, &mut table_columns) {
+                Some(mut rows) if rows.len() == 1 => rows.remove(0),
+                _ => object,
+            };
+            let entry = json_entry(object);
             Some(Change {
                 kind,
                 rv: parse_rv(&entry.resource_version),

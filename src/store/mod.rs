@@ -35,7 +35,8 @@ use crate::metrics::family::{Context, FamilyMeta, Stability};
 use crate::metrics::filter::MetricFilter;
 use crate::metrics::format::escape_help;
 use crate::metrics::labelmap::AllowListFlag;
-use crate::metrics::resource::{self, ResourceMetrics};
+use crate::metrics::resource::ResourceMetrics;
+use crate::metrics::resources;
 use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use crate::reflector::{Event, Sink};
 
@@ -88,7 +89,7 @@ impl Store {
     pub fn new(resources: &[&str], options: &StoreOptions) -> Result<Store, StoreError> {
         let mut stores = Vec::new();
         for plural in resources {
-            let metrics = resource::by_plural(plural)
+            let metrics = resources::by_plural(plural)
                 .ok_or_else(|| StoreError::NoMetrics(plural.to_string()))?;
             if stores
                 .iter()
@@ -106,7 +107,7 @@ impl Store {
         let known: Vec<&str> = resources
             .iter()
             .copied()
-            .filter(|r| resource::by_plural(r).is_some())
+            .filter(|r| resources::by_plural(r).is_some())
             .collect();
         Store::new(&known, options).unwrap_or(Store {
             resources: Vec::new(),

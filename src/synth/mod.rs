@@ -119,7 +119,7 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
     };
     for &kind in &kinds {
         let resource = resource(kind)?;
-        let (api_version, list_kind) = if resource.metadata_only {
+        let (api_version, list_kind) = if resource.metadata_only() {
             ("meta.k8s.io/v1", "PartialObjectMetadataList")
         } else {
             (resource.api_version, resource.list_kind)
@@ -134,11 +134,11 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
                 list_kind,
                 resource_version: list_rv,
                 item_type: resource
-                    .metadata_only
+                    .metadata_only()
                     .then_some(("meta.k8s.io/v1", "PartialObjectMetadata")),
             })?;
         }
-        write_items(&plan, kind, resource.metadata_only, &mut list)?;
+        write_items(&plan, kind, resource.metadata_only(), &mut list)?;
         let count = list.count();
         let (size, json_size) = list.finish(api_version, list_kind, list_rv)?;
         tracing::debug!(
@@ -185,7 +185,7 @@ pub fn generate(options: SynthOptions, out: &Path) -> Result<Summary, SynthError
     let bookmark = churn::bookmark_object(counts.last_resource_version);
     for (kind, name, json_name, mut watch) in watches {
         let resource = resource(kind)?;
-        if resource.metadata_only {
+        if resource.metadata_only() {
             watch.event(
                 "BOOKMARK",
                 "meta.k8s.io/v1",

@@ -67,7 +67,7 @@ impl Format {
 
 /// The Accept header `record` sends (protobuf first with JSON as fallback, or JSON).
 pub fn accept(resource: &ResourceType, format: Format, watch: bool) -> String {
-    let suffix = match (resource.metadata_only, watch) {
+    let suffix = match (resource.metadata_only(), watch) {
         (false, _) => "",
         (true, false) => ";as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
         (true, true) => ";as=PartialObjectMetadata;g=meta.k8s.io;v=v1",

@@ -49,6 +49,7 @@ pub(crate) fn resource_glue(
     let mut list_from_json_arms = Vec::new();
     let mut to_json_arms = Vec::new();
     let mut list_to_json_arms = Vec::new();
+    let mut kind_impls = Vec::new();
 
     for (index, spec) in table.resources.iter().enumerate() {
         let package =
@@ -72,7 +73,7 @@ pub(crate) fn resource_glue(
         let version = spec.version();
         let kind = &spec.kind;
         let namespaced = spec.namespaced;
-        let metadata_only = spec.metadata_only;
+        let view = Ident::new(spec.view.variant(), Span::call_site());
         let proto_message = format!("{package}.{kind}");
         entries.push(quote! {
             ResourceType {
@@ -83,7 +84,7 @@ pub(crate) fn resource_glue(
                 kind: #kind,
                 list_kind: #list_kind,
                 namespaced: #namespaced,
-                metadata_only: #metadata_only,
+                view: View::#view,
                 proto_message: #proto_message,
             }
         });
@@ -128,6 +129,23 @@ pub(crate) fn resource_glue(
         encode_arms.push(
             quote!(Object::#variant(object) => ::prost::Message::encode_to_vec(object.as_ref()),),
         );
+        kind_impls.push(quote! {
+            impl crate::api::Kind for #object_ty {
+                const TYPE: &'static ResourceType = &RESOURCES[#index];
+
+                fn downcast(object: &Object) -> ::std::option::Option<&Self> {
+                    match object {
+                        Object::#variant(typed) => Some(typed),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    }
+                }
+
+                fn metadata(&self) -> &ObjectMeta {
+                    self.metadata.as_ref().unwrap_or(&crate::api::EMPTY_META)
+                }
+            }
+        });
         from_metadata_arms.push(quote! {
             #index => Object::#variant(::std::boxed::Box::new(#object_ty {
                 metadata: Some(metadata),
@@ -210,6 +228,8 @@ pub(crate) fn resource_glue(
                 match self { #(#encode_arms)* }
             }
         }
+
+        #(#kind_impls)*
 
         impl ObjectList {
             /// Decodes the protobuf bytes of a list whose type the envelope named.

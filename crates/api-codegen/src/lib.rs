@@ -15,7 +15,7 @@ use schema_overlay::Pin;
 use thiserror::Error;
 
 pub use serde_attrs::HAND_WRITTEN_JSON;
-pub use table::{ResourceSpec, ResourceTable};
+pub use table::{ResourceSpec, ResourceTable, View};
 
 #[derive(Debug, Error)]
 pub enum CodegenError {
@@ -79,14 +79,28 @@ pub fn generate(
     write_rust(out_dir, "resources.rs", glue)
 }
 
+/// The per-kind glue (`resources.rs`) as formatted Rust source: what [`generate`]
+/// writes, without the prost types. Its seam for expected-output tests.
+pub fn glue_source(
+    fds: &FileDescriptorSet,
+    pin: &Pin,
+    table: &ResourceTable,
+) -> Result<String, CodegenError> {
+    format_rust(glue::resource_glue(fds, pin, table)?)
+}
+
+fn format_rust(tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {
+    let file: syn::File = syn::parse2(tokens).map_err(|err| CodegenError::Glue(err.to_string()))?;
+    Ok(prettyplease::unparse(&file))
+}
+
 fn write_rust(
     out_dir: &Path,
     name: &str,
     tokens: proc_macro2::TokenStream,
 ) -> Result<(), CodegenError> {
-    let file: syn::File = syn::parse2(tokens).map_err(|err| CodegenError::Glue(err.to_string()))?;
     let path = out_dir.join(name);
-    std::fs::write(&path, prettyplease::unparse(&file)).map_err(|source| CodegenError::Io {
+    std::fs::write(&path, format_rust(tokens)?).map_err(|source| CodegenError::Io {
         path: path.display().to_string(),
         source,
     })

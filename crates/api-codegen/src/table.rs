@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::CodegenError;
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     /// Plural resource name as used in URLs and `--resources` (`pods`).
     pub plural: String,
@@ -14,9 +15,31 @@ pub struct ResourceSpec {
     pub api_version: String,
     pub kind: String,
     pub namespaced: bool,
-    /// Listed as PartialObjectMetadata so the content (e.g. secret values) never arrives.
+    /// What is asked for: the objects, their metadata only, or the server-side Table
+    /// (so the content, e.g. secret values, never arrives).
     #[serde(default)]
-    pub metadata_only: bool,
+    pub view: View,
+}
+
+/// `view` of a resource in `proto/resources.toml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    #[default]
+    Full,
+    Metadata,
+    Table,
+}
+
+impl View {
+    /// The variant's name in the generated `crate::api::View`.
+    pub fn variant(self) -> &'static str {
+        match self {
+            View::Full => "Full",
+            View::Metadata => "Metadata",
+            View::Table => "Table",
+        }
+    }
 }
 
 impl ResourceSpec {
@@ -36,6 +59,7 @@ impl ResourceSpec {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceTable {
     #[serde(rename = "resource")]
     pub resources: Vec<ResourceSpec>,

@@ -2,25 +2,24 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use crate::api::core::v1::{Node, NodeSpec, NodeStatus, NodeSystemInfo};
 use crate::api::resource::Quantity as QuantityMessage;
-use crate::api::Object;
-
-use super::family::{dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
-use super::kube::{self, bool_value, meta, s, unix_if_set};
-use super::resource::ResourceDef;
+use crate::api::Kind;
+use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::generic;
+use crate::metrics::kube::{self, bool_value, s, zero_or};
+use crate::metrics::resource::{name_only, ResourceDef};
 
 type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Node>] = &[
-    dynamic_gauge("kube_node_annotations", Alpha, "Allowlisted node annotations as labels.", annotations),
-    gauge("kube_node_created", Stable, "Unix time at which the node was created.", &[], created),
-    gauge("kube_node_deletion_timestamp", Alpha, "Unix time at which the node was asked to go away.", &[], deletion_timestamp),
+    generic::annotations("kube_node_annotations", Alpha),
+    generic::created("kube_node_created", Stable),
+    generic::deletion_timestamp("kube_node_deletion_timestamp", Alpha),
     gauge("kube_node_info", Stable, "Software versions and identity of the node.", &["kernel_version", "os_image", "container_runtime_version", "kubelet_version", "kubeproxy_version", "provider_id", "pod_cidr", "system_uuid", "internal_ip"], info),
-    dynamic_gauge("kube_node_labels", Stable, "Allowlisted node labels as labels.", labels),
+    generic::labels("kube_node_labels", Stable),
     gauge("kube_node_role", Alpha, "Each role of the node (node-role.kubernetes.io/<role> labels).", &["role"], role),
     gauge("kube_node_spec_pod_cidrs", Alpha, "Each pod CIDR assigned to the node.", &["pod_cidr"], spec_pod_cidrs),
     gauge("kube_node_spec_taint", Stable, "Each taint of the node.", &["key", "value", "effect"], spec_taint),
@@ -32,40 +31,23 @@ pub static FAMILIES: &[Family<Node>] = &[
 ];
 
 pub static RESOURCE: ResourceDef<Node> = ResourceDef {
-    plural: "nodes",
     default_labels: &["node"],
-    default_values,
+    default_values: name_only,
     families: FAMILIES,
-    downcast,
 };
-
-fn default_values(node: &Node) -> Vec<&str> {
-    vec![s(&meta(&node.metadata).name)]
-}
-
-fn downcast(object: &Object) -> Option<&Node> {
-    match object {
-        Object::Node(node) => Some(node),
-        _ => None,
-    }
-}
 
 // ---- accessors -------------------------------------------------------------
 
-static EMPTY_SPEC: LazyLock<NodeSpec> = LazyLock::new(NodeSpec::default);
-static EMPTY_STATUS: LazyLock<NodeStatus> = LazyLock::new(NodeStatus::default);
-static EMPTY_INFO: LazyLock<NodeSystemInfo> = LazyLock::new(NodeSystemInfo::default);
-
 fn spec(n: &Node) -> &NodeSpec {
-    n.spec.as_ref().unwrap_or(&EMPTY_SPEC)
+    zero_or!(n.spec, NodeSpec)
 }
 
 fn status(n: &Node) -> &NodeStatus {
-    n.status.as_ref().unwrap_or(&EMPTY_STATUS)
+    zero_or!(n.status, NodeStatus)
 }
 
 fn node_info(n: &Node) -> &NodeSystemInfo {
-    status(n).node_info.as_ref().unwrap_or(&EMPTY_INFO)
+    zero_or!(status(n).node_info, NodeSystemInfo)
 }
 
 /// Node quantities all use KSM's milli-based conversion, `pods` included.
@@ -82,27 +64,6 @@ fn resources<'a>(list: &'a BTreeMap<String, QuantityMessage>, out: Out<'a, '_>) 
 }
 
 // ---- families ----------------------------------------------------------------
-
-fn annotations<'a>(n: &'a Node, ctx: &Context, out: Out<'a, '_>) {
-    if let Some(allow) = &ctx.annotations {
-        out.push_dynamic(
-            kube::allowed_pairs("annotation", &meta(&n.metadata).annotations, allow),
-            1.0,
-        );
-    }
-}
-
-fn created<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
-    if let Some(t) = unix_if_set(&meta(&n.metadata).creation_timestamp) {
-        out.push([], t);
-    }
-}
-
-fn deletion_timestamp<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
-    if let Some(t) = unix_if_set(&meta(&n.metadata).deletion_timestamp) {
-        out.push([], t);
-    }
-}
 
 /// `kubeproxy_version` is the constant `deprecated`; `internal_ip` is the last
 /// InternalIP address.
@@ -130,17 +91,8 @@ fn info<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
     );
 }
 
-fn labels<'a>(n: &'a Node, ctx: &Context, out: Out<'a, '_>) {
-    if let Some(allow) = &ctx.labels {
-        out.push_dynamic(
-            kube::allowed_pairs("label", &meta(&n.metadata).labels, allow),
-            1.0,
-        );
-    }
-}
-
 fn role<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
-    for key in meta(&n.metadata).labels.keys() {
+    for key in n.metadata().labels.keys() {
         if let Some(role) = key.strip_prefix("node-role.kubernetes.io/") {
             out.push([role], 1.0);
         }

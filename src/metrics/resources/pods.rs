@@ -3,19 +3,20 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::LazyLock;
 
 use crate::api::core::v1::{
     Container, ContainerStatus, Pod, PodCondition, PodSpec, PodStatus, ResourceRequirements,
 };
 use crate::api::resource::Quantity as QuantityMessage;
-use crate::api::Object;
-
-use super::family::{counter, dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
-use super::kube::{
-    self, bool_value, bool_word, last_state, meta, s, state, unix, unix_if_set, ResourceKind,
+use crate::api::Kind;
+use crate::metrics::family::{
+    counter, dynamic_gauge, gauge, Context, Family, Samples, Stability::*,
 };
-use super::resource::ResourceDef;
+use crate::metrics::generic;
+use crate::metrics::kube::{
+    self, bool_value, bool_word, last_state, s, state, unix, zero_or, ResourceKind,
+};
+use crate::metrics::resource::ResourceDef;
 
 type Out<'a, 'b> = &'b mut Samples<'a>;
 
@@ -27,43 +28,43 @@ const PVC_LABELS: &[&str] = &["volume", "persistentvolumeclaim", "ephemeral"];
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Pod>] = &[
     gauge("kube_pod_completion_time", Stable, "Unix time at which the last container of the pod finished.", &[], completion_time),
-    gauge("kube_pod_container_info", Stable, "Image and identity of each container of the pod.", &["container", "image_spec", "image", "image_id", "container_id"], container_info),
-    gauge("kube_pod_container_resource_limits", Stable, "Resource limit of a container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, container_resource_limits),
-    gauge("kube_pod_container_resource_requests", Stable, "Resource request of a container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, container_resource_requests),
-    gauge("kube_pod_container_state_started", Stable, "Unix time at which the container started.", C, container_state_started),
-    gauge("kube_pod_container_status_last_terminated_reason", Alpha, "Why the container's previous run terminated.", C_REASON, container_last_terminated_reason),
-    gauge("kube_pod_container_status_last_terminated_exitcode", Alpha, "Exit code of the container's previous run.", C, container_last_terminated_exitcode),
-    gauge("kube_pod_container_status_last_terminated_timestamp", Alpha, "Unix time at which the container's previous run finished.", C, container_last_terminated_timestamp),
-    gauge("kube_pod_container_status_ready", Stable, "1 when the container passes its readiness check.", C, container_ready),
-    counter("kube_pod_container_status_restarts_total", Stable, "How often the container has restarted.", C, container_restarts),
-    gauge("kube_pod_container_status_running", Stable, "1 while the container is running.", C, container_running),
-    gauge("kube_pod_container_status_terminated", Stable, "1 while the container is terminated.", C, container_terminated),
-    gauge("kube_pod_container_status_terminated_reason", Alpha, "Why the container is terminated.", C_REASON, container_terminated_reason),
-    gauge("kube_pod_container_status_waiting", Stable, "1 while the container is waiting.", C, container_waiting),
-    gauge("kube_pod_container_status_waiting_reason", Stable, "Why the container is waiting.", C_REASON, container_waiting_reason),
-    gauge("kube_pod_created", Stable, "Unix time at which the pod was created.", &[], created),
-    gauge("kube_pod_deletion_timestamp", Alpha, "Unix time at which the pod was asked to terminate.", &[], deletion_timestamp),
+    gauge("kube_pod_container_info", Stable, "Image and identity of each container of the pod.", &["container", "image_spec", "image", "image_id", "container_id"], container_info::<CONTAINERS>),
+    gauge("kube_pod_container_resource_limits", Stable, "Resource limit of a container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, resource_limits::<CONTAINERS>),
+    gauge("kube_pod_container_resource_requests", Stable, "Resource request of a container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, resource_requests::<CONTAINERS>),
+    gauge("kube_pod_container_state_started", Stable, "Unix time at which the container started.", C, state_started::<CONTAINERS>),
+    gauge("kube_pod_container_status_last_terminated_reason", Alpha, "Why the container's previous run terminated.", C_REASON, last_terminated_reason::<CONTAINERS>),
+    gauge("kube_pod_container_status_last_terminated_exitcode", Alpha, "Exit code of the container's previous run.", C, last_terminated_exitcode::<CONTAINERS>),
+    gauge("kube_pod_container_status_last_terminated_timestamp", Alpha, "Unix time at which the container's previous run finished.", C, last_terminated_timestamp::<CONTAINERS>),
+    gauge("kube_pod_container_status_ready", Stable, "1 when the container passes its readiness check.", C, ready::<CONTAINERS>),
+    counter("kube_pod_container_status_restarts_total", Stable, "How often the container has restarted.", C, restarts::<CONTAINERS>),
+    gauge("kube_pod_container_status_running", Stable, "1 while the container is running.", C, running::<CONTAINERS>),
+    gauge("kube_pod_container_status_terminated", Stable, "1 while the container is terminated.", C, terminated::<CONTAINERS>),
+    gauge("kube_pod_container_status_terminated_reason", Alpha, "Why the container is terminated.", C_REASON, terminated_reason::<CONTAINERS>),
+    gauge("kube_pod_container_status_waiting", Stable, "1 while the container is waiting.", C, waiting::<CONTAINERS>),
+    gauge("kube_pod_container_status_waiting_reason", Stable, "Why the container is waiting.", C_REASON, waiting_reason::<CONTAINERS>),
+    generic::created("kube_pod_created", Stable),
+    generic::deletion_timestamp("kube_pod_deletion_timestamp", Alpha),
     gauge("kube_pod_info", Stable, "Placement and ownership of the pod.", &["host_ip", "pod_ip", "node", "created_by_kind", "created_by_name", "priority_class", "host_network"], info),
     gauge("kube_pod_ips", Alpha, "Each IP address of the pod with its family (4 or 6).", &["ip", "ip_family"], ips),
-    gauge("kube_pod_init_container_info", Stable, "Image and identity of each init container of the pod.", &["container", "image_spec", "image", "image_id", "container_id", "restart_policy"], init_container_info),
-    gauge("kube_pod_init_container_resource_limits", Alpha, "Resource limit of an init container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, init_container_resource_limits),
-    gauge("kube_pod_init_container_resource_requests", Alpha, "Resource request of an init container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, init_container_resource_requests),
-    gauge("kube_pod_init_container_state_started", Alpha, "Unix time at which the init container started.", C, init_container_state_started),
-    gauge("kube_pod_init_container_status_last_terminated_reason", Alpha, "Why the init container's previous run terminated.", C_REASON, init_container_last_terminated_reason),
-    gauge("kube_pod_init_container_status_last_terminated_exitcode", Alpha, "Exit code of the init container's previous run.", C, init_container_last_terminated_exitcode),
-    gauge("kube_pod_init_container_status_last_terminated_timestamp", Alpha, "Unix time at which the init container's previous run finished.", C, init_container_last_terminated_timestamp),
-    gauge("kube_pod_init_container_status_ready", Stable, "1 when the init container passes its readiness check.", C, init_container_ready),
-    counter("kube_pod_init_container_status_restarts_total", Stable, "How often the init container has restarted.", C, init_container_restarts),
-    gauge("kube_pod_init_container_status_running", Stable, "1 while the init container is running.", C, init_container_running),
-    gauge("kube_pod_init_container_status_terminated", Stable, "1 while the init container is terminated.", C, init_container_terminated),
-    gauge("kube_pod_init_container_status_terminated_reason", Alpha, "Why the init container is terminated.", C_REASON, init_container_terminated_reason),
-    gauge("kube_pod_init_container_status_waiting", Stable, "1 while the init container is waiting.", C, init_container_waiting),
-    gauge("kube_pod_init_container_status_waiting_reason", Alpha, "Why the init container is waiting.", C_REASON, init_container_waiting_reason),
-    dynamic_gauge("kube_pod_annotations", Alpha, "Allowlisted pod annotations as labels.", annotations),
-    dynamic_gauge("kube_pod_labels", Stable, "Allowlisted pod labels as labels.", labels),
+    gauge("kube_pod_init_container_info", Stable, "Image and identity of each init container of the pod.", &["container", "image_spec", "image", "image_id", "container_id", "restart_policy"], container_info::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_resource_limits", Alpha, "Resource limit of an init container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, resource_limits::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_resource_requests", Alpha, "Resource request of an init container (cpu in cores, memory and storage in bytes).", RESOURCE_LABELS, resource_requests::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_state_started", Alpha, "Unix time at which the init container started.", C, state_started::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_last_terminated_reason", Alpha, "Why the init container's previous run terminated.", C_REASON, last_terminated_reason::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_last_terminated_exitcode", Alpha, "Exit code of the init container's previous run.", C, last_terminated_exitcode::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_last_terminated_timestamp", Alpha, "Unix time at which the init container's previous run finished.", C, last_terminated_timestamp::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_ready", Stable, "1 when the init container passes its readiness check.", C, ready::<INIT_CONTAINERS>),
+    counter("kube_pod_init_container_status_restarts_total", Stable, "How often the init container has restarted.", C, restarts::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_running", Stable, "1 while the init container is running.", C, running::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_terminated", Stable, "1 while the init container is terminated.", C, terminated::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_terminated_reason", Alpha, "Why the init container is terminated.", C_REASON, terminated_reason::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_waiting", Stable, "1 while the init container is waiting.", C, waiting::<INIT_CONTAINERS>),
+    gauge("kube_pod_init_container_status_waiting_reason", Alpha, "Why the init container is waiting.", C_REASON, waiting_reason::<INIT_CONTAINERS>),
+    generic::annotations("kube_pod_annotations", Alpha),
+    generic::labels("kube_pod_labels", Stable),
     gauge("kube_pod_overhead_cpu_cores", Alpha, "CPU overhead of the pod's runtime class, in cores.", &[], overhead_cpu_cores),
     gauge("kube_pod_overhead_memory_bytes", Alpha, "Memory overhead of the pod's runtime class, in bytes.", &[], overhead_memory_bytes),
-    gauge("kube_pod_owner", Stable, "Each owner reference of the pod.", &["owner_kind", "owner_name", "owner_is_controller"], owner),
+    generic::owner("kube_pod_owner", Stable),
     gauge("kube_pod_resourceclaim_info", Alpha, "Each DRA resource claim of the pod, with the claim object's name once known.", &["claim_name", "resourceclaim_name", "resourceclaim_template_name"], resourceclaim_info),
     gauge("kube_pod_restart_policy", Stable, "Restart policy of the pod.", &["type"], restart_policy),
     gauge("kube_pod_runtimeclass_name_info", Alpha, "Runtime class of the pod.", &["runtimeclass_name"], runtimeclass_name_info),
@@ -89,46 +90,45 @@ pub static FAMILIES: &[Family<Pod>] = &[
 ];
 
 pub static RESOURCE: ResourceDef<Pod> = ResourceDef {
-    plural: "pods",
     default_labels: &["namespace", "pod", "uid"],
     default_values,
     families: FAMILIES,
-    downcast,
 };
 
 fn default_values(pod: &Pod) -> Vec<&str> {
-    let m = meta(&pod.metadata);
+    let m = pod.metadata();
     vec![s(&m.namespace), s(&m.name), s(&m.uid)]
-}
-
-fn downcast(object: &Object) -> Option<&Pod> {
-    match object {
-        Object::Pod(pod) => Some(pod),
-        _ => None,
-    }
 }
 
 // ---- accessors -------------------------------------------------------------
 
-static EMPTY_SPEC: LazyLock<PodSpec> = LazyLock::new(PodSpec::default);
-static EMPTY_STATUS: LazyLock<PodStatus> = LazyLock::new(PodStatus::default);
-static EMPTY_RESOURCES: LazyLock<ResourceRequirements> =
-    LazyLock::new(ResourceRequirements::default);
-
 fn spec(p: &Pod) -> &PodSpec {
-    p.spec.as_ref().unwrap_or(&EMPTY_SPEC)
+    zero_or!(p.spec, PodSpec)
 }
 
 fn status(p: &Pod) -> &PodStatus {
-    p.status.as_ref().unwrap_or(&EMPTY_STATUS)
+    zero_or!(p.status, PodStatus)
 }
 
-fn containers(p: &Pod) -> &[ContainerStatus] {
-    &status(p).container_statuses
+/// Which list a container family reads: KSM has one family of each shape for
+/// containers and one for init containers, with the same logic.
+const CONTAINERS: bool = false;
+const INIT_CONTAINERS: bool = true;
+
+fn spec_containers<const INIT: bool>(p: &Pod) -> &[Container] {
+    if INIT {
+        &spec(p).init_containers
+    } else {
+        &spec(p).containers
+    }
 }
 
-fn init_containers(p: &Pod) -> &[ContainerStatus] {
-    &status(p).init_container_statuses
+fn statuses<const INIT: bool>(p: &Pod) -> &[ContainerStatus] {
+    if INIT {
+        &status(p).init_container_statuses
+    } else {
+        &status(p).container_statuses
+    }
 }
 
 fn conditions<'a>(p: &'a Pod, kind: &'a str) -> impl Iterator<Item = &'a PodCondition> + 'a {
@@ -139,27 +139,40 @@ fn conditions<'a>(p: &'a Pod, kind: &'a str) -> impl Iterator<Item = &'a PodCond
 }
 
 fn requests(c: &Container) -> &BTreeMap<String, QuantityMessage> {
-    &c.resources.as_ref().unwrap_or(&EMPTY_RESOURCES).requests
+    &zero_or!(c.resources, ResourceRequirements).requests
 }
 
 fn limits(c: &Container) -> &BTreeMap<String, QuantityMessage> {
-    &c.resources.as_ref().unwrap_or(&EMPTY_RESOURCES).limits
+    &zero_or!(c.resources, ResourceRequirements).limits
 }
 
-// ---- shared shapes (containers and init containers) --------------------------
+// ---- container and init-container families (one function for both lists) ------
 
-fn each_status<'a>(
-    list: &'a [ContainerStatus],
+fn each_status<'a, const INIT: bool>(
+    p: &'a Pod,
     out: Out<'a, '_>,
     value: impl Fn(&ContainerStatus) -> f64,
 ) {
-    for cs in list {
+    for cs in statuses::<INIT>(p) {
         out.push([s(&cs.name)], value(cs));
     }
 }
 
-fn state_started<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>) {
-    for cs in list {
+fn container_info<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    // Only init containers carry a restart policy label (sidecars).
+    container_infos(spec_containers::<INIT>(p), statuses::<INIT>(p), INIT, out);
+}
+
+fn resource_limits<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    resources(p, spec_containers::<INIT>(p), limits, out);
+}
+
+fn resource_requests<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    resources(p, spec_containers::<INIT>(p), requests, out);
+}
+
+fn state_started<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    for cs in statuses::<INIT>(p) {
         let st = state(cs);
         let started = match (&st.running, &st.terminated) {
             (Some(running), _) => unix(&running.started_at),
@@ -170,43 +183,67 @@ fn state_started<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>) {
     }
 }
 
-fn last_terminated<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>, shape: LastTerminated) {
-    for cs in list {
-        let Some(t) = &last_state(cs).terminated else {
-            continue;
-        };
-        match shape {
-            LastTerminated::Reason => out.push([s(&cs.name), s(&t.reason)], 1.0),
-            LastTerminated::ExitCode => {
-                out.push([s(&cs.name)], f64::from(t.exit_code.unwrap_or(0)))
-            }
-            LastTerminated::Timestamp => out.push([s(&cs.name)], unix(&t.finished_at)),
+fn last_terminated_reason<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    for cs in statuses::<INIT>(p) {
+        if let Some(t) = &last_state(cs).terminated {
+            out.push([s(&cs.name), s(&t.reason)], 1.0);
         }
     }
 }
 
-#[derive(Clone, Copy)]
-enum LastTerminated {
-    Reason,
-    ExitCode,
-    Timestamp,
+fn last_terminated_exitcode<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    for cs in statuses::<INIT>(p) {
+        if let Some(t) = &last_state(cs).terminated {
+            out.push([s(&cs.name)], f64::from(t.exit_code.unwrap_or(0)));
+        }
+    }
 }
 
-fn terminated_reason<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>) {
-    for cs in list {
+fn last_terminated_timestamp<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    for cs in statuses::<INIT>(p) {
+        if let Some(t) = &last_state(cs).terminated {
+            out.push([s(&cs.name)], unix(&t.finished_at));
+        }
+    }
+}
+
+fn ready<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    each_status::<INIT>(p, out, |cs| bool_value(cs.ready.unwrap_or(false)));
+}
+
+fn restarts<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    each_status::<INIT>(p, out, |cs| f64::from(cs.restart_count.unwrap_or(0)));
+}
+
+fn running<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    each_status::<INIT>(p, out, |cs| bool_value(state(cs).running.is_some()));
+}
+
+fn terminated<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    each_status::<INIT>(p, out, |cs| bool_value(state(cs).terminated.is_some()));
+}
+
+fn terminated_reason<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    for cs in statuses::<INIT>(p) {
         if let Some(t) = &state(cs).terminated {
             out.push([s(&cs.name), s(&t.reason)], 1.0);
         }
     }
 }
 
-fn waiting_reason<'a>(list: &'a [ContainerStatus], out: Out<'a, '_>) {
-    for cs in list {
+fn waiting<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    each_status::<INIT>(p, out, |cs| bool_value(state(cs).waiting.is_some()));
+}
+
+fn waiting_reason<'a, const INIT: bool>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
+    for cs in statuses::<INIT>(p) {
         if let Some(w) = &state(cs).waiting {
             out.push([s(&cs.name), s(&w.reason)], 1.0);
         }
     }
 }
+
+// ---- shared shapes --------------------------------------------------------------
 
 /// Containers of the spec that have a status of the same name.
 fn container_infos<'a>(
@@ -276,7 +313,7 @@ fn condition_series<'a>(p: &'a Pod, kind: &'a str, out: Out<'a, '_>) {
 }
 
 fn pvc_volumes<'a>(p: &'a Pod, out: Out<'a, '_>, readonly: bool) {
-    let pod_name = s(&meta(&p.metadata).name);
+    let pod_name = s(&p.metadata().name);
     for v in &spec(p).volumes {
         let Some(source) = &v.volume_source else {
             continue;
@@ -324,7 +361,7 @@ fn overhead<'a>(p: &'a Pod, resource: &str, out: Out<'a, '_>) {
 // ---- families ----------------------------------------------------------------
 
 fn completion_time<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    let last = containers(p)
+    let last = statuses::<CONTAINERS>(p)
         .iter()
         .filter_map(|cs| state(cs).terminated.as_ref())
         .map(|t| unix(&t.finished_at))
@@ -334,87 +371,10 @@ fn completion_time<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     }
 }
 
-fn container_info<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    container_infos(&spec(p).containers, containers(p), false, out);
-}
-
-fn container_resource_limits<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    resources(p, &spec(p).containers, limits, out);
-}
-
-fn container_resource_requests<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    resources(p, &spec(p).containers, requests, out);
-}
-
-fn container_state_started<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    state_started(containers(p), out);
-}
-
-fn container_last_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    last_terminated(containers(p), out, LastTerminated::Reason);
-}
-
-fn container_last_terminated_exitcode<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    last_terminated(containers(p), out, LastTerminated::ExitCode);
-}
-
-fn container_last_terminated_timestamp<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    last_terminated(containers(p), out, LastTerminated::Timestamp);
-}
-
-fn container_ready<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| {
-        bool_value(cs.ready.unwrap_or(false))
-    });
-}
-
-fn container_restarts<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| {
-        f64::from(cs.restart_count.unwrap_or(0))
-    });
-}
-
-fn container_running<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| {
-        bool_value(state(cs).running.is_some())
-    });
-}
-
-fn container_terminated<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| {
-        bool_value(state(cs).terminated.is_some())
-    });
-}
-
-fn container_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    terminated_reason(containers(p), out);
-}
-
-fn container_waiting<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(containers(p), out, |cs| {
-        bool_value(state(cs).waiting.is_some())
-    });
-}
-
-fn container_waiting_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    waiting_reason(containers(p), out);
-}
-
-fn created<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    if let Some(t) = unix_if_set(&meta(&p.metadata).creation_timestamp) {
-        out.push([], t);
-    }
-}
-
-fn deletion_timestamp<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    if let Some(t) = unix_if_set(&meta(&p.metadata).deletion_timestamp) {
-        out.push([], t);
-    }
-}
-
 fn info<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     let (sp, st) = (spec(p), status(p));
-    let controller = meta(&p.metadata)
+    let controller = p
+        .metadata()
         .owner_references
         .iter()
         .find(|o| o.controller == Some(true));
@@ -450,113 +410,12 @@ fn ips<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     }
 }
 
-fn init_container_info<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    container_infos(&spec(p).init_containers, init_containers(p), true, out);
-}
-
-fn init_container_resource_limits<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    resources(p, &spec(p).init_containers, limits, out);
-}
-
-fn init_container_resource_requests<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    resources(p, &spec(p).init_containers, requests, out);
-}
-
-fn init_container_state_started<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    state_started(init_containers(p), out);
-}
-
-fn init_container_last_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    last_terminated(init_containers(p), out, LastTerminated::Reason);
-}
-
-fn init_container_last_terminated_exitcode<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    last_terminated(init_containers(p), out, LastTerminated::ExitCode);
-}
-
-fn init_container_last_terminated_timestamp<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    last_terminated(init_containers(p), out, LastTerminated::Timestamp);
-}
-
-fn init_container_ready<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| {
-        bool_value(cs.ready.unwrap_or(false))
-    });
-}
-
-fn init_container_restarts<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| {
-        f64::from(cs.restart_count.unwrap_or(0))
-    });
-}
-
-fn init_container_running<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| {
-        bool_value(state(cs).running.is_some())
-    });
-}
-
-fn init_container_terminated<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| {
-        bool_value(state(cs).terminated.is_some())
-    });
-}
-
-fn init_container_terminated_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    terminated_reason(init_containers(p), out);
-}
-
-fn init_container_waiting<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    each_status(init_containers(p), out, |cs| {
-        bool_value(state(cs).waiting.is_some())
-    });
-}
-
-fn init_container_waiting_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    waiting_reason(init_containers(p), out);
-}
-
-fn annotations<'a>(p: &'a Pod, ctx: &Context, out: Out<'a, '_>) {
-    if let Some(allow) = &ctx.annotations {
-        out.push_dynamic(
-            kube::allowed_pairs("annotation", &meta(&p.metadata).annotations, allow),
-            1.0,
-        );
-    }
-}
-
-fn labels<'a>(p: &'a Pod, ctx: &Context, out: Out<'a, '_>) {
-    if let Some(allow) = &ctx.labels {
-        out.push_dynamic(
-            kube::allowed_pairs("label", &meta(&p.metadata).labels, allow),
-            1.0,
-        );
-    }
-}
-
 fn overhead_cpu_cores<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     overhead(p, "cpu", out);
 }
 
 fn overhead_memory_bytes<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     overhead(p, "memory", out);
-}
-
-fn owner<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
-    let owners = &meta(&p.metadata).owner_references;
-    if owners.is_empty() {
-        out.push(["", "", ""], 1.0);
-    }
-    for o in owners {
-        out.push(
-            [
-                s(&o.kind),
-                s(&o.name),
-                bool_word(o.controller.unwrap_or(false)),
-            ],
-            1.0,
-        );
-    }
 }
 
 fn resourceclaim_info<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
@@ -654,7 +513,7 @@ fn status_reason<'a>(p: &'a Pod, _: &Context, out: Out<'a, '_>) {
     let present = |reason: &str| {
         s(&st.reason) == reason
             || st.conditions.iter().any(|c| s(&c.reason) == reason)
-            || containers(p).iter().any(|cs| {
+            || statuses::<CONTAINERS>(p).iter().any(|cs| {
                 state(cs)
                     .terminated
                     .as_ref()

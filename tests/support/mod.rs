@@ -1,0 +1,147 @@
+//! Helpers for tests that run the exporter binary (and other programs) as a user does:
+//! loopback ports, a plain HTTP GET, child processes stopped on drop, the list-only
+//! replay of the demo recording, and "tool missing: skip, unless CI".
+
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kube_state_exporter::metrics::resources;
+use kube_state_exporter::replay::{Faults, Recording, ReplayHandle, ReplayServer};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+/// A plain HTTP/1.0 GET against 127.0.0.1 (no client library needed for this).
+pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// A child process, killed (by its own PID) and reaped when dropped.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The exporter binary, stopped on drop.
+pub type Exporter = ChildGuard;
+
+/// Starts the binary with `args` on free loopback ports; waits until /readyz is 200.
+pub fn start(args: &[&str]) -> (Exporter, u16) {
+    let (port, telemetry_port) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .args(args)
+        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--telemetry-port",
+            &telemetry_port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the exporter binary starts");
+    let exporter = ChildGuard(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(telemetry_port, "/readyz").map(|(status, _)| status) != Some(200) {
+        assert!(Instant::now() < deadline, "the exporter never became ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (exporter, port)
+}
+
+pub fn recording_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recordings/real-1.28-demo")
+}
+
+/// A replay apiserver on 127.0.0.1 serving only the recording's lists (watches stay
+/// open and empty), and a kubeconfig pointing at it.
+pub fn start_list_only_apiserver(
+    runtime: &tokio::runtime::Runtime,
+    kubeconfig: &Path,
+) -> ReplayHandle {
+    let mut recording = Recording::load(&recording_dir()).expect("the recording loads");
+    recording
+        .manifest
+        .captures
+        .retain(|capture| !capture.path.contains("watch="));
+    let (addr, handle) = runtime
+        .block_on(ReplayServer::start(&recording, Faults::default()))
+        .expect("the replay apiserver starts");
+    let config = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: http://{addr}\n\
+         users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: replay\n  context:\n    cluster: replay\n    user: nobody\n\
+         current-context: replay\n"
+    );
+    std::fs::write(kubeconfig, config).expect("the kubeconfig is written");
+    handle
+}
+
+/// Our /metrics for the demo recording's lists (what KSM v2.11 served is
+/// `recording_dir()/ksm-v2.11.0-metrics.txt`), fetched once; every process and server
+/// started for it is stopped before this returns.
+pub fn recorded_lists_exposition() -> String {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let _apiserver = start_list_only_apiserver(&runtime, &kubeconfig);
+    let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    let (_exporter, port) = start(&["--kubeconfig", &kubeconfig]);
+    let (status, body) = get(port, "/metrics").expect("/metrics answers");
+    assert_eq!(status, 200, "/metrics status");
+    body
+}
+
+/// Whether the program `name` (installed by .ci/run) can be run. Missing on a
+/// developer machine: prints why the check is skipped and returns false. Missing with
+/// `CI` set: panics.
+pub fn tool_available(name: &str, what: &str) -> bool {
+    let found = Command::new(name)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{name}` is required in CI (Debian package `prometheus`, installed by .ci/run)"
+        );
+        eprintln!("`{name}` not installed: skipping {what} (CI installs it: .ci/run)");
+    }
+    found
+}
+
+/// The `kube_<kind>_` prefix of every resource that has metrics.
+pub fn served_prefixes() -> Vec<String> {
+    resources::all()
+        .iter()
+        .filter_map(|r| {
+            let first = r.families().first()?.name;
+            let kind_end = first["kube_".len()..].find('_')? + "kube_".len();
+            Some(first[..=kind_end].to_string())
+        })
+        .collect()
+}
