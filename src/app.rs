@@ -8,15 +8,12 @@ use anyhow::Context;
 use bytes::Bytes;
 
 use crate::api::ResourceType;
-use crate::cli::ContentType;
-use crate::client::{connect, ApiClient, ClientMetrics, ConnectOptions};
+use crate::client::{connect, ApiClient, ClientMetrics};
 use crate::config::Options;
-use crate::metrics::filter::MetricFilter;
-use crate::metrics::labelmap::{AllowList, AllowListFlag};
-use crate::reflector::{self, ContentTypeMode, ReflectorOptions, Sink};
+use crate::reflector::{self, ReflectorOptions, Sink};
 use crate::replay::{Faults, Recording, ReplayHandle, ReplayServer};
 use crate::server::{self, LivenessProbe, MetricsServer, ProbeFuture, Readiness, TelemetryServer};
-use crate::store::{PartitionSink, Store, StoreOptions};
+use crate::store::{PartitionSink, Store};
 use crate::telemetry::Telemetry;
 
 /// The recording `--demo` replays: a small real cluster (kube-apiserver 1.28), embedded
@@ -36,13 +33,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let (client, handle) = start_demo().await?;
         (client, Some(handle))
     } else {
-        let kube_client = connect(&ConnectOptions {
-            kubeconfig: options.kubeconfig.clone(),
-            apiserver: options.apiserver.clone(),
-            ..Default::default()
-        })
-        .await
-        .context("connecting to the apiserver")?;
+        let kube_client = connect(&options.connect_options())
+            .await
+            .context("connecting to the apiserver")?;
         (ApiClient::new(kube_client), None)
     };
 
@@ -52,7 +45,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             .iter()
             .map(|r| r.plural)
             .collect::<Vec<_>>(),
-        &store_options(&options)?,
+        &options.store_options(),
     ));
     let served: Vec<&'static ResourceType> = options
         .resources
@@ -70,7 +63,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!(resources = %unserved.join(","), "no metric families for these resources yet; not watching them");
     }
 
-    let targets = reflector::plan(&served, &options.namespaces);
+    let targets = reflector::exclude_namespaces(
+        reflector::plan(&served, &options.namespaces),
+        &options.namespaces_denylist,
+    );
     let _reflectors = reflector::spawn_all(
         &client,
         targets,
@@ -149,38 +145,9 @@ async fn start_demo() -> anyhow::Result<(ApiClient, ReplayHandle)> {
     Ok((ApiClient::new(kube_client), handle))
 }
 
-fn store_options(options: &Options) -> anyhow::Result<StoreOptions> {
-    use crate::config::MetricFilter as Selection;
-    let patterns = |regexes: &[fancy_regex::Regex]| -> Vec<String> {
-        regexes.iter().map(|r| r.as_str().to_string()).collect()
-    };
-    let (allow, deny) = match &options.metric_filter {
-        Selection::All => (Vec::new(), Vec::new()),
-        Selection::Allow(list) => (patterns(list), Vec::new()),
-        Selection::Deny(list) => (Vec::new(), patterns(list)),
-    };
-    let opt_in = patterns(&options.metric_opt_in.0);
-    let allowlist = |list: &crate::config::AllowList| {
-        let mut flag = AllowListFlag::default();
-        for (resource, keys) in &list.0 {
-            flag.insert(resource, AllowList::new(keys.iter().cloned()));
-        }
-        flag
-    };
-    Ok(StoreOptions {
-        filter: MetricFilter::new(&allow, &deny, &opt_in)?,
-        labels_allowlist: allowlist(&options.labels_allowlist),
-        annotations_allowlist: allowlist(&options.annotations_allowlist),
-    })
-}
-
 fn reflector_options(options: &Options) -> ReflectorOptions {
     let mut reflector = ReflectorOptions {
-        content_type: match options.content_type {
-            ContentType::Auto => ContentTypeMode::Auto,
-            ContentType::Protobuf => ContentTypeMode::Protobuf,
-            ContentType::Json => ContentTypeMode::Json,
-        },
+        content_type: options.content_type,
         ..Default::default()
     };
     reflector.list.use_apiserver_cache = options.use_apiserver_cache;

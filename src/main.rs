@@ -1,11 +1,11 @@
-use std::io;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 use kube_state_exporter::api::schema;
 use kube_state_exporter::cli::{Cli, Command, ExporterArgs, RecordArgs};
-use kube_state_exporter::config::Options;
+use kube_state_exporter::config::{self, Options};
+use kube_state_exporter::logging::{self, LogFormat};
 
 /// mimalloc: an initial list decodes hundreds of thousands of small strings; with
 /// glibc's allocator the protobuf decode ran at about half the speed
@@ -43,12 +43,15 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(Command::Record(args)) => match run_record(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("record: {error:#}");
-                ExitCode::FAILURE
-            }
+        Some(Command::Record(args)) => match config::connect_options(&args.connect) {
+            Err(error) => config_error(&error),
+            Ok(connect_options) => match run_record(args, &connect_options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("record: {error:#}");
+                    ExitCode::FAILURE
+                }
+            },
         },
         Some(Command::Render(args)) => render(args),
         None => run_exporter(&cli.exporter),
@@ -86,16 +89,19 @@ fn usage_error(error: clap::Error) -> ExitCode {
 fn run_exporter(args: &ExporterArgs) -> ExitCode {
     let options = match Options::resolve(args) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(USAGE_ERROR);
-        }
+        Err(error) => return config_error(&error),
     };
-    if args.validate_config {
+    if options.validate_only {
+        for warning in &options.warnings {
+            eprintln!("warning: {warning}");
+        }
         print!("{}", options.summary());
         return ExitCode::SUCCESS;
     }
-    init_logging(&options);
+    logging::init(options.log_level, options.log_format);
+    for warning in &options.warnings {
+        tracing::warn!("{warning}");
+    }
     match serve(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -105,13 +111,10 @@ fn run_exporter(args: &ExporterArgs) -> ExitCode {
     }
 }
 
-fn init_logging(options: &Options) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(options.log_level.as_str()));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .init();
+/// A bad flag or config-file value: one line, exit code 2.
+fn config_error(error: &config::ConfigError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(USAGE_ERROR)
 }
 
 fn serve(options: Options) -> anyhow::Result<()> {
@@ -137,18 +140,15 @@ fn print_version() {
     println!("schema hash: {}", schema::SCHEMA_HASH);
 }
 
-fn run_record(args: RecordArgs) -> anyhow::Result<()> {
+fn run_record(
+    args: RecordArgs,
+    connect_options: &kube_state_exporter::client::ConnectOptions,
+) -> anyhow::Result<()> {
     use kube_state_exporter::api::{ResourceType, RESOURCES};
     use kube_state_exporter::client::{connect, ApiClient};
     use kube_state_exporter::replay::record::{record, RecordOptions};
 
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init(None, LogFormat::Text);
     let resources = if args.resources.is_empty() {
         RESOURCES.iter().collect()
     } else {
@@ -165,7 +165,7 @@ fn run_record(args: RecordArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let client = ApiClient::new(connect(&args.connect.options()).await?);
+        let client = ApiClient::new(connect(connect_options).await?);
         let recording = record(
             &client,
             &RecordOptions {
@@ -188,13 +188,21 @@ fn run_record(args: RecordArgs) -> anyhow::Result<()> {
 
 fn render(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
     use kube_state_exporter::commands::render::{run, RenderOptions};
+    let selection = match config::Selection::from_render_flags(&args.selection) {
+        Ok(selection) => selection,
+        Err(error) => return config_error(&error),
+    };
     let options = RenderOptions {
-        resources: args.resources,
-        metric_allowlist: args.metric_allowlist,
-        metric_denylist: args.metric_denylist,
-        metric_opt_in_list: args.metric_opt_in_list,
-        labels_allowlist: args.metric_labels_allowlist,
-        annotations_allowlist: args.metric_annotations_allowlist,
+        resources: if selection.resources_given {
+            selection
+                .resource_names()
+                .iter()
+                .map(|name| name.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        store: selection.store_options(),
         openmetrics: args.openmetrics,
     };
     let stdout = std::io::stdout();
@@ -206,7 +214,7 @@ fn render(args: kube_state_exporter::cli::RenderArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("render: {error}");
-            ExitCode::from(if error.is_usage() { 2 } else { 1 })
+            ExitCode::from(if error.is_usage() { USAGE_ERROR } else { 1 })
         }
     }
 }

@@ -6,6 +6,9 @@
 use std::path::PathBuf;
 
 use kube_state_exporter::commands::render::{run, RenderOptions};
+use kube_state_exporter::metrics::filter::MetricFilter;
+use kube_state_exporter::metrics::labelmap::AllowListFlag;
+use kube_state_exporter::store::StoreOptions;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -61,10 +64,15 @@ fn json_lists_render_like_protobuf_lists() {
 
 #[test]
 fn allowlists_opt_in_and_openmetrics_match_golden() {
+    let allowlist =
+        |text: &str| AllowListFlag::parse(text).unwrap_or_else(|e| panic!("allowlist {text}: {e}"));
     let options = RenderOptions {
-        metric_opt_in_list: vec!["kube_pod_nodeselectors".into()],
-        labels_allowlist: Some("pods=[app,app.kubernetes.io/*],nodes=[*]".into()),
-        annotations_allowlist: Some("*=[*]".into()),
+        store: StoreOptions {
+            filter: MetricFilter::new(&[], &[], &["kube_pod_nodeselectors".into()])
+                .unwrap_or_else(|e| panic!("filter: {e}")),
+            labels_allowlist: allowlist("pods=[app,app.kubernetes.io/*],nodes=[*]"),
+            annotations_allowlist: allowlist("*=[*]"),
+        },
         openmetrics: true,
         ..RenderOptions::default()
     };
@@ -77,7 +85,11 @@ fn allowlists_opt_in_and_openmetrics_match_golden() {
 fn resource_and_family_filters() {
     let options = RenderOptions {
         resources: vec!["nodes".into()],
-        metric_denylist: vec!["kube_node_status_.*".into()],
+        store: StoreOptions {
+            filter: MetricFilter::new(&[], &["kube_node_status_.*".into()], &[])
+                .unwrap_or_else(|e| panic!("filter: {e}")),
+            ..StoreOptions::default()
+        },
         ..RenderOptions::default()
     };
     let got = render(&options, &["nodes.pb", "pods.pb"]);

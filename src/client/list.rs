@@ -118,6 +118,7 @@ pub async fn list_pages(
         let mut objects = 0;
         loop {
             let mut query: Vec<(&str, &str)> = view_query(target.resource).to_vec();
+            query.extend(target.selector_query());
             if options.limit > 0 {
                 query.push(("limit", &limit));
             }

@@ -10,6 +10,8 @@ pub struct Target {
     pub resource: &'static ResourceType,
     /// Only for namespaced resources; `None` lists across all namespaces.
     pub namespace: Option<String>,
+    /// `fieldSelector` of every list and watch (`--namespaces-denylist`).
+    pub field_selector: Option<String>,
 }
 
 impl Target {
@@ -18,7 +20,22 @@ impl Target {
         Target {
             resource,
             namespace,
+            field_selector: None,
         }
+    }
+
+    /// The same target, its lists and watches restricted by a field selector.
+    pub fn with_field_selector(mut self, selector: impl Into<String>) -> Target {
+        let selector = selector.into();
+        self.field_selector = Some(selector).filter(|s| !s.is_empty());
+        self
+    }
+
+    /// Query pairs every list and watch of this target carries.
+    pub fn selector_query(&self) -> Option<(&'static str, &str)> {
+        self.field_selector
+            .as_deref()
+            .map(|selector| ("fieldSelector", selector))
     }
 
     /// `/api/v1/namespaces/demo/pods`, `/apis/apps/v1/deployments`, …
@@ -155,6 +172,25 @@ mod tests {
             "application/json;as=Table;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
         );
         assert_eq!(view_query(secrets), [("includeObject", "Metadata")]);
+    }
+
+    #[test]
+    fn field_selectors_are_query_pairs() {
+        let pods = ResourceType::by_plural("pods").unwrap();
+        let target = Target::new(pods, None).with_field_selector("metadata.namespace!=x");
+        assert_eq!(
+            with_query(
+                &target.collection_path(),
+                &target.selector_query().into_iter().collect::<Vec<_>>()
+            ),
+            "/api/v1/pods?fieldSelector=metadata.namespace%21%3Dx"
+        );
+        assert_eq!(
+            Target::new(pods, None)
+                .with_field_selector("")
+                .field_selector,
+            None
+        );
     }
 
     #[test]

@@ -101,6 +101,7 @@ pub async fn start_watch(
         ("timeoutSeconds", &timeout),
     ];
     query.extend_from_slice(view_query(target.resource));
+    query.extend(target.selector_query());
     let url = with_query(&target.collection_path(), &query);
     open_watch(client, target, preferred, &url, options).await
 }
@@ -122,6 +123,7 @@ pub async fn start_streaming_list(
         ("timeoutSeconds", &timeout),
     ];
     query.extend_from_slice(view_query(target.resource));
+    query.extend(target.selector_query());
     let url = with_query(&target.collection_path(), &query);
     open_watch(client, target, preferred, &url, options).await
 }

@@ -20,8 +20,6 @@ use thiserror::Error;
 
 use crate::api::envelope::{self, Body};
 use crate::api::{json, Object};
-use crate::metrics::filter::{FilterError, MetricFilter};
-use crate::metrics::labelmap::{AllowListError, AllowListFlag};
 use crate::metrics::resources;
 use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use crate::reflector::Event;
@@ -39,10 +37,6 @@ pub enum RenderError {
         source: serde_json::Error,
     },
     #[error(transparent)]
-    Filter(#[from] FilterError),
-    #[error(transparent)]
-    AllowList(#[from] AllowListError),
-    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("writing the output: {0}")]
     Write(#[source] io::Error),
@@ -51,24 +45,19 @@ pub enum RenderError {
 impl RenderError {
     /// A bad flag value (exit code 2) rather than a bad input or output.
     pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            RenderError::Filter(_) | RenderError::AllowList(_) | RenderError::Store(_)
-        )
+        matches!(self, RenderError::Store(_))
     }
 }
 
-/// What to render and how.
+/// What to render and how. The selection flags are the exporter's, parsed by
+/// `crate::config` into the store's own types.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
-    /// Plural names; empty = every resource that has metrics.
+    /// Plural names; empty: every resource with metrics, so that every object of the
+    /// input is rendered.
     pub resources: Vec<String>,
-    pub metric_allowlist: Vec<String>,
-    pub metric_denylist: Vec<String>,
-    pub metric_opt_in_list: Vec<String>,
-    /// `--metric-labels-allowlist` text (`pods=[app],nodes=[*]`).
-    pub labels_allowlist: Option<String>,
-    pub annotations_allowlist: Option<String>,
+    /// Families, label and annotation allowlists.
+    pub store: StoreOptions,
     pub openmetrics: bool,
 }
 
@@ -105,31 +94,13 @@ pub fn run(
 }
 
 fn build_store(options: &RenderOptions) -> Result<Store, RenderError> {
-    let known: Vec<&str> = resources::all().iter().map(|r| r.plural()).collect();
-    let parse = |text: &Option<String>| -> Result<AllowListFlag, AllowListError> {
-        let flag = text
-            .as_deref()
-            .map(AllowListFlag::parse)
-            .transpose()?
-            .unwrap_or_default();
-        flag.validate(&known)?;
-        Ok(flag)
-    };
-    let store_options = StoreOptions {
-        filter: MetricFilter::new(
-            &options.metric_allowlist,
-            &options.metric_denylist,
-            &options.metric_opt_in_list,
-        )?,
-        labels_allowlist: parse(&options.labels_allowlist)?,
-        annotations_allowlist: parse(&options.annotations_allowlist)?,
-    };
     let wanted: Vec<&str> = if options.resources.is_empty() {
-        known
+        resources::all().iter().map(|r| r.plural()).collect()
     } else {
         options.resources.iter().map(String::as_str).collect()
     };
-    Ok(Store::new(&wanted, &store_options)?)
+    // A resource named explicitly that has no metrics is an error, not a silent gap.
+    Ok(Store::new(&wanted, &options.store)?)
 }
 
 fn apply(store: &Store, feed: Feed) {

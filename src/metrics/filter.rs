@@ -1,58 +1,145 @@
 //! Which families are generated at all: `--metric-allowlist` / `--metric-denylist`
 //! (ECMAScript-style regexes with lookarounds, unanchored search, mutually
-//! exclusive) and `--metric-opt-in-list` (plain regexes, unanchored, consulted only
-//! for opt-in families). Filtered families cost nothing: they are never computed.
+//! exclusive) and `--metric-opt-in-list` (RE2 regexes, no lookarounds, unanchored,
+//! consulted only for opt-in families). Filtered families cost nothing: they are never
+//! computed.
+//!
+//! Each list is compiled once, with the engine KSM uses for it, into the type the store
+//! keeps: the configuration (`crate::config`), `render` and the store all hold these
+//! values, so a pattern that validates is the pattern that is applied.
+
+use std::fmt;
 
 use thiserror::Error;
 
 use super::family::FamilyMeta;
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FilterError {
     #[error("--metric-allowlist and --metric-denylist are mutually exclusive")]
     BothLists,
-    #[error("invalid metric regex {pattern:?}: {reason}")]
+    #[error("invalid regex {pattern:?}: {reason}")]
     BadPattern { pattern: String, reason: String },
 }
 
-#[derive(Debug, Default)]
+fn bad_pattern(pattern: &str, reason: impl fmt::Display) -> FilterError {
+    FilterError::BadPattern {
+        pattern: pattern.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Entries of a comma-separated list, trimmed, empty ones dropped (`a,,b` and a
+/// trailing comma mean `a,b`, as KSM's flag parsing does).
+fn entries<I, S>(patterns: I) -> impl Iterator<Item = String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    patterns
+        .into_iter()
+        .map(|p| p.as_ref().trim().to_string())
+        .filter(|p| !p.is_empty())
+}
+
+/// `--metric-allowlist` or `--metric-denylist` entries: ECMAScript-style regexes (KSM
+/// compiles them with regexp2 in ECMAScript mode, so lookarounds work), each an
+/// unanchored search in a family name.
+#[derive(Debug, Clone, Default)]
+pub struct FamilyPatterns(Vec<fancy_regex::Regex>);
+
+impl FamilyPatterns {
+    pub fn compile<I, S>(patterns: I) -> Result<FamilyPatterns, FilterError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        entries(patterns)
+            .map(|p| fancy_regex::Regex::new(&p).map_err(|e| bad_pattern(&p, e)))
+            .collect::<Result<_, _>>()
+            .map(FamilyPatterns)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The patterns as given (trimmed).
+    pub fn patterns(&self) -> Vec<&str> {
+        self.0.iter().map(fancy_regex::Regex::as_str).collect()
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        // A backtracking pattern that exceeds fancy-regex's step limit counts as "no
+        // match" (regexp2 in KSM would time out after a minute and also not match).
+        self.0.iter().any(|re| re.is_match(name).unwrap_or(false))
+    }
+}
+
+/// `--metric-opt-in-list` entries: RE2 syntax as Go's `regexp` (KSM uses it for this
+/// list), so lookarounds are rejected when the list is compiled; unanchored search.
+#[derive(Debug, Clone, Default)]
+pub struct OptInPatterns(Vec<regex::Regex>);
+
+impl OptInPatterns {
+    pub fn compile<I, S>(patterns: I) -> Result<OptInPatterns, FilterError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        entries(patterns)
+            .map(|p| regex::Regex::new(&p).map_err(|e| bad_pattern(&p, e)))
+            .collect::<Result<_, _>>()
+            .map(OptInPatterns)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn patterns(&self) -> Vec<&str> {
+        self.0.iter().map(regex::Regex::as_str).collect()
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.0.iter().any(|re| re.is_match(name))
+    }
+}
+
+/// The compiled family selection: allow or deny list (never both) plus the opt-in list.
+#[derive(Debug, Clone, Default)]
 pub struct MetricFilter {
-    allow: Vec<fancy_regex::Regex>,
-    deny: Vec<fancy_regex::Regex>,
-    opt_in: Vec<regex::Regex>,
+    allow: FamilyPatterns,
+    deny: FamilyPatterns,
+    opt_in: OptInPatterns,
 }
 
 impl MetricFilter {
-    /// Each list holds one regex per entry (the CLI splits the flag at commas).
+    /// Compiles one regex per entry (callers split the flag at commas).
     pub fn new(
         allow: &[String],
         deny: &[String],
         opt_in: &[String],
     ) -> Result<MetricFilter, FilterError> {
-        let allow: Vec<&String> = allow.iter().filter(|p| !p.trim().is_empty()).collect();
-        let deny: Vec<&String> = deny.iter().filter(|p| !p.trim().is_empty()).collect();
+        MetricFilter::from_parts(
+            FamilyPatterns::compile(allow)?,
+            FamilyPatterns::compile(deny)?,
+            OptInPatterns::compile(opt_in)?,
+        )
+    }
+
+    /// From lists compiled separately (so that each error can name its own flag).
+    pub fn from_parts(
+        allow: FamilyPatterns,
+        deny: FamilyPatterns,
+        opt_in: OptInPatterns,
+    ) -> Result<MetricFilter, FilterError> {
         if !allow.is_empty() && !deny.is_empty() {
             return Err(FilterError::BothLists);
         }
-        let fancy = |pattern: &&String| {
-            fancy_regex::Regex::new(pattern.trim()).map_err(|e| FilterError::BadPattern {
-                pattern: pattern.to_string(),
-                reason: e.to_string(),
-            })
-        };
-        let opt_in = opt_in
-            .iter()
-            .filter(|p| !p.trim().is_empty())
-            .map(|pattern| {
-                regex::Regex::new(pattern.trim()).map_err(|e| FilterError::BadPattern {
-                    pattern: pattern.clone(),
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<_, _>>()?;
         Ok(MetricFilter {
-            allow: allow.iter().map(fancy).collect::<Result<_, _>>()?,
-            deny: deny.iter().map(fancy).collect::<Result<_, _>>()?,
+            allow,
+            deny,
             opt_in,
         })
     }
@@ -61,23 +148,37 @@ impl MetricFilter {
     /// KSM's test cases and for debugging).
     pub fn everything() -> MetricFilter {
         MetricFilter {
-            opt_in: regex::Regex::new(".*").into_iter().collect(),
+            opt_in: OptInPatterns(regex::Regex::new(".*").into_iter().collect()),
             ..MetricFilter::default()
         }
     }
 
     pub fn enabled(&self, family: &FamilyMeta) -> bool {
-        let found = |list: &[fancy_regex::Regex]| {
-            list.iter()
-                .any(|re| re.is_match(family.name).unwrap_or(false))
-        };
-        if family.opt_in && !self.opt_in.iter().any(|re| re.is_match(family.name)) {
+        self.allows(family.name, family.opt_in)
+    }
+
+    /// Whether a family of this name is generated; `opt_in` families also need a match
+    /// in the opt-in list.
+    pub fn allows(&self, name: &str, opt_in: bool) -> bool {
+        if opt_in && !self.opt_in.matches(name) {
             return false;
         }
         if !self.allow.is_empty() {
-            return found(&self.allow);
+            return self.allow.matches(name);
         }
-        !found(&self.deny)
+        !self.deny.matches(name)
+    }
+
+    pub fn allowlist(&self) -> &FamilyPatterns {
+        &self.allow
+    }
+
+    pub fn denylist(&self) -> &FamilyPatterns {
+        &self.deny
+    }
+
+    pub fn opt_in(&self) -> &OptInPatterns {
+        &self.opt_in
     }
 }
 
@@ -108,6 +209,9 @@ mod tests {
         assert!(!filter.enabled(&meta("kube_pod_info", false)));
         let filter = MetricFilter::new(&strings(&["kube_pod_info"]), &[], &[])?;
         assert!(filter.enabled(&meta("kube_pod_info", false)));
+        let filter = MetricFilter::new(&[], &strings(&["kube_pod_(?!container).*"]), &[])?;
+        assert!(!filter.enabled(&meta("kube_pod_info", false)));
+        assert!(filter.enabled(&meta("kube_pod_container_info", false)));
         Ok(())
     }
 
@@ -123,6 +227,22 @@ mod tests {
         let filter = MetricFilter::new(&[], &[], &strings(&["kube_pod_nodeselectors"]))?;
         assert!(filter.enabled(&meta("kube_pod_nodeselectors", true)));
         assert!(MetricFilter::everything().enabled(&meta("kube_pod_nodeselectors", true)));
+        Ok(())
+    }
+
+    #[test]
+    fn opt_in_list_is_re2_without_lookarounds() {
+        assert!(matches!(
+            OptInPatterns::compile(["kube_pod_(?!x)"]),
+            Err(FilterError::BadPattern { .. })
+        ));
+        assert!(FamilyPatterns::compile(["kube_pod_(?!x)"]).is_ok());
+    }
+
+    #[test]
+    fn empty_entries_are_dropped() -> Result<(), FilterError> {
+        let list = FamilyPatterns::compile([" a ", "", "  "])?;
+        assert_eq!(list.patterns(), ["a"]);
         Ok(())
     }
 

@@ -11,9 +11,9 @@ use thiserror::Error;
 pub enum AllowListError {
     #[error("invalid format {0:?}: expected resource=[key1,key2,...],resource2=[...]")]
     Format(String),
-    #[error("allowlist entry {entry:?} of {resource:?} has more than one '*'")]
+    #[error("{entry:?} of {resource}: at most one '*' per key")]
     TooManyWildcards { resource: String, entry: String },
-    #[error("allowlist names unknown resource {0:?}")]
+    #[error("unknown resource {0:?}")]
     UnknownResource(String),
 }
 
@@ -32,6 +32,11 @@ impl AllowList {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The entries, in flag order.
+    pub fn entries(&self) -> &[String] {
+        &self.entries
     }
 
     /// The entries of `map` this list allows. `*` as the first entry allows all; a
@@ -70,7 +75,9 @@ impl AllowList {
     }
 }
 
-/// Parsed `--metric-labels-allowlist` / `--metric-annotations-allowlist`.
+/// Parsed `--metric-labels-allowlist` / `--metric-annotations-allowlist`: the one
+/// parser and the one resolution rule for the exporter's flags, its config file and
+/// `render`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AllowListFlag {
     by_resource: BTreeMap<String, AllowList>,
@@ -79,7 +86,9 @@ pub struct AllowListFlag {
 impl AllowListFlag {
     /// Parses `pods=[app,team],nodes=[*]`. Whitespace around names is ignored; `[]`
     /// is an empty list (the family then has no series); `*` as resource name means
-    /// every resource and wins over per-resource entries.
+    /// every resource and wins over per-resource entries (KSM's rule: with
+    /// `*=[app],pods=[team]` pods get `[app]`). A resource named twice gets the keys
+    /// of both entries.
     pub fn parse(text: &str) -> Result<AllowListFlag, AllowListError> {
         let format_error = || AllowListError::Format(text.to_string());
         let mut by_resource = BTreeMap::new();
@@ -111,7 +120,12 @@ impl AllowListFlag {
                     entries.push(item.to_string());
                 }
             }
-            by_resource.insert(name.to_string(), AllowList { entries });
+            let list: &mut AllowList = by_resource.entry(name.to_string()).or_default();
+            for entry in entries {
+                if !list.entries.contains(&entry) {
+                    list.entries.push(entry);
+                }
+            }
             rest = after_items.trim_start();
             if let Some(next) = rest.strip_prefix(',') {
                 rest = next.trim_start();
@@ -140,6 +154,11 @@ impl AllowListFlag {
             Some(name) => Err(AllowListError::UnknownResource(name.clone())),
             None => Ok(()),
         }
+    }
+
+    /// True when no resource has a list.
+    pub fn is_empty(&self) -> bool {
+        self.by_resource.is_empty()
     }
 
     /// The list for a resource: the `*` entry if there is one (in KSM it takes
@@ -310,6 +329,12 @@ mod tests {
             flag.for_resource("pods"),
             Some(AllowList::new(["app"])),
             "* takes precedence"
+        );
+        let flag = AllowListFlag::parse("pods=[a,b],pods=[b,c]").unwrap_or_default();
+        assert_eq!(
+            flag.for_resource("pods"),
+            Some(AllowList::new(["a", "b", "c"])),
+            "a resource named twice gets both entries' keys"
         );
         let flag = AllowListFlag::parse("pods=[]").unwrap_or_default();
         assert_eq!(

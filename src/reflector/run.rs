@@ -27,10 +27,20 @@ pub enum ContentTypeMode {
     Json,
 }
 
+impl ContentTypeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentTypeMode::Auto => "auto",
+            ContentTypeMode::Protobuf => "protobuf",
+            ContentTypeMode::Json => "json",
+        }
+    }
+}
+
 impl std::str::FromStr for ContentTypeMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
+        match s.trim().to_ascii_lowercase().as_str() {
             "auto" => Ok(ContentTypeMode::Auto),
             "protobuf" => Ok(ContentTypeMode::Protobuf),
             "json" => Ok(ContentTypeMode::Json),
@@ -449,6 +459,31 @@ pub fn plan(resources: &[&'static ResourceType], namespaces: &[String]) -> Vec<T
     targets
 }
 
+/// Applies `--namespaces-denylist` as KSM does: every list and watch of a namespaced
+/// resource carries `metadata.namespace!=<ns>` for each denied namespace (also with
+/// `--namespaces`, where a namespace in both lists then yields nothing). Cluster-scoped
+/// resources, `namespaces` included, are not filtered.
+pub fn exclude_namespaces(targets: Vec<Target>, denylist: &[String]) -> Vec<Target> {
+    if denylist.is_empty() {
+        return targets;
+    }
+    let selector = denylist
+        .iter()
+        .map(|ns| format!("metadata.namespace!={ns}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    targets
+        .into_iter()
+        .map(|target| {
+            if target.resource.namespaced {
+                target.with_field_selector(selector.clone())
+            } else {
+                target
+            }
+        })
+        .collect()
+}
+
 /// Starts one task per target. `sink_for` gives each target its own sink (per
 /// namespace targets of one resource must not swap each other's objects away).
 pub fn spawn_all(
@@ -472,4 +507,40 @@ pub fn spawn_all(
             tokio::spawn(reflector.run())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_namespace_denylist_filters_namespaced_targets_only() {
+        let by_plural =
+            |plural| ResourceType::by_plural(plural).unwrap_or_else(|| panic!("{plural}"));
+        let targets = exclude_namespaces(
+            plan(
+                &[
+                    by_plural("pods"),
+                    by_plural("nodes"),
+                    by_plural("namespaces"),
+                ],
+                &["a".to_string(), "b".to_string()],
+            ),
+            &["b".to_string(), "c".to_string()],
+        );
+        let described: Vec<(String, Option<&str>)> = targets
+            .iter()
+            .map(|t| (t.label(), t.field_selector.as_deref()))
+            .collect();
+        let selector = Some("metadata.namespace!=b,metadata.namespace!=c");
+        assert_eq!(
+            described,
+            [
+                ("pods/a".to_string(), selector),
+                ("pods/b".to_string(), selector),
+                ("nodes".to_string(), None),
+                ("namespaces".to_string(), None),
+            ]
+        );
+    }
 }

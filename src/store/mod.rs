@@ -48,8 +48,9 @@ pub enum StoreError {
     NoMetrics(String),
 }
 
-/// Which families to generate and which labels/annotations to expose.
-#[derive(Debug, Default)]
+/// Which families to generate and which labels/annotations to expose: the compiled
+/// values `crate::config` resolves from the flags, used as they are.
+#[derive(Debug, Default, Clone)]
 pub struct StoreOptions {
     pub filter: MetricFilter,
     pub labels_allowlist: AllowListFlag,
