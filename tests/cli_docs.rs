@@ -1,6 +1,6 @@
 //! `docs/cli.md` documents every flag: its flag reference is generated from the flag
 //! table (`kube_state_exporter::config::flags`) and its `--help` block is the binary's
-//! `--help`. `UPDATE_CLI_DOCS=1 cargo test --test cli_docs` rewrites both blocks.
+//! `--help`. `UPDATE_GOLDEN=1 cargo test --test cli_docs` rewrites both blocks.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,11 +29,11 @@ fn check_block(name: &str, expected: &str) {
     let start = doc.find(&begin).expect("begin marker") + begin.len();
     let stop = doc.find(&end).expect("end marker");
     if doc[start..stop] != *expected {
-        if std::env::var_os("UPDATE_CLI_DOCS").is_some() {
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
             let updated = format!("{}{expected}{}", &doc[..start], &doc[stop..]);
             std::fs::write(&path, updated).expect("rewriting docs/cli.md");
         } else {
-            panic!("docs/cli.md ({name}) is out of date; run: UPDATE_CLI_DOCS=1 cargo test --test cli_docs");
+            panic!("docs/cli.md ({name}) is out of date; run: UPDATE_GOLDEN=1 cargo test --test cli_docs");
         }
     }
 }

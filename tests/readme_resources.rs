@@ -1,6 +1,6 @@
 //! README's table of served resources follows the registry: one row per resource
 //! with metrics (families, opt-in families, whether KSM serves it by default).
-//! After adding a resource, `UPDATE_EXPECT=1 cargo test --test readme_resources`
+//! After adding a resource, `UPDATE_GOLDEN=1 cargo test --test readme_resources`
 //! rewrites the table between its markers.
 
 use std::path::Path;
@@ -51,7 +51,7 @@ fn readme_lists_every_served_resource_with_its_family_count() {
         .expect("README has the resources:end marker")
         + start;
     let want = table();
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
         let updated = format!("{}{}{}", &readme[..start], want, &readme[end..]);
         std::fs::write(&path, updated).expect("README.md written");
         return;
@@ -59,6 +59,6 @@ fn readme_lists_every_served_resource_with_its_family_count() {
     assert_eq!(
         &readme[start..end],
         want,
-        "README's resource table is out of date: UPDATE_EXPECT=1 cargo test --test readme_resources"
+        "README's resource table is out of date: UPDATE_GOLDEN=1 cargo test --test readme_resources"
     );
 }

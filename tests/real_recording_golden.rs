@@ -3,7 +3,7 @@
 //! user runs it, and compared with `tests/golden/real-1.35-all.prom`. Every resource and
 //! every opt-in family is enabled, and every label and annotation allowlisted, so the
 //! golden file shows each family the recording has data for. After an intended change,
-//! `UPDATE_EXPECT=1 cargo test --test real_recording_golden` rewrites the golden file;
+//! `UPDATE_GOLDEN=1 cargo test --test real_recording_golden` rewrites the golden file;
 //! review its diff.
 
 mod support;
@@ -58,11 +58,11 @@ fn every_resource_of_the_real_recording_matches_the_golden_file() {
     support::promtool_check(&got);
 
     let path = root.join("tests/golden/real-1.35-all.prom");
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &got).expect("golden file written");
     }
     let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_EXPECT=1 writes it)", path.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
     if got != want {
         let (got_lines, want_lines): (Vec<&str>, Vec<&str>) =
             (got.lines().collect(), want.lines().collect());
@@ -77,7 +77,7 @@ fn every_resource_of_the_real_recording_matches_the_golden_file() {
             .take(20)
             .collect();
         panic!(
-            "/metrics differs from {}:\n missing {missing:#?}\n unexpected {extra:#?}\n(UPDATE_EXPECT=1 rewrites it after an intended change)",
+            "/metrics differs from {}:\n missing {missing:#?}\n unexpected {extra:#?}\n(UPDATE_GOLDEN=1 rewrites it after an intended change)",
             path.display()
         );
     }

@@ -2,7 +2,7 @@
 //! one grouped kind) and its resource table go in, the formatted Rust that `build.rs`
 //! would write comes out and is compared with `tests/fixtures/glue.expected.rs`.
 //! After an intended change of the generator, rewrite the fixture with
-//! `UPDATE_EXPECT=1 cargo test -p api-codegen --test glue_snapshot` and review its diff.
+//! `UPDATE_GOLDEN=1 cargo test -p api-codegen --test glue_snapshot` and review its diff.
 
 use std::path::PathBuf;
 
@@ -75,11 +75,11 @@ view = "table"
 fn glue_matches_the_expected_output() {
     let got = glue_source(&descriptors(), &pin(), &table("")).expect("glue generates");
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/glue.expected.rs");
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &got).expect("fixture written");
     }
     let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_EXPECT=1 writes it)", path.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
     if got != want {
         let first = got
             .lines()
