@@ -1,5 +1,6 @@
-//! Measures what the store keeps per pod (printed, not asserted: figures, not
-//! pass/fail). Run: `cargo test --release --test store_memory -- --nocapture`.
+//! Measures what the store keeps per pod, and per object of every kind (printed, not
+//! asserted: figures, not pass/fail).
+//! Run: `cargo test --release --test store_memory -- --nocapture --test-threads=1`.
 //!
 //! Pods are shaped like the baseline cluster's (`../shared/ksm-reference/baseline.md`):
 //! 1–2 containers with resources, 7 labels, 2 annotations, owner reference,
@@ -186,6 +187,9 @@ fn pod(index: usize) -> Object {
 #[test]
 fn bytes_per_pod() {
     const PODS: usize = 5000;
+    let _one_at_a_time = MEASURING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let store = Store::new(&["pods"], &StoreOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     // Objects are built after the first reading and consumed by the store, so the
     // difference is what the store keeps.
@@ -233,4 +237,83 @@ fn bytes_per_pod() {
         samples as f64 / PODS as f64
     );
     assert!(samples > PODS, "the measurement rendered real pods");
+}
+
+/// The measurements share one allocation counter: one at a time.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The objects of every kind in the real-apiserver recording, decoded as the
+/// exporter decodes them (secrets from their Table).
+fn recorded_objects() -> Vec<(&'static str, Vec<Object>)> {
+    use kube_state_exporter::api::ResourceType;
+    use kube_state_exporter::client::decode::{decode_body, page_from_body};
+    use kube_state_exporter::replay::Recording;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/recordings/real-1.35-all");
+    let recording = Recording::load(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut kinds: BTreeMap<&'static str, Vec<Object>> = BTreeMap::new();
+    for capture in &recording.manifest.captures {
+        let mut words = capture.note.split(' ');
+        let (Some("list"), Some(plural)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Some(resource) = ResourceType::by_plural(plural) else {
+            continue;
+        };
+        if kinds.contains_key(resource.plural) {
+            continue;
+        }
+        let body = recording.bodies[&capture.body].clone();
+        let page = decode_body(&capture.content_type, body)
+            .and_then(|body| page_from_body(resource, body))
+            .unwrap_or_else(|e| panic!("{}: {e}", capture.body));
+        kinds.insert(resource.plural, page.objects);
+    }
+    kinds.into_iter().collect()
+}
+
+/// `template` as a new object: its JSON with another name and uid.
+fn copy_of(template: &Object, index: usize) -> Object {
+    let mut value = template.to_json_value().unwrap_or_else(|e| panic!("{e}"));
+    let name = value["metadata"]["name"]
+        .as_str()
+        .unwrap_or("x")
+        .to_string();
+    value["metadata"]["name"] = format!("{name}-{index}").into();
+    value["metadata"]["uid"] = format!("{index:08x}-0000-4000-8000-{index:012x}").into();
+    let resource = template.resource();
+    let bytes = serde_json::to_vec(&value).unwrap_or_else(|e| panic!("{e}"));
+    Object::from_json(resource.api_version, resource.kind, &bytes)
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("{} does not decode back", resource.kind))
+}
+
+/// What the store keeps per object of each kind, default flags: the recording's
+/// objects of that kind, copied under new names until there are `COPIES`. The
+/// figures behind `docs/sizing.md`.
+#[test]
+fn bytes_per_object_of_every_kind() {
+    const COPIES: usize = 1000;
+    let _one_at_a_time = MEASURING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let kinds = recorded_objects();
+    assert_eq!(kinds.len(), 39, "the recording has every kind");
+    println!("{:<36} {:>8} {:>14}", "resource", "objects", "bytes/object");
+    for (plural, templates) in kinds {
+        assert!(!templates.is_empty(), "no {plural} in the recording");
+        let store =
+            Store::new(&[plural], &StoreOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let copies: Vec<Object> = (0..COPIES)
+            .map(|i| copy_of(&templates[i % templates.len()], i))
+            .collect();
+        let before = LIVE.load(Ordering::Relaxed);
+        for object in copies {
+            store.apply(plural, Event::Apply(object));
+        }
+        let after = LIVE.load(Ordering::Relaxed);
+        let per_object = (after - before) as f64 / COPIES as f64;
+        println!("{plural:<36} {COPIES:>8} {per_object:>14.0}");
+        assert!(per_object > 0.0, "{plural}: the store kept nothing");
+    }
 }

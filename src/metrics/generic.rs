@@ -1,6 +1,6 @@
 //! Families every resource builds the same way from its metadata: creation and
 //! deletion time, allowlisted labels and annotations, owners, resource version,
-//! generation. Each constructor takes only what differs between resources (the
+//! generation, and the label-less info series. Each constructor takes only what differs between resources (the
 //! family name and stability), so a resource table names them in one row each.
 
 use crate::api::Kind;
@@ -84,6 +84,19 @@ pub const fn generation<T: Kind>(name: &'static str, stability: Stability) -> Fa
         &[],
         generation_number::<T>,
     )
+}
+
+/// `kube_<kind>_info` with no labels beyond the defaults: 1 for every object.
+pub const fn info<T: Kind>(
+    name: &'static str,
+    stability: Stability,
+    help: &'static str,
+) -> Family<T> {
+    gauge(name, stability, help, &[], one::<T>)
+}
+
+fn one<'a, T: Kind>(_: &'a T, _: &Context, out: &mut Samples<'a>) {
+    out.push([], 1.0);
 }
 
 fn created_at<'a, T: Kind>(object: &'a T, _: &Context, out: &mut Samples<'a>) {

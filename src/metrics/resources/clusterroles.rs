@@ -1,7 +1,7 @@
 //! `clusterroles`: 5 families, in kube-state-metrics' order. Default label: clusterrole.
 
 use crate::api::rbac::v1::ClusterRole;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{Family, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::resource::{name_only, ResourceDef};
 
@@ -9,7 +9,7 @@ use crate::metrics::resource::{name_only, ResourceDef};
 pub static FAMILIES: &[Family<ClusterRole>] = &[
     generic::annotations("kube_clusterrole_annotations", Alpha),
     generic::labels("kube_clusterrole_labels", Alpha),
-    gauge("kube_clusterrole_info", Alpha, "One series per cluster role.", &[], info),
+    generic::info("kube_clusterrole_info", Alpha, "One series per cluster role."),
     generic::created("kube_clusterrole_created", Alpha),
     generic::resource_version("kube_clusterrole_metadata_resource_version", Alpha),
 ];
@@ -19,7 +19,3 @@ pub static RESOURCE: ResourceDef<ClusterRole> = ResourceDef {
     default_values: name_only::<ClusterRole>,
     families: FAMILIES,
 };
-
-fn info<'a>(_: &'a ClusterRole, _: &Context, out: &mut Samples<'a>) {
-    out.push([], 1.0);
-}

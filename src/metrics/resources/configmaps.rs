@@ -2,17 +2,15 @@
 //! configmap. Only metadata is read, so a metadata-only listing serves every family.
 
 use crate::api::core::v1::ConfigMap;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{Family, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<ConfigMap>] = &[
     generic::annotations("kube_configmap_annotations", Alpha),
     generic::labels("kube_configmap_labels", Stable),
-    gauge("kube_configmap_info", Stable, "1 for every config map.", &[], info),
+    generic::info("kube_configmap_info", Stable, "1 for every config map."),
     generic::created("kube_configmap_created", Stable),
     generic::resource_version("kube_configmap_metadata_resource_version", Alpha),
 ];
@@ -22,7 +20,3 @@ pub static RESOURCE: ResourceDef<ConfigMap> = ResourceDef {
     default_values: namespace_and_name,
     families: FAMILIES,
 };
-
-fn info<'a>(_: &'a ConfigMap, _: &Context, out: Out<'a, '_>) {
-    out.push([], 1.0);
-}

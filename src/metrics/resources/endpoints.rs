@@ -13,7 +13,7 @@ type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Endpoints>] = &[
-    gauge("kube_endpoint_info", Stable, "1 for every Endpoints object.", &[], info),
+    generic::info("kube_endpoint_info", Stable, "1 for every Endpoints object."),
     generic::created("kube_endpoint_created", Stable),
     generic::annotations("kube_endpoint_annotations", Alpha),
     generic::labels("kube_endpoint_labels", Stable),
@@ -30,10 +30,6 @@ pub static RESOURCE: ResourceDef<Endpoints> = ResourceDef {
 /// An unset port reads as Go's zero, `0`.
 fn port_number(p: &EndpointPort) -> Cow<'static, str> {
     Cow::Owned(p.port.unwrap_or(0).to_string())
-}
-
-fn info<'a>(_: &'a Endpoints, _: &Context, out: Out<'a, '_>) {
-    out.push([], 1.0);
 }
 
 /// A subset without ports yields no series, whatever its addresses.

@@ -12,7 +12,7 @@ type Out<'a, 'b> = &'b mut Samples<'a>;
 pub static FAMILIES: &[Family<Job>] = &[
     generic::annotations("kube_job_annotations", Alpha),
     generic::labels("kube_job_labels", Stable),
-    gauge("kube_job_info", Stable, "One series per job.", &[], info),
+    generic::info("kube_job_info", Stable, "One series per job."),
     generic::created("kube_job_created", Stable),
     gauge("kube_job_spec_parallelism", Stable, "Most pods the job runs at the same time.", &[], spec_parallelism),
     gauge("kube_job_spec_completions", Stable, "Successful pods the job needs to be complete.", &[], spec_completions),
@@ -63,10 +63,6 @@ fn optional<'a, N: Into<f64>>(value: Option<N>, out: Out<'a, '_>) {
 }
 
 // ---- families ----------------------------------------------------------------
-
-fn info<'a>(_: &'a Job, _: &Context, out: Out<'a, '_>) {
-    out.push([], 1.0);
-}
 
 fn spec_parallelism<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
     optional(spec(j).parallelism, out);

@@ -1,7 +1,7 @@
 //! `roles`: 5 families, in kube-state-metrics' order. Default labels: namespace, role.
 
 use crate::api::rbac::v1::Role;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{Family, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
 
@@ -9,7 +9,7 @@ use crate::metrics::resource::{namespace_and_name, ResourceDef};
 pub static FAMILIES: &[Family<Role>] = &[
     generic::annotations("kube_role_annotations", Alpha),
     generic::labels("kube_role_labels", Alpha),
-    gauge("kube_role_info", Alpha, "One series per role.", &[], info),
+    generic::info("kube_role_info", Alpha, "One series per role."),
     generic::created("kube_role_created", Alpha),
     generic::resource_version("kube_role_metadata_resource_version", Alpha),
 ];
@@ -19,7 +19,3 @@ pub static RESOURCE: ResourceDef<Role> = ResourceDef {
     default_values: namespace_and_name::<Role>,
     families: FAMILIES,
 };
-
-fn info<'a>(_: &'a Role, _: &Context, out: &mut Samples<'a>) {
-    out.push([], 1.0);
-}

@@ -12,7 +12,7 @@ type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Secret>] = &[
-    gauge("kube_secret_info", Stable, "1 for every secret.", &[], info),
+    generic::info("kube_secret_info", Stable, "1 for every secret."),
     gauge("kube_secret_type", Stable, "Type of the secret (Opaque, kubernetes.io/tls, ...).", &["type"], secret_type),
     generic::annotations("kube_secret_annotations", Alpha),
     generic::labels("kube_secret_labels", Stable),
@@ -26,10 +26,6 @@ pub static RESOURCE: ResourceDef<Secret> = ResourceDef {
     default_values: namespace_and_name,
     families: FAMILIES,
 };
-
-fn info<'a>(_: &'a Secret, _: &Context, out: Out<'a, '_>) {
-    out.push([], 1.0);
-}
 
 /// An unset type is written as "", as Go's zero value (the API server defaults it
 /// to Opaque on create, so this only shows for objects that lack it on the wire).

@@ -11,7 +11,7 @@ type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<ValidatingWebhookConfiguration>] = &[
-    gauge("kube_validatingwebhookconfiguration_info", Alpha, "One series per validating webhook configuration.", &[], info),
+    generic::info("kube_validatingwebhookconfiguration_info", Alpha, "One series per validating webhook configuration."),
     generic::created("kube_validatingwebhookconfiguration_created", Alpha),
     generic::resource_version("kube_validatingwebhookconfiguration_metadata_resource_version", Alpha),
     gauge("kube_validatingwebhookconfiguration_webhook_clientconfig_service", Alpha, "Each webhook with the service the apiserver calls it through (empty for URL webhooks).", &["webhook_name", "service_name", "service_namespace"], webhook_clientconfig_service),
@@ -22,10 +22,6 @@ pub static RESOURCE: ResourceDef<ValidatingWebhookConfiguration> = ResourceDef {
     default_values: namespace_and_name::<ValidatingWebhookConfiguration>,
     families: FAMILIES,
 };
-
-fn info<'a>(_: &'a ValidatingWebhookConfiguration, _: &Context, out: Out<'a, '_>) {
-    out.push([], 1.0);
-}
 
 fn webhook_clientconfig_service<'a>(
     c: &'a ValidatingWebhookConfiguration,
