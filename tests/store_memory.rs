@@ -299,21 +299,27 @@ fn bytes_per_object_of_every_kind() {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let kinds = recorded_objects();
     assert_eq!(kinds.len(), 39, "the recording has every kind");
-    println!("{:<36} {:>8} {:>14}", "resource", "objects", "bytes/object");
+    println!(
+        "{:<36} {:>8} {:>14} {:>14}",
+        "resource", "objects", "bytes/object", "of it samples"
+    );
     for (plural, templates) in kinds {
         assert!(!templates.is_empty(), "no {plural} in the recording");
         let store =
             Store::new(&[plural], &StoreOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        // The copies are built after the first reading and consumed by the store,
+        // so the difference is what the store keeps.
+        let before = LIVE.load(Ordering::Relaxed);
         let copies: Vec<Object> = (0..COPIES)
             .map(|i| copy_of(&templates[i % templates.len()], i))
             .collect();
-        let before = LIVE.load(Ordering::Relaxed);
         for object in copies {
             store.apply(plural, Event::Apply(object));
         }
         let after = LIVE.load(Ordering::Relaxed);
         let per_object = (after - before) as f64 / COPIES as f64;
-        println!("{plural:<36} {COPIES:>8} {per_object:>14.0}");
+        let compact = store.heap_bytes(plural) as f64 / COPIES as f64;
+        println!("{plural:<36} {COPIES:>8} {per_object:>14.0} {compact:>14.0}");
         assert!(per_object > 0.0, "{plural}: the store kept nothing");
     }
 }
