@@ -125,6 +125,9 @@ impl<'a> Samples<'a> {
     }
 }
 
+/// Where a family's function writes: `fn f<'a>(o: &'a Kind, ctx: &Context, out: Out<'a, '_>)`.
+pub type Out<'a, 'b> = &'b mut Samples<'a>;
+
 /// A family's function: object in, samples (borrowing from the object) out.
 pub type Generator<T> = for<'a> fn(&'a T, &Context, &mut Samples<'a>);
 

@@ -5,12 +5,10 @@ use crate::api::certificates::v1::{
     CertificateSigningRequest, CertificateSigningRequestSpec, CertificateSigningRequestStatus,
 };
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{s, zero_or};
 use crate::metrics::resource::ResourceDef;
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<CertificateSigningRequest>] = &[
@@ -65,6 +63,7 @@ fn cert_length<'a>(csr: &'a CertificateSigningRequest, _: &Context, out: Out<'a,
 mod tests {
     use super::*;
     use crate::api::certificates::v1::CertificateSigningRequestCondition;
+    use crate::metrics::family::Samples;
 
     #[test]
     fn conditions_are_counted_per_type() {

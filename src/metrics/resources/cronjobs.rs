@@ -5,12 +5,10 @@ mod schedule;
 use crate::api::batch::v1::{CronJob, CronJobSpec, CronJobStatus};
 use crate::api::meta::v1::Time;
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{bool_value, s, unix, unix_if_set, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<CronJob>] = &[

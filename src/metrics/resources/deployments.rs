@@ -6,12 +6,10 @@ use crate::api::apps::v1::{
 };
 use crate::api::intstr::IntOrString;
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Deployment>] = &[
@@ -185,6 +183,7 @@ fn max_surge<'a>(d: &'a Deployment, _: &Context, out: Out<'a, '_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::family::Samples;
 
     fn int(n: i32) -> IntOrString {
         IntOrString {

@@ -4,12 +4,10 @@
 use std::borrow::Cow;
 
 use crate::api::core::v1::{EndpointPort, Endpoints};
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::s;
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Endpoints>] = &[
@@ -71,6 +69,7 @@ fn ports<'a>(e: &'a Endpoints, _: &Context, out: Out<'a, '_>) {
 mod tests {
     use super::*;
     use crate::api::core::v1::{EndpointAddress, EndpointSubset};
+    use crate::metrics::family::Samples;
 
     fn address_of(ip: &str) -> EndpointAddress {
         EndpointAddress {

@@ -5,12 +5,10 @@ use std::borrow::Cow;
 
 use crate::api::discovery::v1::{EndpointConditions, EndpointSlice};
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{bool_word, s, zero_or};
 use crate::metrics::resource::ResourceDef;
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<EndpointSlice>] = &[

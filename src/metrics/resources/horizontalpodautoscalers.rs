@@ -8,12 +8,10 @@ use crate::api::autoscaling::v2::{
     MetricTarget, MetricValueStatus,
 };
 use crate::api::resource::Quantity as QuantityMessage;
-use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, s, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 const TARGET_LABELS: &[&str] = &["metric_name", "metric_target_type", "container"];
 

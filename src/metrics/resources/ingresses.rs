@@ -5,14 +5,10 @@ use std::borrow::Cow;
 use crate::api::core::v1::TypedLocalObjectReference;
 use crate::api::networking::v1::{Ingress, IngressBackend, IngressSpec};
 use crate::api::Kind;
-use crate::metrics::family::{
-    dynamic_gauge, gauge, Context, Family, Sample, Samples, Stability::*,
-};
+use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Out, Sample, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{s, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 const SERVICE_BACKEND: [&str; 5] = ["host", "path", "path_type", "service_name", "service_port"];
 const RESOURCE_BACKEND: [&str; 6] = [

@@ -1,12 +1,10 @@
 //! `jobs`: 17 families, in kube-state-metrics' order. Default labels: namespace, job_name.
 
 use crate::api::batch::v1::{Job, JobCondition, JobSpec, JobStatus};
-use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, unix, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Job>] = &[
@@ -157,6 +155,7 @@ fn status_suspended<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::family::Samples;
 
     fn job(failed: i32, reasons: &[&str]) -> Job {
         Job {

@@ -3,11 +3,9 @@
 
 use crate::api::coordination::v1::{Lease, LeaseSpec};
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::kube::{s, zero_or, GO_ZERO_TIME_UNIX};
 use crate::metrics::resource::{name_only, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Lease>] = &[
@@ -50,6 +48,7 @@ fn renew_time<'a>(l: &'a Lease, _: &Context, out: Out<'a, '_>) {
 mod tests {
     use super::*;
     use crate::api::meta::v1::MicroTime;
+    use crate::metrics::family::Samples;
 
     fn renewed(seconds: Option<i64>) -> Vec<f64> {
         let lease = Lease {

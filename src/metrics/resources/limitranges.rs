@@ -5,12 +5,10 @@ use std::collections::BTreeMap;
 
 use crate::api::core::v1::{LimitRange, LimitRangeSpec};
 use crate::api::resource::Quantity as QuantityMessage;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, s, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<LimitRange>] = &[

@@ -2,12 +2,10 @@
 //! (the Namespace's own name).
 
 use crate::api::core::v1::{Namespace, NamespaceStatus};
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, zero_or};
 use crate::metrics::resource::{name_only, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Namespace>] = &[

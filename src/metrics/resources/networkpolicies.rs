@@ -3,12 +3,10 @@
 
 use crate::api::networking::v1::{NetworkPolicy, NetworkPolicySpec};
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{unix, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<NetworkPolicy>] = &[

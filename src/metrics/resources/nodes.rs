@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 use crate::api::core::v1::{Node, NodeSpec, NodeStatus, NodeSystemInfo};
 use crate::api::resource::Quantity as QuantityMessage;
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, zero_or};
 use crate::metrics::resource::{name_only, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Node>] = &[
@@ -140,6 +138,7 @@ fn status_addresses<'a>(n: &'a Node, _: &Context, out: Out<'a, '_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::family::Samples;
 
     #[test]
     fn table_has_thirteen_families_in_ksm_order() {

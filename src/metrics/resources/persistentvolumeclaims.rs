@@ -6,12 +6,10 @@ use crate::api::core::v1::{
     VolumeResourceRequirements,
 };
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 /// The pre-`storageClassName` way of naming a claim's class; KSM still prefers it.
 const BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-class";

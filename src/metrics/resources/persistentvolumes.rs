@@ -4,12 +4,10 @@
 use std::borrow::Cow;
 
 use crate::api::core::v1::{PersistentVolume, PersistentVolumeSource, PersistentVolumeSpec};
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, zero_or};
 use crate::metrics::resource::{name_only, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 const INFO_LABELS: &[&str] = &[
     "storageclass",
@@ -166,6 +164,7 @@ fn access_mode<'a>(p: &'a PersistentVolume, _: &Context, out: Out<'a, '_>) {
 mod tests {
     use super::*;
     use crate::api::core::v1::{FcVolumeSource, IscsiPersistentVolumeSource, NfsVolumeSource};
+    use crate::metrics::family::Samples;
 
     fn info_of(src: PersistentVolumeSource) -> Vec<(&'static str, String)> {
         let pv = PersistentVolume {

@@ -9,16 +9,12 @@ use crate::api::core::v1::{
 };
 use crate::api::resource::Quantity as QuantityMessage;
 use crate::api::Kind;
-use crate::metrics::family::{
-    counter, dynamic_gauge, gauge, Context, Family, Samples, Stability::*,
-};
+use crate::metrics::family::{counter, dynamic_gauge, gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{
     self, bool_value, bool_word, last_state, s, state, unix, zero_or, ResourceKind,
 };
 use crate::metrics::resource::ResourceDef;
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 const C: &[&str] = &["container"];
 const C_REASON: &[&str] = &["container", "reason"];
@@ -598,6 +594,7 @@ mod tests {
     use super::*;
     use crate::api::core::v1::PodIp;
     use crate::api::meta::v1::{ObjectMeta, OwnerReference};
+    use crate::metrics::family::Samples;
 
     fn run(family: &str, pod: &Pod, ctx: &Context) -> Vec<(Vec<String>, Vec<String>, f64)> {
         let family = FAMILIES

@@ -2,12 +2,10 @@
 //! namespace, replicaset.
 
 use crate::api::apps::v1::{ReplicaSet, ReplicaSetSpec, ReplicaSetStatus};
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::zero_or;
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<ReplicaSet>] = &[

@@ -4,12 +4,11 @@
 use crate::api::core::v1::{
     ReplicationController, ReplicationControllerSpec, ReplicationControllerStatus,
 };
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::zero_or;
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
 
-type Out<'a, 'b> = &'b mut Samples<'a>;
 type Rc = ReplicationController;
 
 #[rustfmt::skip]

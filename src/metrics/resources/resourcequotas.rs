@@ -2,12 +2,10 @@
 //! namespace, resourcequota.
 
 use crate::api::core::v1::{ResourceQuota, ResourceQuotaStatus};
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<ResourceQuota>] = &[

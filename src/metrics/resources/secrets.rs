@@ -3,12 +3,10 @@
 //! metadata.
 
 use crate::api::core::v1::Secret;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::s;
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<Secret>] = &[

@@ -3,12 +3,10 @@
 
 use crate::api::core::v1::ServiceAccount;
 use crate::api::Kind;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{bool_word, s};
 use crate::metrics::resource::ResourceDef;
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<ServiceAccount>] = &[

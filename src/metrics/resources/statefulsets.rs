@@ -5,12 +5,10 @@ use crate::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy as RetentionPolicy,
     StatefulSetSpec, StatefulSetStatus,
 };
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{s, zero_or};
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<StatefulSet>] = &[

@@ -1,12 +1,10 @@
 //! `storageclasses`: 4 families, in kube-state-metrics' order. Default label: storageclass.
 
 use crate::api::storage::v1::StorageClass;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::s;
 use crate::metrics::resource::{name_only, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<StorageClass>] = &[

@@ -2,12 +2,10 @@
 //! labels: namespace (always empty: cluster-scoped), validatingwebhookconfiguration.
 
 use crate::api::admissionregistration::v1::ValidatingWebhookConfiguration;
-use crate::metrics::family::{gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::s;
 use crate::metrics::resource::{namespace_and_name, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<ValidatingWebhookConfiguration>] = &[

@@ -5,12 +5,10 @@ use crate::api::storage::v1::{
     VolumeAttachment, VolumeAttachmentSource, VolumeAttachmentSpec, VolumeAttachmentStatus,
 };
 use crate::api::Kind;
-use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Samples, Stability::*};
+use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, zero_or};
 use crate::metrics::resource::{name_only, ResourceDef};
-
-type Out<'a, 'b> = &'b mut Samples<'a>;
 
 #[rustfmt::skip]
 pub static FAMILIES: &[Family<VolumeAttachment>] = &[
