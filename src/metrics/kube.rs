@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use crate::api::core::v1::{ContainerState, ContainerStatus};
-use crate::api::meta::v1::{ObjectMeta, Time};
+use crate::api::meta::v1::Time;
 use crate::api::resource::Quantity as QuantityMessage;
 
 use super::labelmap::{self, AllowList};
@@ -34,9 +34,6 @@ pub fn s(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or("")
 }
 
-pub fn meta(metadata: &Option<ObjectMeta>) -> &ObjectMeta {
-    metadata.as_ref().unwrap_or(&crate::api::EMPTY_META)
-}
 
 /// A `metav1.Time` as Unix seconds; unset reads as Go's zero time.
 pub fn unix(time: &Option<Time>) -> f64 {
