@@ -505,7 +505,12 @@ fn prometheus_rule_carries_the_plain_rule_file() {
     let [(path, rule)] = deploy.prometheus_rules.as_slice() else {
         panic!("expected one PrometheusRule under deploy/");
     };
-    assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1", "{}", path.display());
+    assert_eq!(
+        rule["apiVersion"],
+        "monitoring.coreos.com/v1",
+        "{}",
+        path.display()
+    );
     assert_eq!(rule["metadata"]["name"], "kube-state-exporter");
     let keys: BTreeSet<&str> = rule
         .as_object()
@@ -522,12 +527,20 @@ fn prometheus_rule_carries_the_plain_rule_file() {
     let plain = repo().join("deploy/rules/schema-drift.rules.yaml");
     let text = std::fs::read_to_string(&plain).expect("the plain rule file");
     let plain: serde_json::Value = serde_norway::from_str(&text).expect("valid YAML");
-    assert_eq!(rule["spec"], plain, "{} differs from the plain rule file", path.display());
+    assert_eq!(
+        rule["spec"],
+        plain,
+        "{} differs from the plain rule file",
+        path.display()
+    );
     let alerts: Vec<&str> = plain["groups"][0]["rules"]
         .as_array()
         .expect("rules")
         .iter()
         .filter_map(|r| r["alert"].as_str())
         .collect();
-    assert!(alerts.contains(&"KubeStateExporterSchemaDrift"), "{alerts:?}");
+    assert!(
+        alerts.contains(&"KubeStateExporterSchemaDrift"),
+        "{alerts:?}"
+    );
 }

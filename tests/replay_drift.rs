@@ -198,7 +198,11 @@ async fn the_drift_series_go_when_the_resource_decodes_cleanly_again() {
         }),
         ..Default::default()
     };
-    let body = envelope::seal("v1", "Node", Bytes::from(prost::Message::encode_to_vec(&node)));
+    let body = envelope::seal(
+        "v1",
+        "Node",
+        Bytes::from(prost::Message::encode_to_vec(&node)),
+    );
     let json = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Node",
