@@ -60,6 +60,10 @@ fn run() -> Result<(), String> {
     let table = api_codegen::ResourceTable::load(&manifest_dir.join("proto/resources.toml"))
         .map_err(|e| e.to_string())?;
     api_codegen::generate(&merged, &pin, &table, &out_dir).map_err(|e| e.to_string())?;
+    let families = overlay_families(&manifest_dir, &merged, &pin, &table, &overlays)?;
+    api_codegen::generate_overlay_families(&families, &pin, &table, &out_dir)
+        .map_err(|e| e.to_string())?;
+    overlay_cfgs(&manifest_dir, &overlays);
 
     write(&out_dir.join("upstream.fds"), &upstream.encode_to_vec())?;
     write(&out_dir.join("merged.fds"), &merged.encode_to_vec())?;
@@ -75,6 +79,85 @@ fn run() -> Result<(), String> {
         schema_overlay::schema_hash(&merged)
     );
     Ok(())
+}
+
+/// The metric families the overlays declare, checked against the merged schema and
+/// against the names of the built-in (KSM) families.
+fn overlay_families(
+    manifest_dir: &Path,
+    merged: &prost_types::FileDescriptorSet,
+    pin: &schema_overlay::Pin,
+    table: &api_codegen::ResourceTable,
+    overlays: &[Overlay],
+) -> Result<Vec<schema_overlay::CheckedFamily>, String> {
+    if overlays.iter().all(|o| o.families().is_empty()) {
+        return Ok(Vec::new());
+    }
+    let resources: Vec<schema_overlay::ResourceRef> = table
+        .resources
+        .iter()
+        .filter_map(|spec| {
+            let package = pin.package_for(&spec.api_version)?;
+            Some(schema_overlay::ResourceRef {
+                plural: spec.plural.clone(),
+                message: format!("{package}.{}", spec.kind),
+            })
+        })
+        .collect();
+    let existing = builtin_family_names(manifest_dir)?;
+    schema_overlay::check_families(merged, overlays, &resources, &existing)
+        .map_err(|e| e.to_string())
+}
+
+/// Every `"kube_…"` string literal of `src/metrics/resources/*.rs`: the built-in
+/// family names (each resource table spells its names out), read from the source
+/// because the build script cannot run the crate it builds.
+fn builtin_family_names(manifest_dir: &Path) -> Result<Vec<String>, String> {
+    let dir = manifest_dir.join("src/metrics/resources");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names = Vec::new();
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for literal in text.split('"').skip(1).step_by(2) {
+            let is_name = literal.starts_with("kube_")
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if is_name {
+                names.push(literal.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// `cfg(overlay_<name>)` for each selected overlay, so tests that need an overlay
+/// build (tests/overlay_families.rs) compile only in one. Every overlay under
+/// `overlays/` is declared, so the stock build does not warn about the cfg.
+fn overlay_cfgs(manifest_dir: &Path, selected: &[Overlay]) {
+    let cfg = |name: &str| format!("overlay_{}", name.replace(['-', '.'], "_"));
+    let mut known: Vec<String> = std::fs::read_dir(manifest_dir.join("overlays"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    known.extend(selected.iter().map(|o| o.name().to_string()));
+    for name in known {
+        println!("cargo::rustc-check-cfg=cfg({})", cfg(&name));
+    }
+    for overlay in selected {
+        println!("cargo::rustc-cfg={}", cfg(overlay.name()));
+    }
 }
 
 /// The recording `--demo` replays, embedded so the binary needs no files: a generated

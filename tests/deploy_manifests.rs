@@ -33,7 +33,8 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every Kubernetes object under deploy/ (kustomization.yaml excluded), with its file.
+/// Every Kubernetes object under deploy/ (kustomization.yaml and the plain Prometheus
+/// rule files of deploy/rules/ excluded), with its file.
 fn manifests() -> Vec<(PathBuf, serde_json::Value)> {
     let mut files = Vec::new();
     yaml_files(&repo().join("deploy"), &mut files);
@@ -41,6 +42,7 @@ fn manifests() -> Vec<(PathBuf, serde_json::Value)> {
     for path in files
         .into_iter()
         .filter(|path| !path.ends_with("kustomization.yaml"))
+        .filter(|path| !path.starts_with(repo().join("deploy/rules")))
     {
         let text = std::fs::read_to_string(&path).expect("readable manifest");
         for document in serde_norway::Deserializer::from_str(&text) {
@@ -78,6 +80,7 @@ struct Deploy {
     deployments: Vec<Deployment>,
     services: Vec<Service>,
     pods: Vec<Pod>,
+    prometheus_rules: Vec<(PathBuf, serde_json::Value)>,
 }
 
 fn load() -> Deploy {
@@ -91,6 +94,8 @@ fn load() -> Deploy {
             "Deployment" => deploy.deployments.push(typed(&path, &value)),
             "Service" => deploy.services.push(typed(&path, &value)),
             "Pod" => deploy.pods.push(typed(&path, &value)),
+            // A CRD: k8s-openapi has no type for it, so it is checked structurally.
+            "PrometheusRule" => deploy.prometheus_rules.push((path.clone(), value)),
             other => panic!("{}: unexpected kind {other:?}", path.display()),
         }
     }
@@ -488,5 +493,54 @@ fn dockerfile_is_multi_stage_and_passes_schema_overlays_to_the_build() {
     assert!(
         build.contains("SCHEMA_OVERLAYS=\"${SCHEMA_OVERLAYS}\""),
         "{build}"
+    );
+}
+
+/// The PrometheusRule (a Prometheus Operator CRD, no k8s-openapi type): its
+/// apiVersion, a name, and spec.groups equal to the plain rule file that promtool
+/// checks (tests/alert_rules.rs), so the two cannot drift apart.
+#[test]
+fn prometheus_rule_carries_the_plain_rule_file() {
+    let deploy = load();
+    let [(path, rule)] = deploy.prometheus_rules.as_slice() else {
+        panic!("expected one PrometheusRule under deploy/");
+    };
+    assert_eq!(
+        rule["apiVersion"],
+        "monitoring.coreos.com/v1",
+        "{}",
+        path.display()
+    );
+    assert_eq!(rule["metadata"]["name"], "kube-state-exporter");
+    let keys: BTreeSet<&str> = rule
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["apiVersion", "kind", "metadata", "spec"]),
+        "{}",
+        path.display()
+    );
+    let plain = repo().join("deploy/rules/schema-drift.rules.yaml");
+    let text = std::fs::read_to_string(&plain).expect("the plain rule file");
+    let plain: serde_json::Value = serde_norway::from_str(&text).expect("valid YAML");
+    assert_eq!(
+        rule["spec"],
+        plain,
+        "{} differs from the plain rule file",
+        path.display()
+    );
+    let alerts: Vec<&str> = plain["groups"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["alert"].as_str())
+        .collect();
+    assert!(
+        alerts.contains(&"KubeStateExporterSchemaDrift"),
+        "{alerts:?}"
     );
 }

@@ -203,6 +203,33 @@ impl Diagnosis {
         subject
     }
 
+    /// The schema disagreements as distinct (field path, field number, wire type)
+    /// triples, in finding order: what the `kube_state_exporter_schema_drift` gauge
+    /// exports. Only findings about fields count (unknown field, wrong type,
+    /// malformed): an unreadable envelope or a body cut off in transit is not drift.
+    /// Occurrence indices become `[]` (`conditions[2]` → `conditions[]`) so that a
+    /// list of many objects with the same drift gives one series, not one per item.
+    pub fn drifts(&self) -> Vec<Drift> {
+        let mut drifts: Vec<Drift> = Vec::new();
+        for finding in &self.findings {
+            if !matches!(
+                finding.kind,
+                FindingKind::UnknownField | FindingKind::WrongType | FindingKind::Malformed
+            ) {
+                continue;
+            }
+            let drift = Drift {
+                field_path: without_indices(&finding.path),
+                field_number: finding.field_number,
+                wire_type: finding.wire_type,
+            };
+            if !drifts.contains(&drift) {
+                drifts.push(drift);
+            }
+        }
+        drifts
+    }
+
     /// True when every finding is an unknown field: prost decodes such a body (and
     /// drops those fields); any other finding is a reason it does not.
     pub fn decodes(&self) -> bool {
@@ -245,6 +272,31 @@ impl Diagnosis {
             offset: 0,
         });
     }
+}
+
+/// One disagreement between the server's schema and this build, as exported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    /// [`Finding::path`] with occurrence indices as `[]`.
+    pub field_path: String,
+    pub field_number: u32,
+    pub wire_type: u8,
+}
+
+/// `conditions[2].type` → `conditions[].type`; map keys (`capacity["cpu"]`) stay.
+fn without_indices(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && rest[digits..].starts_with(']') {
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Where a new finding goes in a bounded list.
@@ -444,6 +496,20 @@ mod tests {
             finding.to_string(),
             "R: field 2 needs 5 bytes but only 1 remain (truncated)"
         );
+    }
+
+    #[test]
+    fn drift_paths_drop_occurrence_indices_but_keep_map_keys() {
+        assert_eq!(without_indices("status.config"), "status.config");
+        assert_eq!(
+            without_indices("status.conditions[2].type"),
+            "status.conditions[].type"
+        );
+        assert_eq!(
+            without_indices("status.capacity[\"cpu\"]"),
+            "status.capacity[\"cpu\"]"
+        );
+        assert_eq!(without_indices("a[12"), "a[12");
     }
 
     #[test]

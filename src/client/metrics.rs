@@ -17,6 +17,12 @@ pub struct ClientMetrics {
     pub decode_errors_total: IntCounterVec,
     /// Resources switched from protobuf to JSON after a schema mismatch.
     pub json_fallbacks_total: IntCounterVec,
+    /// `{resource,field_path,field_number,wire_type}`: 1 for each disagreement the
+    /// drift diagnosis found; removed when the resource decodes cleanly again. What
+    /// deploy/rules alert on (a counter says "something failed", this says where).
+    pub schema_drift: IntGaugeVec,
+    /// `{resource}`: 1 while the resource is read as JSON after a schema mismatch.
+    pub json_fallback: IntGaugeVec,
     /// `{resource,type}`: ADDED/MODIFIED/DELETED events applied.
     pub watch_events_total: IntCounterVec,
     pub objects: IntGaugeVec,
@@ -25,6 +31,9 @@ pub struct ClientMetrics {
 }
 
 const PREFIX: &str = "kube_state_exporter_";
+/// Name (after the prefix) of the drift gauge; the shipped alert rules query it.
+pub const SCHEMA_DRIFT: &str = "schema_drift";
+pub const JSON_FALLBACK: &str = "json_fallback";
 
 impl ClientMetrics {
     /// Creates the metrics and registers them into `registry`.
@@ -59,6 +68,12 @@ impl ClientMetrics {
             &["resource"],
         )?;
         registry.register(Box::new(last_sync.clone()))?;
+        let gauge =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntGaugeVec, prometheus::Error> {
+                let metric = IntGaugeVec::new(Opts::new(format!("{PREFIX}{name}"), help), labels)?;
+                registry.register(Box::new(metric.clone()))?;
+                Ok(metric)
+            };
         Ok(ClientMetrics {
             list_total: ksm_counter(
                 "kube_state_metrics_list_total",
@@ -86,6 +101,16 @@ impl ClientMetrics {
             json_fallbacks_total: counter(
                 "json_fallbacks_total",
                 "Switches from protobuf to JSON after a schema mismatch.",
+                &["resource"],
+            )?,
+            schema_drift: gauge(
+                SCHEMA_DRIFT,
+                "1 for each field where the apiserver's protobuf objects disagree with the schema of this build (see docs/schema-drift.md).",
+                &["resource", "field_path", "field_number", "wire_type"],
+            )?,
+            json_fallback: gauge(
+                JSON_FALLBACK,
+                "1 while the resource is read as JSON because its protobuf objects do not match the schema of this build.",
                 &["resource"],
             )?,
             watch_events_total: counter(

@@ -7,7 +7,8 @@
 //! - `generic`: the metadata families every resource shares (created, labels, owner, …);
 //! - `format`: Go float formatting and escaping; `quantity`: Kubernetes quantities;
 //! - `labelmap`: label/annotation allowlists and key sanitising; `filter`: family
-//!   allow/deny/opt-in lists; `kube`: accessors over the generated types.
+//!   allow/deny/opt-in lists; `kube`: accessors over the generated types;
+//! - `overlay`: families declared by the selected schema overlays (generated).
 
 pub mod family;
 pub mod filter;
@@ -15,6 +16,7 @@ pub mod format;
 pub mod generic;
 pub mod kube;
 pub mod labelmap;
+pub mod overlay;
 pub mod quantity;
 pub mod resource;
 pub mod resources;

@@ -7,6 +7,14 @@ use crate::api::{Kind, Object};
 use super::family::{Context, Family, FamilyMeta, Samples};
 use super::kube::s;
 
+/// The families the selected schema overlays declare for a kind (`[[metric]]` in
+/// their overlay.toml). `build.rs` generates an impl for every served kind
+/// (src/metrics/overlay.rs); in the stock build all are empty. They follow the
+/// resource's own (KSM's) families, so KSM's tables stay as KSM has them.
+pub trait OverlayFamilies: Sized + 'static {
+    const OVERLAY_FAMILIES: &'static [Family<Self>] = &[];
+}
+
 /// Metrics of one Kubernetes kind: its default labels and its family table.
 pub struct ResourceDef<T: Kind> {
     /// Labels every series of the resource starts with (`namespace`, `pod`, `uid`).
@@ -49,7 +57,17 @@ pub trait ResourceMetrics: Send + Sync {
     ) -> Option<Generated<'a>>;
 }
 
-impl<T: Kind> ResourceMetrics for ResourceDef<T> {
+impl<T: Kind> ResourceDef<T> {
+    /// KSM's families, then the overlays': what `families()` indices refer to.
+    fn all_families(&self) -> impl Iterator<Item = &Family<T>>
+    where
+        T: OverlayFamilies,
+    {
+        self.families.iter().chain(T::OVERLAY_FAMILIES)
+    }
+}
+
+impl<T: Kind + OverlayFamilies> ResourceMetrics for ResourceDef<T> {
     fn plural(&self) -> &'static str {
         T::TYPE.plural
     }
@@ -59,7 +77,7 @@ impl<T: Kind> ResourceMetrics for ResourceDef<T> {
     }
 
     fn families(&self) -> Vec<FamilyMeta> {
-        self.families.iter().map(|f| f.meta).collect()
+        self.all_families().map(|f| f.meta).collect()
     }
 
     fn generate<'a>(
@@ -71,7 +89,7 @@ impl<T: Kind> ResourceMetrics for ResourceDef<T> {
         let typed = T::downcast(object)?;
         let families = enabled
             .iter()
-            .filter_map(|&index| self.families.get(index))
+            .filter_map(|&index| self.all_families().nth(index))
             .map(|family| {
                 let mut samples = Samples::default();
                 (family.generate)(typed, context, &mut samples);

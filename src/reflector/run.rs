@@ -85,6 +85,9 @@ pub struct Reflector {
     /// UIDs currently known, for the objects gauge.
     known: HashSet<String>,
     diagnosed: bool,
+    /// Label values of the `schema_drift` series this reflector set, to remove
+    /// exactly those when the resource decodes cleanly again.
+    drift_series: Vec<[String; 4]>,
     /// Streaming list failed once: list+watch from now on.
     streaming_failed: bool,
     label: String,
@@ -112,6 +115,7 @@ impl Reflector {
             format,
             known: HashSet::new(),
             diagnosed: false,
+            drift_series: Vec::new(),
             streaming_failed: false,
         }
     }
@@ -129,6 +133,11 @@ impl Reflector {
         let mut backoff = Backoff::new(self.options.backoff.clone());
         let mut listed_before = false;
         let mut after_expired = false;
+        // 0 from the start, so "no fallback" is a series an alert can compare with.
+        self.metrics
+            .json_fallback
+            .with_label_values(&[self.plural()])
+            .set(0);
         loop {
             if listed_before {
                 self.metrics
@@ -164,6 +173,11 @@ impl Reflector {
                         .list_total
                         .with_label_values(&[self.plural(), "success"])
                         .inc();
+                    // A whole list decoded as protobuf: whatever drift was found
+                    // before is gone (a JSON list says nothing about the schema).
+                    if self.format == Format::Protobuf {
+                        self.clear_drift();
+                    }
                     listed_before = true;
                     after_expired = false;
                     resource_version
@@ -365,6 +379,7 @@ impl Reflector {
             self.diagnosed = true;
             let diagnosis =
                 crate::api::diagnose::diagnose(&crate::api::schema::compiled_pool(), bytes);
+            self.publish_drift(&diagnosis);
             let diagnosis = diagnosis.summary();
             tracing::warn!(
                 resource = %self.label,
@@ -378,11 +393,47 @@ impl Reflector {
                 .json_fallbacks_total
                 .with_label_values(&[self.plural()])
                 .inc();
+            self.metrics
+                .json_fallback
+                .with_label_values(&[self.plural()])
+                .set(1);
             tracing::warn!(resource = %self.label, "falling back to JSON for this resource");
             self.format = Format::Json;
             return true;
         }
         false
+    }
+
+    /// One `schema_drift` series per disagreement of the diagnosis, replacing the
+    /// ones set before.
+    fn publish_drift(&mut self, diagnosis: &crate::api::diagnose::Diagnosis) {
+        self.clear_drift();
+        self.diagnosed = true;
+        for drift in diagnosis.drifts() {
+            let labels = [
+                self.plural().to_string(),
+                drift.field_path,
+                drift.field_number.to_string(),
+                drift.wire_type.to_string(),
+            ];
+            self.metrics
+                .schema_drift
+                .with_label_values(&labels.each_ref().map(String::as_str))
+                .set(1);
+            self.drift_series.push(labels);
+        }
+    }
+
+    /// Removes this reflector's drift series; the next mismatch is diagnosed afresh.
+    fn clear_drift(&mut self) {
+        for labels in self.drift_series.drain(..) {
+            // Absent already (another reflector of the resource removed it): fine.
+            let _ = self
+                .metrics
+                .schema_drift
+                .remove_label_values(&labels.each_ref().map(String::as_str));
+        }
+        self.diagnosed = false;
     }
 
     fn replace_all(&mut self, objects: Vec<Object>) {

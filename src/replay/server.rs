@@ -206,6 +206,39 @@ impl ReplayState {
         Ok(())
     }
 
+    /// Appends a MODIFIED event of one object (protobuf envelope and JSON twin) at
+    /// resourceVersion `rv` to what a resource serves: the next watch from an earlier
+    /// resourceVersion delivers it. For tests of changes the recording does not have.
+    pub fn append_modified(
+        &self,
+        plural: &str,
+        protobuf: Bytes,
+        json: Value,
+        rv: u64,
+    ) -> Result<(), String> {
+        let envelope = crate::api::envelope::open(protobuf).map_err(|e| e.to_string())?;
+        let entry = world::protobuf_entry(envelope.raw).ok_or("object metadata does not decode")?;
+        let mut worlds = lock(&self.worlds);
+        let world = worlds
+            .get_mut(plural)
+            .ok_or_else(|| format!("{plural} serves nothing to modify"))?;
+        let (Some(protobuf), Some(json_timeline)) = (world.protobuf.as_mut(), world.json.as_mut())
+        else {
+            return Err(format!("{plural} lacks a protobuf or JSON timeline"));
+        };
+        protobuf.push(world::Change {
+            kind: world::ChangeKind::Modified,
+            rv,
+            entry,
+        });
+        json_timeline.push(world::Change {
+            kind: world::ChangeKind::Modified,
+            rv,
+            entry: world::json_entry(json),
+        });
+        Ok(())
+    }
+
     fn applies_to(&self, resource: &ResourceType) -> bool {
         self.faults
             .resource

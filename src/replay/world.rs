@@ -99,7 +99,7 @@ impl<T: Clone> Timeline<T> {
         self.events.last().map_or(self.initial_rv, |c| c.rv)
     }
 
-    fn push(&mut self, change: Change<T>) {
+    pub(crate) fn push(&mut self, change: Change<T>) {
         // Bookmarks may repeat the last event's resourceVersion.
         let last = self.last_rv();
         if change.rv > last || (change.kind == ChangeKind::Bookmark && change.rv == last) {

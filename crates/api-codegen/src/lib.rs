@@ -4,6 +4,7 @@
 //! Output, in `OUT_DIR`: the prost types (`_includes.rs` and one file per package)
 //! and `resources.rs`, the per-kind glue made with `quote`.
 
+mod families;
 mod glue;
 mod serde_attrs;
 mod table;
@@ -87,6 +88,30 @@ pub fn glue_source(
     table: &ResourceTable,
 ) -> Result<String, CodegenError> {
     format_rust(glue::resource_glue(fds, pin, table)?)
+}
+
+/// Writes `overlay_families.rs`: the metric families the overlays declare (checked by
+/// `schema_overlay::check_families`) and every served kind's `OverlayFamilies` impl.
+pub fn generate_overlay_families(
+    families: &[schema_overlay::CheckedFamily],
+    pin: &Pin,
+    table: &ResourceTable,
+    out_dir: &Path,
+) -> Result<(), CodegenError> {
+    write_rust(
+        out_dir,
+        "overlay_families.rs",
+        families::overlay_families(families, pin, table)?,
+    )
+}
+
+/// What [`generate_overlay_families`] writes, as formatted source (for tests).
+pub fn overlay_families_source(
+    families: &[schema_overlay::CheckedFamily],
+    pin: &Pin,
+    table: &ResourceTable,
+) -> Result<String, CodegenError> {
+    format_rust(families::overlay_families(families, pin, table)?)
 }
 
 fn format_rust(tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {

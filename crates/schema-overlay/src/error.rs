@@ -92,7 +92,7 @@ pub enum OverlayError {
         fix: String,
     },
 
-    #[error("{at}: invalid overlay manifest: {message}\n  fix: overlay.toml needs exactly `name = \"...\"`, `description = \"...\"` and `kubernetes = [\"1.35\"]` (the upstream versions the overlay was written for)")]
+    #[error("{at}: invalid overlay manifest: {message}\n  fix: overlay.toml needs exactly `name = \"...\"`, `description = \"...\"` and `kubernetes = [\"1.35\"]` (the upstream versions the overlay was written for), optionally `[[metric]]` tables (docs/overlays.md)")]
     Manifest { at: Loc, message: String },
 
     #[error("{at}: the overlay has no .proto fragments\n  fix: add fragments that mirror the upstream layout, e.g. k8s.io/api/core/v1/nodestatus.proto with `package k8s.io.api.core.v1;`")]
@@ -188,6 +188,14 @@ pub enum OverlayError {
         other: Loc,
     },
 
+    #[error("{at}: metric family `{family}`: {problem}\n  fix: {fix}")]
+    Metric {
+        at: Loc,
+        family: String,
+        problem: String,
+        fix: String,
+    },
+
     #[error("the merged schema is not valid: {message}\n  fix: {fix}")]
     InvalidSchema { message: String, fix: String },
 }
@@ -209,7 +217,8 @@ impl OverlayError {
             | OverlayError::Reserved { at, .. }
             | OverlayError::InvalidFieldNumber { at, .. }
             | OverlayError::Conflict { at, .. }
-            | OverlayError::Contradiction { at, .. } => Some(at),
+            | OverlayError::Contradiction { at, .. }
+            | OverlayError::Metric { at, .. } => Some(at),
             OverlayError::InvalidSchema { .. } => None,
         }
     }

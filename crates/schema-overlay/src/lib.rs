@@ -31,6 +31,7 @@ pub enum SchemaError {
 
 mod apply;
 mod error;
+mod families;
 mod fragment;
 mod manifest;
 mod merge;
@@ -40,6 +41,10 @@ mod symbols;
 mod validate;
 
 pub use error::{DidYouMean, Loc, OverlayError, OverlayErrors};
+pub use families::{
+    check_families, Access, CheckedFamily, CheckedLabel, CheckedValue, DeclaredValue, FamilyDecl,
+    FamilyStability, FamilyType, Located, ResourceRef, Scalar, Step,
+};
 pub use manifest::Manifest;
 pub use merge::{merge, merge_with_warnings, Merged};
 pub use overlay::Overlay;

@@ -4,8 +4,9 @@
 use serde::Deserialize;
 
 use crate::error::{Loc, OverlayError};
+use crate::families::{FamilyDecl, RawFamily};
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Short name, shown by `version` and in build info.
@@ -14,6 +15,13 @@ pub struct Manifest {
     pub description: String,
     /// Upstream Kubernetes minor versions the overlay was written for ("1.35").
     pub kubernetes: Vec<String>,
+    /// `[[metric]]` tables as written; [`Manifest::families`] has them with positions.
+    #[serde(default, rename = "metric")]
+    metric: Vec<RawFamily>,
+    /// Metric families the overlay declares (checked against the merged schema by
+    /// [`crate::check_families`]).
+    #[serde(skip)]
+    pub families: Vec<FamilyDecl>,
 }
 
 pub const MANIFEST_FILE: &str = "overlay.toml";
@@ -23,13 +31,14 @@ impl Manifest {
     // Errors are rare and reported once: their size does not matter.
     #[allow(clippy::result_large_err)]
     pub fn parse(text: &str, file: &str) -> Result<Manifest, OverlayError> {
-        let manifest: Manifest = toml::from_str(text).map_err(|err| OverlayError::Manifest {
-            at: match err.span() {
-                Some(span) => Loc::at_offset(file, text, span.start),
-                None => Loc::file(file),
-            },
-            message: err.message().trim().to_string(),
-        })?;
+        let mut manifest: Manifest =
+            toml::from_str(text).map_err(|err| OverlayError::Manifest {
+                at: match err.span() {
+                    Some(span) => Loc::at_offset(file, text, span.start),
+                    None => Loc::file(file),
+                },
+                message: err.message().trim().to_string(),
+            })?;
         if manifest.name.trim().is_empty() || manifest.name.contains(',') {
             return Err(OverlayError::Manifest {
                 at: Loc::file(file),
@@ -45,6 +54,10 @@ impl Manifest {
                 message: "`kubernetes` lists no upstream version".into(),
             });
         }
+        manifest.families = std::mem::take(&mut manifest.metric)
+            .into_iter()
+            .map(|raw| raw.locate(file, text))
+            .collect();
         Ok(manifest)
     }
 

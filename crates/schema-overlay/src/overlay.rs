@@ -90,6 +90,11 @@ impl Overlay {
         &self.manifest.kubernetes
     }
 
+    /// Metric families declared in the manifest (`[[metric]]`).
+    pub fn families(&self) -> &[crate::families::FamilyDecl] {
+        &self.manifest.families
+    }
+
     /// A warning when `pinned` is not among the versions the overlay was written for.
     pub fn version_warning(&self, pinned: &str) -> Option<String> {
         self.manifest.version_warning(pinned)

@@ -1,0 +1,90 @@
+//! The shipped alerting rules (deploy/rules/schema-drift.rules.yaml): `promtool check
+//! rules` accepts them and `promtool test rules` (tests/fixtures/rules) shows the
+//! drift alert firing on a drift series, with the resource and field in its
+//! description and the runbook linked. promtool is installed by .ci/run; a
+//! developer machine without it skips.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::tool_available;
+
+/// Runs promtool with `args` in `dir`, killed (by its PID) after 60 s.
+fn promtool(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new("promtool")
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("promtool status").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("promtool {args:?} did not finish in 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("promtool output")
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn promtool_checks_the_shipped_rules() {
+    if !tool_available("promtool", "promtool check rules") {
+        return;
+    }
+    let output = promtool(
+        repo(),
+        &["check", "rules", "deploy/rules/schema-drift.rules.yaml"],
+    );
+    assert_success(&output, "promtool check rules");
+}
+
+#[test]
+fn the_drift_alert_fires_on_a_drift_series() {
+    if !tool_available("promtool", "promtool test rules") {
+        return;
+    }
+    let output = promtool(
+        &repo().join("tests/fixtures/rules"),
+        &["test", "rules", "schema-drift.test.yaml"],
+    );
+    assert_success(&output, "promtool test rules");
+}
+
+#[test]
+fn the_alert_queries_the_metric_the_reflector_sets_and_links_the_runbook() {
+    let text = std::fs::read_to_string(repo().join("deploy/rules/schema-drift.rules.yaml"))
+        .expect("the rule file");
+    assert!(text.contains(&format!(
+        "kube_state_exporter_{}",
+        kube_state_exporter::client::metrics::SCHEMA_DRIFT
+    )));
+    assert!(text.contains(&format!(
+        "kube_state_exporter_{}",
+        kube_state_exporter::client::metrics::JSON_FALLBACK
+    )));
+    for label in ["resource", "field_path", "field_number", "wire_type"] {
+        assert!(text.contains(&format!("$labels.{label}")), "{label}");
+    }
+    assert!(text.contains("runbook_url: docs/schema-drift.md"));
+    assert!(repo().join("docs/schema-drift.md").is_file());
+}
