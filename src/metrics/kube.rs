@@ -34,7 +34,6 @@ pub fn s(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or("")
 }
 
-
 /// A `metav1.Time` as Unix seconds; unset reads as Go's zero time.
 pub fn unix(time: &Option<Time>) -> f64 {
     time.as_ref()
