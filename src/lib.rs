@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
 pub mod reflector;
