@@ -2,7 +2,8 @@
 //! whose Kubernetes schema is assembled at build time (upstream + vendor overlays).
 //!
 //! Data flows one way: `client` (HTTP, envelope, framing) → `reflector` (list/watch)
-//! → `store` → `metrics` (one file per resource) → `server`.
+//! → `store` → `metrics` (one file per resource) → `server`; the store also hands pod
+//! events to `lifecycle`, which counts what a scrape cannot see.
 
 pub mod api;
 pub mod app;

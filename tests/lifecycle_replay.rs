@@ -349,3 +349,55 @@ async fn a_restart_count_jump_across_a_gap_is_counted() {
     ]);
     assert_eq!(got, want);
 }
+
+/// Events/s applied to the store with the lifecycle families on and off, on the
+/// demo recording's pods cycled through synthetic updates. A figure, not asserted:
+/// `cargo test --release --test lifecycle_replay -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn lifecycle_cost_figure() {
+    use kube_state_exporter::api::Object;
+    use kube_state_exporter::metrics::filter::MetricFilter;
+    use kube_state_exporter::reflector::Event;
+
+    let handle = recording();
+    let body = handle
+        .manifest
+        .captures
+        .iter()
+        .find(|c| c.path == "/api/v1/pods" && c.accept.contains("json"))
+        .map(|c| c.body.clone())
+        .unwrap();
+    let bytes = std::fs::read(replay_support::fixture_dir().join(body)).unwrap();
+    let list = kube_state_exporter::api::json::decode(&bytes).unwrap();
+    let pods: Vec<Object> = match list {
+        kube_state_exporter::api::envelope::Body::List(list) => list.into_items(),
+        _ => panic!("a list"),
+    };
+    const ROUNDS: u64 = 20_000;
+    let run = |options: &StoreOptions| -> f64 {
+        let store = Store::new(&["pods"], options).unwrap();
+        store.apply("pods", Event::Init);
+        store.apply("pods", Event::InitDone);
+        let started = std::time::Instant::now();
+        for round in 0..ROUNDS {
+            let mut pod = pods[(round as usize) % pods.len()].clone();
+            if let Object::Pod(p) = &mut pod {
+                let meta = p.metadata.get_or_insert_with(Default::default);
+                meta.resource_version = Some((1000 + round).to_string());
+                meta.uid = Some(format!("uid-{}", round % 500));
+            }
+            store.apply("pods", Event::Apply(pod));
+        }
+        ROUNDS as f64 / started.elapsed().as_secs_f64()
+    };
+    let on = run(&StoreOptions::default());
+    let off = run(&StoreOptions {
+        filter: MetricFilter::new(&[], &["kube_pod_lifecycle_".to_string()], &[]).unwrap(),
+        ..StoreOptions::default()
+    });
+    eprintln!(
+        "pod events applied: lifecycle on {on:.0}/s, off {off:.0}/s ({:+.1}%)",
+        (on / off - 1.0) * 100.0
+    );
+}

@@ -288,8 +288,10 @@ mod tests {
             owner_kind: "ReplicaSet".into(),
             owner_name: "web-1".into(),
         });
-        let mut w = Workload::default();
-        w.creations = 2;
+        let mut w = Workload {
+            creations: 2,
+            ..Workload::default()
+        };
         w.terminated("app", "OOMKilled");
         w.started(3.0);
         w.deleted("Running", 12.0);
