@@ -2,7 +2,8 @@
 //! whose Kubernetes schema is assembled at build time (upstream + vendor overlays).
 //!
 //! Data flows one way: `client` (HTTP, envelope, framing) → `reflector` (list/watch)
-//! → `store` → `metrics` (one file per resource) → `server`.
+//! → `store` → `metrics` (one file per resource) → `server`; the store also hands pod
+//! events to `lifecycle`, which counts what a scrape cannot see.
 
 pub mod api;
 pub mod app;
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod lifecycle;
 pub mod logging;
 pub mod metrics;
 pub mod reflector;

@@ -13,6 +13,10 @@ pub struct Faults {
     pub cut_watch_after: Option<usize>,
     /// Send an in-band ERROR event with a 410 Status, then end the stream.
     pub watch_expired_after: Option<usize>,
+    /// With `watch_expired_after`: the next this-many events of that watch are lost
+    /// (the timeline moves past them unsent, as when etcd compacted them away), so
+    /// the relist sees their result without the client having seen them.
+    pub expiry_loses_events: usize,
     /// Stop sending anything, keeping the connection open.
     pub stall_watch_after: Option<usize>,
     /// Send bytes that are no watch event, then end the stream.

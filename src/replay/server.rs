@@ -785,6 +785,13 @@ impl WatchStreamer {
                     total,
                     "replay: injecting watch fault"
                 );
+                if fault == WatchFault::Expired {
+                    for lost in frames.by_ref().take(self.state.faults.expiry_loses_events) {
+                        if let Some(position) = lost.publishes {
+                            self.publish(position);
+                        }
+                    }
+                }
                 self.inject(fault, frames.peek().map(|f| f.bytes.clone()))
                     .await;
                 return;

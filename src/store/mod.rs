@@ -31,6 +31,7 @@ use thiserror::Error;
 
 use crate::api::meta::v1::ObjectMeta;
 use crate::api::{Object, ResourceType};
+use crate::lifecycle::Tracker;
 use crate::metrics::family::{Context, FamilyMeta, Stability};
 use crate::metrics::filter::MetricFilter;
 use crate::metrics::format::escape_help;
@@ -81,6 +82,10 @@ struct ResourceStore {
 pub struct Store {
     /// Sorted by plural name.
     resources: Vec<ResourceStore>,
+    /// Pod lifecycle counters (`kube_pod_lifecycle_*`): fed every pod event before
+    /// the pods' map sees it, written after the pod families. `None` when pods are
+    /// not served or the filter turns every lifecycle family off.
+    lifecycle: Option<Tracker>,
 }
 
 impl Store {
@@ -99,7 +104,15 @@ impl Store {
             }
         }
         stores.sort_by_key(|s| s.metrics.plural());
-        Ok(Store { resources: stores })
+        let lifecycle = stores
+            .iter()
+            .any(|s| s.metrics.plural() == LIFECYCLE_RESOURCE)
+            .then(|| Tracker::new(&options.filter))
+            .flatten();
+        Ok(Store {
+            resources: stores,
+            lifecycle,
+        })
     }
 
     /// Like [`Store::new`], silently leaving out the resources that have no metrics yet.
@@ -111,6 +124,7 @@ impl Store {
             .collect();
         Store::new(&known, options).unwrap_or(Store {
             resources: Vec::new(),
+            lifecycle: None,
         })
     }
 
@@ -148,6 +162,11 @@ impl Store {
 
     /// Feeds one event of a partition (see [`Partition`]).
     pub fn apply_in(&self, plural: &str, partition: &Partition, event: Event) {
+        if plural == LIFECYCLE_RESOURCE {
+            if let Some(tracker) = &self.lifecycle {
+                tracker.handle(partition, &event);
+            }
+        }
         if let Some(store) = self.find(plural) {
             store.handle(partition, event);
         }
@@ -195,6 +214,11 @@ impl MetricsSource for Store {
             .filter(|r| request.wants(r.metrics.plural()))
         {
             store.write(openmetrics, &mut buffer, out)?;
+            if store.metrics.plural() == LIFECYCLE_RESOURCE {
+                if let Some(tracker) = &self.lifecycle {
+                    tracker.write(openmetrics, &mut buffer);
+                }
+            }
         }
         if openmetrics {
             buffer.extend_from_slice(b"# EOF\n");
@@ -202,6 +226,9 @@ impl MetricsSource for Store {
         out.write_all(&buffer)
     }
 }
+
+/// The resource whose events feed the lifecycle tracker.
+const LIFECYCLE_RESOURCE: &str = "pods";
 
 /// Bytes collected before handing them to the writer.
 const CHUNK: usize = 64 * 1024;
