@@ -391,11 +391,7 @@ fn exporter_store_text(args: &[&str]) -> String {
         _ => panic!("not a single object"),
     };
     store.apply("pods", Event::Apply(object));
-    let request = RenderRequest {
-        format: ExpositionFormat::Text,
-        include: None,
-        exclude: Default::default(),
-    };
+    let request = RenderRequest::all(ExpositionFormat::Text);
     let mut out = Vec::new();
     store
         .write_exposition(&request, &mut out)

@@ -108,11 +108,7 @@ fn render(case: &Case) -> Result<String, String> {
     flag(&case.annotations, &mut options.annotations_allowlist);
     let store = Store::new(&[case.resource.as_str()], &options).map_err(|e| e.to_string())?;
     store.apply(&case.resource, Event::Apply(object));
-    let request = RenderRequest {
-        format: ExpositionFormat::Text,
-        include: None,
-        exclude: Default::default(),
-    };
+    let request = RenderRequest::all(ExpositionFormat::Text);
     let mut out = Vec::new();
     store
         .write_exposition(&request, &mut out)

@@ -35,11 +35,7 @@ fn json(name: &str) -> serde_json::Value {
 }
 
 fn exposition(store: &Store) -> String {
-    let request = RenderRequest {
-        format: ExpositionFormat::Text,
-        include: None,
-        exclude: Default::default(),
-    };
+    let request = RenderRequest::all(ExpositionFormat::Text);
     let mut out = Vec::new();
     store
         .write_exposition(&request, &mut out)

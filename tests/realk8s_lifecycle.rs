@@ -22,11 +22,7 @@ const NS: &str = "lifecycle";
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn scrape(store: &Store) -> String {
-    let request = RenderRequest {
-        format: ExpositionFormat::Text,
-        include: None,
-        exclude: Default::default(),
-    };
+    let request = RenderRequest::all(ExpositionFormat::Text);
     let mut out = Vec::new();
     store.write_exposition(&request, &mut out).expect("renders");
     String::from_utf8(out).expect("UTF-8")

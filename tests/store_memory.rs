@@ -201,11 +201,7 @@ fn bytes_per_pod() {
     let after = LIVE.load(Ordering::Relaxed);
     let per_pod = (after - before) as f64 / PODS as f64;
 
-    let request = RenderRequest {
-        format: ExpositionFormat::Text,
-        include: None,
-        exclude: Default::default(),
-    };
+    let request = RenderRequest::all(ExpositionFormat::Text);
     let mut text = Vec::new();
     let started = std::time::Instant::now();
     store

@@ -84,11 +84,7 @@ pub fn render(pods: &[Arc<Pod>], nodes: &[Arc<Node>]) -> anyhow::Result<u64> {
     fill(&store, "pods", "v1", "Pod", pods)?;
     fill(&store, "nodes", "v1", "Node", nodes)?;
     let mut counter = Counter::default();
-    let request = RenderRequest {
-        format: ExpositionFormat::Text,
-        include: None,
-        exclude: Default::default(),
-    };
+    let request = RenderRequest::all(ExpositionFormat::Text);
     store.write_exposition(&request, &mut counter)?;
     Ok(counter.0)
 }

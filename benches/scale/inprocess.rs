@@ -258,11 +258,7 @@ pub struct Render {
 /// A full text exposition to a byte counter, plain and through gzip (the level the
 /// server uses).
 pub fn render(store: &Store) -> anyhow::Result<Render> {
-    let request = RenderRequest {
-        format: ExpositionFormat::Text,
-        include: None,
-        exclude: Default::default(),
-    };
+    let request = RenderRequest::all(ExpositionFormat::Text);
     let (seconds, plain) = timed(MIN_TIME, 5, || {
         let mut counter = Counter::default();
         store

@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::api::core::v1::Pod;
-use crate::api::{Kind, Object};
+use crate::api::Kind;
 use crate::metrics::filter::MetricFilter;
-use crate::metrics::kube::s;
 use crate::reflector::Event;
+use crate::store::object_key;
 
 pub use counters::{
     family_names, Enabled, WorkloadKey, LIFETIME_BUCKETS, MAX_REASON_SERIES, STARTUP_BUCKETS,
@@ -102,7 +102,7 @@ impl Tracker {
                 let Some(pod) = Pod::downcast(object) else {
                     return;
                 };
-                let uid = uid(object);
+                let uid = object_key(object);
                 if let Some(listing) = inner.partition(partition).listing.as_mut() {
                     listing.insert(uid.clone());
                 }
@@ -111,12 +111,12 @@ impl Tracker {
             Event::InitDone => inner.finish_list(partition, now),
             Event::Apply(object) => {
                 if let Some(pod) = Pod::downcast(object) {
-                    inner.apply(partition, uid(object), pod, now);
+                    inner.apply(partition, object_key(object), pod, now);
                 }
             }
             Event::Delete(object) => {
                 if let Some(pod) = Pod::downcast(object) {
-                    let uid = uid(object);
+                    let uid = object_key(object);
                     if inner.pods.contains_key(&uid) {
                         // The final object may carry changes no earlier event showed.
                         inner.apply(partition, uid.clone(), pod, now);
@@ -290,23 +290,6 @@ impl Inner {
         self.workloads.retain(|_, w| {
             w.live > 0 || w.idle_since.is_none_or(|since| since.elapsed() < retention)
         });
-    }
-}
-
-fn uid(object: &Object) -> Arc<str> {
-    let meta = object.metadata();
-    let uid = meta.map_or("", |m| s(&m.uid));
-    if uid.is_empty() {
-        let field = |pick: fn(&crate::api::meta::v1::ObjectMeta) -> &Option<String>| {
-            meta.map_or("", |m| s(pick(m)))
-        };
-        Arc::from(format!(
-            "{}/{}",
-            field(|m| &m.namespace),
-            field(|m| &m.name)
-        ))
-    } else {
-        Arc::from(uid)
     }
 }
 

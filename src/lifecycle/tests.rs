@@ -8,6 +8,7 @@ use crate::api::core::v1::{
     ContainerStatus, PodCondition, PodStatus,
 };
 use crate::api::meta::v1::{ObjectMeta, OwnerReference, Time};
+use crate::api::Object;
 
 /// A pod in namespace `ns`, created at t=1000, owned by ReplicaSet `web-1`.
 #[derive(Clone)]

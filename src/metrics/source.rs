@@ -24,6 +24,15 @@ pub struct RenderRequest {
 }
 
 impl RenderRequest {
+    /// Every enabled resource, in `format` (no `?resources=` filter).
+    pub fn all(format: ExpositionFormat) -> RenderRequest {
+        RenderRequest {
+            format,
+            include: None,
+            exclude: BTreeSet::new(),
+        }
+    }
+
     pub fn wants(&self, resource: &str) -> bool {
         self.include
             .as_ref()

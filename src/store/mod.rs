@@ -362,7 +362,7 @@ impl ResourceStore {
 }
 
 /// metadata.uid, or namespace/name for objects without one (hand-written inputs).
-fn object_key(object: &Object) -> Arc<str> {
+pub(crate) fn object_key(object: &Object) -> Arc<str> {
     let meta = object.metadata();
     let field = |pick: fn(&ObjectMeta) -> &Option<String>| {
         meta.and_then(|m| pick(m).as_deref()).unwrap_or("")
