@@ -181,8 +181,15 @@ async fn relists_after_an_in_band_410() {
             >= 1)
         .await
     );
-    assert!(run.count(&run.metrics.watch_total, &["pods", "error"]) >= 1);
-    assert!(run.sink.inits("pods") >= 2);
+    // Each waits for its own event: the relist is counted when it starts, the failed
+    // watch before that, and the second Init only arrives with the relist's first page.
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
+    assert!(eventually(CONVERGE, || run.sink.inits("pods") >= 2).await);
 }
 
 #[tokio::test]
@@ -314,7 +321,12 @@ async fn one_failing_resource_does_not_stop_the_others() {
     let run = run(&["pods", "nodes", "deployments"], faults, fast_options()).await;
     run.converges("nodes").await;
     run.converges("deployments").await;
-    assert!(run.count(&run.metrics.list_total, &["pods", "error"]) >= 1);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.list_total, &["pods", "error"])
+            >= 1)
+        .await
+    );
     assert!(run.sink.snapshot("pods").is_empty());
 }
 
@@ -367,7 +379,12 @@ async fn json_watch_recovers_from_a_cut_and_an_expiry() {
             >= 1)
         .await
     );
-    assert!(run.count(&run.metrics.watch_total, &["pods", "error"]) >= 2);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "error"])
+            >= 2)
+        .await
+    );
 }
 
 #[tokio::test]
@@ -388,7 +405,12 @@ async fn json_watch_survives_garbage_and_an_endless_line() {
             >= 2)
         .await
     );
-    assert!(run.count(&run.metrics.decode_errors_total, &["pods", "json"]) >= 1);
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.decode_errors_total, &["pods", "json"])
+            >= 1)
+        .await
+    );
 }
 
 #[tokio::test]
