@@ -75,20 +75,6 @@ fn scrape(store: &Store, format: ExpositionFormat) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// Non-zero lifecycle series (bucket lines left out: their counts follow from
-/// `_count`) → value. Every workload with a pod gets its label-less series at 0
-/// (so that `increase()` sees the first pod); only what was counted is compared.
-fn lifecycle(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| l.starts_with("kube_pod_lifecycle_") && !l.contains("_bucket{"))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .filter(|(_, value)| *value != 0.0)
-        .collect()
-}
-
 fn series(family: &str, extra: &str) -> String {
     if extra.is_empty() {
         format!("kube_pod_lifecycle_{family}{{{W}}}")
@@ -148,7 +134,7 @@ fn whole_watch() -> BTreeMap<String, f64> {
 /// count nothing more), and returns the lifecycle series.
 async fn settle(run: &Run, deletions: f64) -> BTreeMap<String, f64> {
     let deleted = |text: &str| -> f64 {
-        lifecycle(text)
+        support::lifecycle_series(text)
             .iter()
             .filter(|(k, _)| k.starts_with("kube_pod_lifecycle_deletions_total{"))
             .map(|(_, v)| v)
@@ -165,9 +151,9 @@ async fn settle(run: &Run, deletions: f64) -> BTreeMap<String, f64> {
         "the watch did not finish:\n{}",
         lifecycle_lines(&text)
     );
-    let first = lifecycle(&text);
+    let first = support::lifecycle_series(&text);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let later = lifecycle(&scrape(&run.store, ExpositionFormat::Text));
+    let later = support::lifecycle_series(&scrape(&run.store, ExpositionFormat::Text));
     assert_eq!(first, later, "counted more after the watch had finished");
     later
 }

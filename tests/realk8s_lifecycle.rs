@@ -28,23 +28,11 @@ fn scrape(store: &Store) -> String {
     String::from_utf8(out).expect("UTF-8")
 }
 
-/// Non-zero lifecycle series except buckets → value.
-fn lifecycle(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| l.starts_with("kube_pod_lifecycle_") && !l.contains("_bucket{"))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .filter(|(_, v)| *v != 0.0)
-        .collect()
-}
-
 /// Polls (bounded) until `done` holds for the scrape.
 async fn wait_for(store: &Store, what: &str, done: impl Fn(&BTreeMap<String, f64>) -> bool) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let got = lifecycle(&scrape(store));
+        let got = support::lifecycle_series(&scrape(store));
         if done(&got) {
             return;
         }
@@ -252,7 +240,7 @@ async fn counters_match_what_was_done_to_real_pods() {
         };
         format!("kube_pod_lifecycle_{family}{{{labels}}}")
     };
-    let got = lifecycle(&text);
+    let got = support::lifecycle_series(&text);
     let mut want: BTreeMap<String, f64> = [
         (series(&rs, "creations_total", ""), 1.0),
         (

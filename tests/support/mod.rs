@@ -206,3 +206,18 @@ pub fn promtool_check(exposition: &str) {
         Err(error) => panic!("promtool is required in CI: {error}"),
     }
 }
+
+/// The non-zero `kube_pod_lifecycle_*` series of an exposition → value, bucket lines
+/// left out (their counts follow from `_count`). Every workload with a pod has its
+/// label-less series at 0 (so that `increase()` sees the first pod): only what was
+/// counted is kept.
+pub fn lifecycle_series(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| l.starts_with("kube_pod_lifecycle_") && !l.contains("_bucket{"))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .filter(|(_, value)| *value != 0.0)
+        .collect()
+}
