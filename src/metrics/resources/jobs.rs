@@ -1,6 +1,7 @@
 //! `jobs`: 17 families, in kube-state-metrics' order. Default labels: namespace, job_name.
 
 use crate::api::batch::v1::{Job, JobCondition, JobSpec, JobStatus};
+use crate::api::meta::v1::Time;
 use crate::metrics::family::{dynamic_gauge, gauge, Context, Family, Out, Stability::*};
 use crate::metrics::generic;
 use crate::metrics::kube::{self, bool_value, s, unix, zero_or};
@@ -126,24 +127,16 @@ fn failed<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
 }
 
 fn status_start_time<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
-    // KSM reports any set pointer, even Go's zero time.
-    optional(
-        status(j)
-            .start_time
-            .as_ref()
-            .map(|_| unix(&status(j).start_time)),
-        out,
-    );
+    optional(set_time(&status(j).start_time), out);
 }
 
 fn status_completion_time<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
-    optional(
-        status(j)
-            .completion_time
-            .as_ref()
-            .map(|_| unix(&status(j).completion_time)),
-        out,
-    );
+    optional(set_time(&status(j).completion_time), out);
+}
+
+/// KSM reports any set pointer, even Go's zero time.
+fn set_time(time: &Option<Time>) -> Option<f64> {
+    time.is_some().then(|| unix(time))
 }
 
 fn status_suspended<'a>(j: &'a Job, _: &Context, out: Out<'a, '_>) {
