@@ -556,12 +556,12 @@ fn flags_that_would_change_what_is_served_are_refused() {
             "--custom-resource-state-config-file: \"crs.yaml\" is not supported yet",
         ),
         (
-            &["--tls-config=web.yaml"],
-            "--tls-config: \"web.yaml\" is not supported yet",
+            &["--tls-config=no-such-web.yaml"],
+            "--tls-config: no-such-web.yaml: cannot read it",
         ),
         (
-            &["--auth-filter"],
-            "--auth-filter: \"true\" is not supported yet",
+            &["--auth-filter", "--demo"],
+            "--auth-filter: cannot be combined with --demo",
         ),
         (
             &["--total-shards=three"],

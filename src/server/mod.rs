@@ -6,8 +6,10 @@ mod conn;
 mod metrics_server;
 pub mod negotiate;
 mod probes;
+pub mod security;
 mod stream;
 mod telemetry_server;
+mod web_config;
 
 use std::io;
 
@@ -18,6 +20,7 @@ use tokio::net::TcpListener;
 
 pub use conn::Timeouts;
 pub use metrics_server::{serve_metrics, MetricsServer};
+pub use security::{AuthFilter, Security, WebConfigSource};
 pub use probes::{AlwaysLive, LivenessProbe, ProbeFuture, Readiness, ReadyFlag};
 pub use telemetry_server::{serve_telemetry, TelemetryServer};
 
