@@ -91,12 +91,11 @@ fn scrub_body(
     let label = |finding: String| format!("{}: {finding}", capture.body);
     let scrubbed = if is_json(capture, body) {
         let mut local = Vec::new();
-        let out = scrub_json_body(body, secrets_path, &mut local).map_err(|source| {
-            ScrubError::Json {
+        let out =
+            scrub_json_body(body, secrets_path, &mut local).map_err(|source| ScrubError::Json {
                 body: capture.body.clone(),
                 source,
-            }
-        })?;
+            })?;
         findings.extend(local.into_iter().map(label));
         out
     } else if body.starts_with(PROTOBUF_MAGIC) || capture.content_type.contains("protobuf") {
@@ -178,6 +177,9 @@ fn scrub_protobuf_body(
     Ok(changed.then(|| Bytes::from(out)))
 }
 
+/// Rewrites one message, noting what it removed; `None` when nothing changed.
+type Scrubber = fn(&Bytes, &mut Vec<String>) -> Result<Option<Vec<u8>>, WireError>;
+
 /// `k8s\0` + runtime.Unknown { typeMeta = 1 { apiVersion = 1, kind = 2 }, raw = 2 }.
 fn scrub_envelope(
     envelope: &Bytes,
@@ -195,14 +197,13 @@ fn scrub_envelope(
             }
         }
     }
-    let scrub: fn(&Bytes, &mut Vec<String>) -> Result<Option<Vec<u8>>, WireError> =
-        match kind.as_str() {
-            "Secret" => scrub_secret,
-            "SecretList" => scrub_secret_list,
-            "PartialObjectMetadata" if secrets_path => scrub_secret,
-            "PartialObjectMetadataList" if secrets_path => scrub_secret_list,
-            _ => return Ok(None),
-        };
+    let scrub: Scrubber = match kind.as_str() {
+        "Secret" => scrub_secret,
+        "SecretList" => scrub_secret_list,
+        "PartialObjectMetadata" if secrets_path => scrub_secret,
+        "PartialObjectMetadataList" if secrets_path => scrub_secret_list,
+        _ => return Ok(None),
+    };
     let rewritten = rewrite(&unknown, |field| {
         if field.number == 2 {
             scrub(&field.payload, findings)
@@ -233,7 +234,11 @@ fn scrub_secret(secret: &Bytes, findings: &mut Vec<String>) -> Result<Option<Vec
     rewrite(secret, |field| match field.number {
         1 => scrub_object_meta(&field.payload, findings),
         2 | 4 => {
-            let map = if field.number == 2 { "data" } else { "stringData" };
+            let map = if field.number == 2 {
+                "data"
+            } else {
+                "stringData"
+            };
             // A map entry: key = 1, value = 2; an absent value is the empty value.
             rewrite(&field.payload, |entry| {
                 if entry.number == 2 && !entry.payload.is_empty() {
@@ -349,7 +354,10 @@ fn scrub_json(
     let mut changed = false;
     match value {
         serde_json::Value::Object(object) => {
-            let kind = object.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+            let kind = object
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or_default();
             let secret_list = kind == "SecretList";
             let is_secret = object.contains_key("metadata")
                 && (secrets_path || in_secret_list || kind == "Secret");
@@ -406,7 +414,10 @@ mod tests {
             metadata: Some(ObjectMeta {
                 name: Some(name.into()),
                 annotations: BTreeMap::from([
-                    (LAST_APPLIED.to_string(), "{\"stringData\":{\"k\":\"v\"}}".into()),
+                    (
+                        LAST_APPLIED.to_string(),
+                        "{\"stringData\":{\"k\":\"v\"}}".into(),
+                    ),
                     ("team".to_string(), "a".into()),
                 ]),
                 ..Default::default()
@@ -466,15 +477,30 @@ mod tests {
                 "metadata": {"name": "c"}, "data": {"password": "czNjcjN0"}}})
         );
         let bodies = [
-            ("1", "/api/v1/secrets", "application/vnd.kubernetes.protobuf", proto_list),
+            (
+                "1",
+                "/api/v1/secrets",
+                "application/vnd.kubernetes.protobuf",
+                proto_list,
+            ),
             (
                 "2",
                 "/api/v1/secrets?watch=1",
                 "application/vnd.kubernetes.protobuf;stream=watch",
                 frame,
             ),
-            ("3", "/api/v1/secrets", "application/json", json_list.into_bytes()),
-            ("4", "/api/v1/namespaces/x/secrets?watch=1", "application/json", json_watch.into_bytes()),
+            (
+                "3",
+                "/api/v1/secrets",
+                "application/json",
+                json_list.into_bytes(),
+            ),
+            (
+                "4",
+                "/api/v1/namespaces/x/secrets?watch=1",
+                "application/json",
+                json_watch.into_bytes(),
+            ),
         ];
         let mut recording = Recording {
             manifest: Manifest {
@@ -497,8 +523,8 @@ mod tests {
         assert_eq!(report.bodies, 4);
         assert_eq!(secret_findings(&recording), Vec::<String>::new());
         // Sizes in the manifest follow the bodies, and everything else survives.
-        let recording = Recording::from_parts(recording.manifest, recording.bodies)
-            .expect("sizes consistent");
+        let recording =
+            Recording::from_parts(recording.manifest, recording.bodies).expect("sizes consistent");
         let proto = &recording.bodies["1"];
         let unknown = Unknown::decode(&proto[4..]).expect("envelope");
         let list = SecretList::decode(unknown.raw.expect("raw")).expect("list");
@@ -511,19 +537,24 @@ mod tests {
         assert_eq!(meta.annotations.get("team").map(String::as_str), Some("a"));
         assert!(!meta.annotations.contains_key(LAST_APPLIED));
         assert_eq!(scrubbed.r#type.as_deref(), Some("Opaque"));
-        let json: serde_json::Value =
-            serde_json::from_slice(&recording.bodies["3"]).expect("json");
+        let json: serde_json::Value = serde_json::from_slice(&recording.bodies["3"]).expect("json");
         assert_eq!(json["items"][0]["data"]["password"], "");
         assert_eq!(json["items"][0]["metadata"]["annotations"]["team"], "a");
     }
 
     #[test]
     fn leaves_bodies_without_secrets_untouched() {
-        let json = br#"{"kind":"ConfigMapList","items":[{"metadata":{"name":"a"},"data":{"k":"v"}}]}"#;
+        let json =
+            br#"{"kind":"ConfigMapList","items":[{"metadata":{"name":"a"},"data":{"k":"v"}}]}"#;
         let mut recording = Recording {
             manifest: Manifest {
                 server_version: None,
-                captures: vec![capture("1", "/api/v1/configmaps", "application/json", json.len())],
+                captures: vec![capture(
+                    "1",
+                    "/api/v1/configmaps",
+                    "application/json",
+                    json.len(),
+                )],
             },
             bodies: HashMap::from([("1".to_string(), Bytes::from_static(json))]),
         };

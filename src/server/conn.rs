@@ -146,7 +146,8 @@ pub async fn serve(
         });
         match tls {
             None => {
-                let connection = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
+                let connection =
+                    graceful.watch(builder.serve_connection(TokioIo::new(io), service));
                 tokio::spawn(async move {
                     if let Err(error) = connection.await {
                         tracing::debug!(%error, "connection ended with an error");
@@ -161,7 +162,12 @@ pub async fn serve(
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                    let stream = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
+                    let stream = match tokio::time::timeout(
+                        TLS_HANDSHAKE_TIMEOUT,
+                        acceptor.accept(io),
+                    )
+                    .await
+                    {
                         Ok(Ok(stream)) => stream,
                         Ok(Err(error)) => {
                             tracing::debug!(%error, "TLS handshake refused");
@@ -172,7 +178,8 @@ pub async fn serve(
                             return;
                         }
                     };
-                    let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    let connection =
+                        watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
                     if let Err(error) = connection.await {
                         tracing::debug!(%error, "connection ended with an error");
                     }

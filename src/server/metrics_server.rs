@@ -20,9 +20,9 @@ use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::conn::{self, Handler, HandlerFuture, ResponseBody, Timeouts};
-use super::security::Security;
 use super::negotiate;
 use super::probes::LivenessProbe;
+use super::security::Security;
 use super::stream::{self, ChannelBody, ChannelWriter};
 use super::{index_page, text_response};
 use crate::metrics::{MetricsSource, RenderRequest};

@@ -20,8 +20,8 @@ use tokio::net::TcpListener;
 
 pub use conn::Timeouts;
 pub use metrics_server::{serve_metrics, MetricsServer};
-pub use security::{AuthFilter, Security, WebConfigSource};
 pub use probes::{AlwaysLive, LivenessProbe, ProbeFuture, Readiness, ReadyFlag};
+pub use security::{AuthFilter, Security, WebConfigSource};
 pub use telemetry_server::{serve_telemetry, TelemetryServer};
 
 use conn::ResponseBody;

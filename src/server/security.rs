@@ -186,7 +186,9 @@ struct BasicCache(Mutex<std::collections::HashSet<[u8; 32]>>);
 
 impl BasicCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<[u8; 32]>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
     fn clear(&self) {
         self.lock().clear();
@@ -285,9 +287,10 @@ impl AuthFilter {
         let verb = request.method().as_str().to_ascii_lowercase();
         let path = request.uri().path().to_string();
         let key = sha256(&[token.as_bytes(), verb.as_bytes(), path.as_bytes()]);
-        let cached = self.lock().get(&key).and_then(|(at, verdict)| {
-            (at.elapsed() < AUTH_CACHE_TTL).then(|| verdict.clone())
-        });
+        let cached = self
+            .lock()
+            .get(&key)
+            .and_then(|(at, verdict)| (at.elapsed() < AUTH_CACHE_TTL).then(|| verdict.clone()));
         let verdict = match cached {
             Some(verdict) => verdict,
             None => {
@@ -322,7 +325,9 @@ impl AuthFilter {
         };
         match verdict {
             Verdict::Allowed => Ok(()),
-            Verdict::Unauthenticated => Err(text_response(StatusCode::UNAUTHORIZED, "Unauthorized\n")),
+            Verdict::Unauthenticated => {
+                Err(text_response(StatusCode::UNAUTHORIZED, "Unauthorized\n"))
+            }
             Verdict::Forbidden(user) => Err(text_response(
                 StatusCode::FORBIDDEN,
                 &format!("Forbidden (user={user}, verb={verb}, path={path})\n"),
@@ -331,7 +336,9 @@ impl AuthFilter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Instant, Verdict)>> {
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn remember(&self, key: [u8; 32], verdict: Verdict) {
@@ -372,7 +379,10 @@ impl AuthFilter {
             },
         });
         let answer = self
-            .post("/apis/authorization.k8s.io/v1/subjectaccessreviews", &access)
+            .post(
+                "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                &access,
+            )
             .await?;
         if answer["status"]["allowed"] == serde_json::Value::Bool(true) {
             Ok(Verdict::Allowed)

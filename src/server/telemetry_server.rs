@@ -12,8 +12,8 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
 
 use super::conn::{self, Handler, HandlerFuture, ResponseBody, Timeouts};
-use super::security::Security;
 use super::probes::Readiness;
+use super::security::Security;
 use super::{index_page, text_response};
 
 /// Everything the telemetry server needs.

@@ -158,7 +158,9 @@ impl WebConfig {
                     )));
                 }
                 let value = HeaderValue::from_str(&value).map_err(|_| {
-                    error(format!("http_server_config.headers.{known}: not a valid header value"))
+                    error(format!(
+                        "http_server_config.headers.{known}: not a valid header value"
+                    ))
                 })?;
                 headers.push((HeaderName::from_static(lowercase(known)), value));
             }
@@ -190,16 +192,23 @@ fn pem_source(
     file_key: &str,
     base: &Path,
 ) -> Result<Option<Vec<u8>>, String> {
-    match (inline.filter(|s| !s.is_empty()), file.filter(|p| !p.as_os_str().is_empty())) {
+    match (
+        inline.filter(|s| !s.is_empty()),
+        file.filter(|p| !p.as_os_str().is_empty()),
+    ) {
         (Some(_), Some(_)) => Err(format!(
             "tls_server_config: {inline_key} and {file_key} are both set; give one"
         )),
         (Some(text), None) => Ok(Some(text.into_bytes())),
         (None, Some(path)) => {
-            let path = if path.is_absolute() { path } else { base.join(path) };
-            std::fs::read(&path)
-                .map(Some)
-                .map_err(|error| format!("tls_server_config.{file_key}: {}: {error}", path.display()))
+            let path = if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            };
+            std::fs::read(&path).map(Some).map_err(|error| {
+                format!("tls_server_config.{file_key}: {}: {error}", path.display())
+            })
         }
         (None, None) => Ok(None),
     }
@@ -208,7 +217,13 @@ fn pem_source(
 fn tls_config(tls: TlsServerConfig, base: &Path) -> Result<Option<Arc<ServerConfig>>, String> {
     let cert = pem_source(tls.cert, tls.cert_file, "cert", "cert_file", base)?;
     let key = pem_source(tls.key, tls.key_file, "key", "key_file", base)?;
-    let client_ca = pem_source(tls.client_ca, tls.client_ca_file, "client_ca", "client_ca_file", base)?;
+    let client_ca = pem_source(
+        tls.client_ca,
+        tls.client_ca_file,
+        "client_ca",
+        "client_ca_file",
+        base,
+    )?;
     let client_auth = tls.client_auth_type.as_deref().unwrap_or("NoClientCert");
     if tls.client_allowed_sans.is_some() {
         return Err("tls_server_config.client_allowed_sans: not supported by this exporter".into());
@@ -219,7 +234,10 @@ fn tls_config(tls: TlsServerConfig, base: &Path) -> Result<Option<Arc<ServerConf
     let (cert, key) = match (cert, key) {
         (None, None) => {
             if client_ca.is_some() || client_auth != "NoClientCert" {
-                return Err("tls_server_config: client certificates need TLS: set cert_file and key_file".into());
+                return Err(
+                    "tls_server_config: client certificates need TLS: set cert_file and key_file"
+                        .into(),
+                );
             }
             return Ok(None);
         }
@@ -338,12 +356,30 @@ fn versions(
 fn cipher_suites(names: &[String]) -> Result<Vec<SupportedCipherSuite>, String> {
     use provider::cipher_suite as cs;
     let known: &[(&str, SupportedCipherSuite)] = &[
-        ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256),
-        ("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384),
-        ("TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256),
-        ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
-        ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
-        ("TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256),
+        (
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        ),
+        (
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        ),
+        (
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        ),
+        (
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        ),
+        (
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        ),
+        (
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        ),
     ];
     let mut suites = vec![
         cs::TLS13_AES_256_GCM_SHA384,
@@ -376,7 +412,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
         std::fs::write(dir.path().join("tls.crt"), cert.cert.pem()).expect("write");
-        std::fs::write(dir.path().join("tls.key"), cert.signing_key.serialize_pem()).expect("write");
+        std::fs::write(dir.path().join("tls.key"), cert.signing_key.serialize_pem())
+            .expect("write");
         std::fs::write(dir.path().join("ca.crt"), cert.cert.pem()).expect("write");
         let path = dir.path().join("web.yml");
         std::fs::write(&path, yaml).expect("write");
@@ -406,9 +443,18 @@ mod tests {
         for (extra, key) in [
             ("  min_version: TLS10\n", "min_version"),
             ("  max_version: TLS14\n", "max_version"),
-            ("  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n", "cipher_suites"),
-            ("  client_auth_type: RequireAnyClientCert\n", "client_auth_type"),
-            ("  client_auth_type: RequireAndVerifyClientCert\n", "client_auth_type"),
+            (
+                "  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n",
+                "cipher_suites",
+            ),
+            (
+                "  client_auth_type: RequireAnyClientCert\n",
+                "client_auth_type",
+            ),
+            (
+                "  client_auth_type: RequireAndVerifyClientCert\n",
+                "client_auth_type",
+            ),
             ("  client_ca_file: ca.crt\n", "client_ca_file"),
             ("  client_allowed_sans: [a]\n", "client_allowed_sans"),
             ("  curve_preferences: [X25519]\n", "curve_preferences"),
@@ -421,10 +467,22 @@ mod tests {
         for (yaml, key) in [
             ("tls_server_config:\n  cert_file: tls.crt\n", "key_file"),
             ("tls_server_config:\n  key_file: tls.key\n", "cert_file"),
-            ("tls_server_config:\n  cert_file: nope.crt\n  key_file: tls.key\n", "nope.crt"),
-            ("basic_auth_users:\n  carol: plaintext\n", "basic_auth_users.carol"),
-            ("http_server_config:\n  headers:\n    X-Frame-Options: allow\n", "X-Frame-Options"),
-            ("http_server_config:\n  headers:\n    Server: me\n", "headers.Server"),
+            (
+                "tls_server_config:\n  cert_file: nope.crt\n  key_file: tls.key\n",
+                "nope.crt",
+            ),
+            (
+                "basic_auth_users:\n  carol: plaintext\n",
+                "basic_auth_users.carol",
+            ),
+            (
+                "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+                "X-Frame-Options",
+            ),
+            (
+                "http_server_config:\n  headers:\n    Server: me\n",
+                "headers.Server",
+            ),
             ("rate_limit:\n  interval: 1s\n  burst: 1\n", "rate_limit"),
         ] {
             let error = load(yaml).expect_err(yaml);
