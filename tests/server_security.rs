@@ -263,6 +263,40 @@ async fn tls_client_certificates_and_basic_auth_on_both_ports() {
         let plain = support::get(port, path);
         assert!(plain.is_none(), "plain HTTP on port {port}: {plain:?}");
     }
+
+    // Reload: a changed file applies to the next connection (the old password no
+    // longer works, the new one does), without a restart.
+    let new_hash = bcrypt::hash("new horse", 4).expect("bcrypt");
+    let changed = std::fs::read_to_string(&web_path)
+        .expect("web config")
+        .replace(&hash, &new_hash);
+    std::fs::write(&web_path, changed).expect("rewrite");
+    let new_password = basic("prometheus", "new horse");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = https_get(port, &trusted, "/metrics", Some(&new_password))
+            .await
+            .expect("answer");
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reload not seen: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = https_get(telemetry_port, &trusted, "/metrics", Some(&right))
+        .await
+        .expect("answer");
+    assert_eq!(status, 401, "the old password after the reload");
+    // A file that no longer validates closes new connections (fails closed).
+    std::fs::write(&web_path, "tls_server_config: [not a map]\n").expect("rewrite");
+    let outcome = https_get(port, &trusted, "/metrics", Some(&new_password)).await;
+    assert!(
+        outcome.is_err(),
+        "an invalid file must not serve: {outcome:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
