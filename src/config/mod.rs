@@ -539,6 +539,14 @@ impl Options {
             ("log-level", crate::logging::describe(self.log_level)),
             ("log-format", self.log_format.as_str().to_string()),
             ("demo", self.demo.to_string()),
+            (
+                "tls-config",
+                self.tls_config
+                    .as_ref()
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("auth-filter", self.auth_filter.to_string()),
         ];
         lines
             .iter()
