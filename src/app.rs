@@ -29,15 +29,19 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .context("registering the client's self-metrics")?;
 
     // Keep the demo apiserver alive as long as the exporter runs.
-    let (client, _demo) = if options.demo {
+    let (client, _demo, auth_filter) = if options.demo {
         let (client, handle) = start_demo().await?;
-        (client, Some(handle))
+        (client, Some(handle), None)
     } else {
         let kube_client = connect(&options.connect_options())
             .await
             .context("connecting to the apiserver")?;
-        (ApiClient::new(kube_client), None)
+        let auth_filter = options
+            .auth_filter
+            .then(|| Arc::new(server::AuthFilter::new(kube_client.clone())));
+        (ApiClient::new(kube_client), None, auth_filter)
     };
+    let security = security(&options, auth_filter)?;
 
     let store = Arc::new(Store::with_available(
         &options
@@ -87,6 +91,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         telemetry = %telemetry_listener.local_addr()?,
         resources = %served.iter().map(|r| r.plural).collect::<Vec<_>>().join(","),
         demo = options.demo,
+        tls = security.web.as_ref().is_some_and(|web| web.serves_tls()),
+        auth_filter = security.auth_filter.is_some(),
         "serving"
     );
 
@@ -94,11 +100,13 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     metrics.enable_gzip = options.enable_gzip_encoding;
     metrics.timeouts = options.server_timeouts;
     metrics.scrape_metrics = Some(telemetry.scrape_metrics());
+    metrics.security = security.clone();
     let mut telemetry_server = TelemetryServer::new(
         telemetry.registry().clone(),
         Arc::new(StoreSynced(store.clone())),
     );
     telemetry_server.timeouts = options.telemetry_timeouts;
+    telemetry_server.security = security;
 
     let (stop, _) = tokio::sync::watch::channel(false);
     let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
@@ -119,6 +127,21 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     metrics_result.context("metrics server")?;
     telemetry_result.context("telemetry server")?;
     Ok(())
+}
+
+/// `--tls-config` and `--auth-filter`, shared by both servers.
+fn security(
+    options: &Options,
+    auth_filter: Option<Arc<server::AuthFilter>>,
+) -> anyhow::Result<server::Security> {
+    let web = match &options.tls_config {
+        Some(path) => {
+            let source = server::WebConfigSource::load(path.clone()).context("--tls-config")?;
+            Some(Arc::new(source))
+        }
+        None => None,
+    };
+    Ok(server::Security { web, auth_filter })
 }
 
 /// Starts the replay apiserver on the embedded recording and a client for it.

@@ -76,7 +76,13 @@ fn assert_usage_error(args: &[&str], needle: &str) {
 }
 
 fn temp_file(name: &str, contents: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli_options");
+    // One folder per call: tests run in parallel and several write the same name (a
+    // `render` reading pod.json while another test rewrote it saw an empty file).
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli_options")
+        .join(format!("{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
     std::fs::write(&path, contents).expect("writing the temp file");
@@ -556,12 +562,12 @@ fn flags_that_would_change_what_is_served_are_refused() {
             "--custom-resource-state-config-file: \"crs.yaml\" is not supported yet",
         ),
         (
-            &["--tls-config=web.yaml"],
-            "--tls-config: \"web.yaml\" is not supported yet",
+            &["--tls-config=no-such-web.yaml"],
+            "--tls-config: no-such-web.yaml: cannot read it",
         ),
         (
-            &["--auth-filter"],
-            "--auth-filter: \"true\" is not supported yet",
+            &["--auth-filter", "--demo"],
+            "--auth-filter: cannot be combined with --demo",
         ),
         (
             &["--total-shards=three"],

@@ -368,6 +368,13 @@ fn deployment_probes_ports_and_security() {
     assert_eq!(pod.containers.len(), 1);
     assert_probes_and_ports(&pod.containers[0]);
     assert_locked_down(&pod.containers[0], pod);
+    // As KSM: the token is mounted into this pod only, not into every pod that names the
+    // account.
+    assert_eq!(pod.automount_service_account_token, Some(true));
+    assert_eq!(
+        deploy.service_accounts[0].automount_service_account_token,
+        Some(false)
+    );
 }
 
 #[test]
@@ -428,6 +435,17 @@ fn static_pod_uses_a_mounted_kubeconfig() {
     assert_probes_and_ports(container);
     assert_locked_down(container, pod);
     assert!(pod.service_account_name.is_none());
+    // hostNetwork: both servers on loopback unless TLS is configured (docs/security.md).
+    assert_eq!(pod.host_network, Some(true));
+    if arg(container, "tls-config").is_none() {
+        for flag in ["host", "telemetry-host"] {
+            assert_eq!(
+                arg(container, flag),
+                Some("127.0.0.1"),
+                "--{flag}: a hostNetwork pod without --tls-config must listen on loopback only"
+            );
+        }
+    }
     let kubeconfig = arg(container, "kubeconfig").expect("--kubeconfig");
     let mount = container
         .volume_mounts

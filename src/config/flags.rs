@@ -494,6 +494,21 @@ pub const DEMO: Flag = flag(
     "Serve metrics from a recording built into the binary; no cluster needed (not in KSM)",
 );
 
+pub const TLS_CONFIG: Flag = flag(
+    "tls-config",
+    "FILE",
+    Kind::Path,
+    "",
+    "Exporter-toolkit web configuration file (TLS certificate and key, client CA and client_auth_type, basic_auth_users with bcrypt hashes, response headers) applied to both servers and every path; re-read when it changes (docs/security.md)",
+);
+pub const AUTH_FILTER: Flag = flag(
+    "auth-filter",
+    "BOOL",
+    Kind::Bool,
+    "false",
+    "Authenticate each /metrics request's bearer token with a TokenReview and authorise it with a SubjectAccessReview (GET on the non-resource URL /metrics) against the apiserver; verdicts cached for 60 s",
+);
+
 // kube-state-metrics' flags that are not implemented yet.
 pub const SHARD: Flag = flag("shard", "N", Kind::Int, "0", "").not_yet(
     Harmless::Int(0),
@@ -547,14 +562,6 @@ pub const CUSTOM_RESOURCE_STATE_ONLY: Flag = flag(
 .not_yet(
     Harmless::False,
     "serve only custom-resource metrics, none of the built-in resources",
-);
-pub const TLS_CONFIG: Flag = flag("tls-config", "FILE", Kind::Path, "", "").not_yet(
-    Harmless::Empty,
-    "serve both servers over TLS (and basic auth) per an exporter-toolkit web config file",
-);
-pub const AUTH_FILTER: Flag = flag("auth-filter", "BOOL", Kind::Bool, "false", "").not_yet(
-    Harmless::False,
-    "authenticate and authorise every /metrics request against the Kubernetes API",
 );
 pub const OBJECT_LIMIT: Flag = flag("object-limit", "N", Kind::Int, "0", "").not_yet(
     Harmless::Int(0),

@@ -309,6 +309,10 @@ pub struct Options {
     pub log_level: Option<LogLevel>,
     pub log_format: LogFormat,
     pub demo: bool,
+    /// `--tls-config`: the exporter-toolkit web configuration file.
+    pub tls_config: Option<PathBuf>,
+    /// `--auth-filter`: TokenReview + SubjectAccessReview on `/metrics`.
+    pub auth_filter: bool,
     /// One line per accepted-but-ignored flag, for the log (or stderr with
     /// `--validate-config`).
     pub warnings: Vec<String>,
@@ -375,6 +379,37 @@ impl Options {
         };
 
         let connect = connect(&src)?;
+        let demo = src.value(&flags::DEMO, parse_bool)?;
+        let auth_filter = src.value(&flags::AUTH_FILTER, parse_bool)?;
+        let tls_config = match src.text(&flags::TLS_CONFIG)? {
+            Some((path, origin)) if !path.trim().is_empty() => {
+                let path = PathBuf::from(path.trim());
+                // Checked here so that --validate-config and start-up report it as
+                // any other bad option (the servers load it again to serve it).
+                let web = crate::server::security::WebConfig::load(&path)
+                    .map_err(|error| ConfigError::new(&origin, error))?;
+                if auth_filter && !web.users.is_empty() {
+                    return Err(ConfigError::new(
+                        &origin,
+                        format!(
+                            "basic_auth_users cannot be combined with {}: both read the Authorization header",
+                            flags::AUTH_FILTER.display()
+                        ),
+                    ));
+                }
+                Some(path)
+            }
+            _ => None,
+        };
+        if auth_filter && demo {
+            return Err(ConfigError::new(
+                flags::AUTH_FILTER.display(),
+                format!(
+                    "cannot be combined with {}: the demo apiserver answers no TokenReview",
+                    flags::DEMO.display()
+                ),
+            ));
+        }
         Ok(Options {
             config_file,
             validate_only: args.is_set(&flags::VALIDATE_CONFIG),
@@ -401,7 +436,9 @@ impl Options {
                     .map_err(|message: String| ConfigError::new(origin, message))
             })?,
             log_format: src.value(&flags::LOG_FORMAT, str::parse)?,
-            demo: src.value(&flags::DEMO, parse_bool)?,
+            demo,
+            tls_config,
+            auth_filter,
             warnings,
         })
     }
@@ -502,6 +539,14 @@ impl Options {
             ("log-level", crate::logging::describe(self.log_level)),
             ("log-format", self.log_format.as_str().to_string()),
             ("demo", self.demo.to_string()),
+            (
+                "tls-config",
+                self.tls_config
+                    .as_ref()
+                    .map(|path| path.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("auth-filter", self.auth_filter.to_string()),
         ];
         lines
             .iter()
@@ -778,16 +823,13 @@ mod tests {
             "-v=2",
             "--logtostderr",
             "--node=",
-            "--auth-filter=false",
         ]);
-        assert_eq!(options.warnings.len(), 6, "{:?}", options.warnings);
+        assert_eq!(options.warnings.len(), 5, "{:?}", options.warnings);
         for bad in [
             "--total-shards=3",
             "--shard=1",
             "--node=n1",
             "--pod=ksm-0",
-            "--auth-filter",
-            "--tls-config=web.yaml",
             "--custom-resource-state-config=x",
             "--object-limit=10",
         ] {

@@ -4,6 +4,7 @@
 pub mod faults;
 pub mod record;
 pub mod recording;
+pub mod scrub;
 pub mod server;
 pub mod table;
 pub mod wire;

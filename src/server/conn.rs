@@ -37,6 +37,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
+use super::security::Security;
+
 /// How long in-flight responses may run on after shutdown was asked for (KSM: 3 s).
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(3);
 /// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
@@ -88,12 +90,17 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<ResponseBody>> + S
 /// A request router.
 pub type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>;
 
+/// Time allowed for a TLS handshake when no read timeout bounds it already.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves `handler` on `listener` until `shutdown` resolves, then lets in-flight
-/// connections finish for up to 3 seconds.
+/// connections finish for up to 3 seconds. `security` adds TLS, basic auth and the auth
+/// filter around every connection (none by default).
 pub async fn serve(
     listener: TcpListener,
     timeouts: Timeouts,
     handler: Handler,
+    security: Security,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -114,9 +121,14 @@ pub async fn serve(
                 continue;
             }
         };
+        let Ok(web) = security.connection_config() else {
+            // The --tls-config file changed into something invalid (logged when read).
+            continue;
+        };
         let deadlines = Arc::new(Deadlines::new(timeouts));
-        let io = TokioIo::new(DeadlineIo::new(stream, deadlines.clone()));
-        let handler = handler.clone();
+        let io = DeadlineIo::new(stream, deadlines.clone());
+        let tls = web.as_ref().and_then(|web| web.tls.clone());
+        let handler = security.guard(handler.clone(), web);
         let service = service_fn(move |request| {
             deadlines.request_started();
             let response = handler(request);
@@ -132,12 +144,48 @@ pub async fn serve(
                 }))
             }
         });
-        let connection = graceful.watch(builder.serve_connection(io, service));
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
+        match tls {
+            None => {
+                let connection =
+                    graceful.watch(builder.serve_connection(TokioIo::new(io), service));
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                });
             }
-        });
+            Some(tls) => {
+                // The handshake runs on the connection's task, bounded by the read
+                // deadline of the first request head (and a limit of its own), so a
+                // client that stalls it holds no more than a plain one would.
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                    let stream = match tokio::time::timeout(
+                        TLS_HANDSHAKE_TIMEOUT,
+                        acceptor.accept(io),
+                    )
+                    .await
+                    {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, "TLS handshake refused");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let connection =
+                        watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     tokio::select! {

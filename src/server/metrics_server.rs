@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use super::conn::{self, Handler, HandlerFuture, ResponseBody, Timeouts};
 use super::negotiate;
 use super::probes::LivenessProbe;
+use super::security::Security;
 use super::stream::{self, ChannelBody, ChannelWriter};
 use super::{index_page, text_response};
 use crate::metrics::{MetricsSource, RenderRequest};
@@ -34,6 +35,8 @@ pub struct MetricsServer {
     /// `--enable-gzip-encoding`: gzip only when this is set and the client asks for it.
     pub enable_gzip: bool,
     pub timeouts: Timeouts,
+    /// `--tls-config` and `--auth-filter` (none by default).
+    pub security: Security,
     /// Where scrape duration and size are recorded (the telemetry registry).
     pub scrape_metrics: Option<ScrapeMetrics>,
 }
@@ -47,6 +50,7 @@ impl MetricsServer {
             enable_gzip: false,
             timeouts: Timeouts::METRICS_DEFAULT,
             scrape_metrics: None,
+            security: Security::default(),
         }
     }
 }
@@ -58,9 +62,10 @@ pub async fn serve_metrics(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let timeouts = server.timeouts;
+    let security = server.security.clone();
     let server = Arc::new(server);
     let handler: Handler = Arc::new(move |request| route(server.clone(), request));
-    conn::serve(listener, timeouts, handler, shutdown).await
+    conn::serve(listener, timeouts, handler, security, shutdown).await
 }
 
 const INDEX_LINKS: &[(&str, &str)] = &[

@@ -6,8 +6,10 @@ mod conn;
 mod metrics_server;
 pub mod negotiate;
 mod probes;
+pub mod security;
 mod stream;
 mod telemetry_server;
+mod web_config;
 
 use std::io;
 
@@ -19,6 +21,7 @@ use tokio::net::TcpListener;
 pub use conn::Timeouts;
 pub use metrics_server::{serve_metrics, MetricsServer};
 pub use probes::{AlwaysLive, LivenessProbe, ProbeFuture, Readiness, ReadyFlag};
+pub use security::{AuthFilter, Security, WebConfigSource};
 pub use telemetry_server::{serve_telemetry, TelemetryServer};
 
 use conn::ResponseBody;

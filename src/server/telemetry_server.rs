@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use super::conn::{self, Handler, HandlerFuture, ResponseBody, Timeouts};
 use super::probes::Readiness;
+use super::security::Security;
 use super::{index_page, text_response};
 
 /// Everything the telemetry server needs.
@@ -21,6 +22,8 @@ pub struct TelemetryServer {
     pub registry: Registry,
     pub readiness: Arc<dyn Readiness>,
     pub timeouts: Timeouts,
+    /// `--tls-config` and `--auth-filter` (none by default).
+    pub security: Security,
 }
 
 impl TelemetryServer {
@@ -30,6 +33,7 @@ impl TelemetryServer {
             registry,
             readiness,
             timeouts: Timeouts::TELEMETRY_DEFAULT,
+            security: Security::default(),
         }
     }
 }
@@ -41,9 +45,10 @@ pub async fn serve_telemetry(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let timeouts = server.timeouts;
+    let security = server.security.clone();
     let server = Arc::new(server);
     let handler: Handler = Arc::new(move |request| route(server.clone(), request));
-    conn::serve(listener, timeouts, handler, shutdown).await
+    conn::serve(listener, timeouts, handler, security, shutdown).await
 }
 
 const INDEX_LINKS: &[(&str, &str)] = &[("/metrics", "Metrics"), ("/readyz", "Readyz")];
