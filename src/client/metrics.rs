@@ -83,7 +83,7 @@ impl ClientMetrics {
             )?,
             watch_total: ksm_counter(
                 "kube_state_metrics_watch_total",
-                "Watch requests by resource and how they ended.",
+                "Watch requests by resource: success when the stream opened, error when it could not be opened or failed later.",
             )?,
             relists_total: counter(
                 "relists_total",

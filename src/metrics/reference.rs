@@ -78,7 +78,7 @@ fn self_metrics() -> Vec<(String, Vec<String>, String)> {
             let mut labels: Vec<String> = desc
                 .const_label_pairs
                 .iter()
-                .map(|pair| pair.get_name().to_string())
+                .map(|pair| pair.name().to_string())
                 .collect();
             labels.extend(desc.variable_labels.iter().cloned());
             (desc.fq_name, labels, desc.help)

@@ -60,7 +60,7 @@ impl Collector for ProcessMetrics {
             .inner
             .collect()
             .into_iter()
-            .filter(|family| family.get_name() != CPU_SECONDS)
+            .filter(|family| family.name() != CPU_SECONDS)
             .collect();
         let seconds = std::fs::read_to_string(&self.stat_path)
             .ok()
@@ -107,7 +107,7 @@ mod tests {
         let families = metrics.collect();
         let cpu = families
             .iter()
-            .find(|family| family.get_name() == CPU_SECONDS)
+            .find(|family| family.name() == CPU_SECONDS)
             .expect("process_cpu_seconds_total collected");
         let value = cpu.get_metric()[0].get_counter().get_value();
         let now = read();
@@ -116,13 +116,13 @@ mod tests {
         assert_eq!(
             families
                 .iter()
-                .filter(|family| family.get_name() == CPU_SECONDS)
+                .filter(|family| family.name() == CPU_SECONDS)
                 .count(),
             1,
             "one CPU family, not the crate's too"
         );
         assert!(families
             .iter()
-            .any(|family| family.get_name() == "process_resident_memory_bytes"));
+            .any(|family| family.name() == "process_resident_memory_bytes"));
     }
 }

@@ -59,16 +59,18 @@ mod tests {
         }))
         .expect("collector");
         let values = |collector: &SyncedCollector| -> Vec<(String, f64)> {
-            collector.collect()[0]
+            let mut values: Vec<(String, f64)> = collector.collect()[0]
                 .get_metric()
                 .iter()
                 .map(|metric| {
                     (
-                        metric.get_label()[0].get_value().to_string(),
+                        metric.get_label()[0].value().to_string(),
                         metric.get_gauge().get_value(),
                     )
                 })
-                .collect()
+                .collect();
+            values.sort_by(|a, b| a.0.cmp(&b.0));
+            values
         };
         assert_eq!(
             values(&collector),
