@@ -51,7 +51,13 @@ fn repo() -> &'static Path {
 fn rule_files() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(repo().join("deploy/rules"))
         .expect("deploy/rules")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|name| name.ends_with(".rules.yaml"))
         .collect();
     names.sort();

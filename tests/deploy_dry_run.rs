@@ -38,7 +38,14 @@ fn the_real_apiserver_accepts_the_kustomizations_and_every_chart_rendering() {
     let repo = helm_support::repo();
     let path = |relative: &str| repo.join(relative).to_string_lossy().into_owned();
 
-    k8s.kubectl(&["apply", "-f", &path("tests/fixtures/crds/operator-crds.yaml")], None);
+    k8s.kubectl(
+        &[
+            "apply",
+            "-f",
+            &path("tests/fixtures/crds/operator-crds.yaml"),
+        ],
+        None,
+    );
     k8s.kubectl(
         &[
             "wait",
@@ -61,11 +68,20 @@ fn the_real_apiserver_accepts_the_kustomizations_and_every_chart_rendering() {
         ("deploy/prometheus-rule", 1),
     ] {
         let output = k8s.kubectl(&["apply", "--dry-run=server", "-k", &path(dir)], None);
-        assert_eq!(accepted(&output), objects, "{dir}: {}", String::from_utf8_lossy(&output.stdout));
+        assert_eq!(
+            accepted(&output),
+            objects,
+            "{dir}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
     }
     for dir in ["deploy/opt-in", "deploy/static-pod"] {
         let output = k8s.kubectl(&["apply", "--dry-run=server", "-f", &path(dir)], None);
-        assert!(accepted(&output) >= 2, "{dir}: {}", String::from_utf8_lossy(&output.stdout));
+        assert!(
+            accepted(&output) >= 2,
+            "{dir}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
     }
 
     // The chart, every value set.

@@ -551,8 +551,8 @@ fn shipped_rule_groups() -> Vec<serde_json::Value> {
     let mut groups = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("rule file");
-        let rules: serde_json::Value = serde_norway::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let rules: serde_json::Value =
+            serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         groups.extend(rules["groups"].as_array().expect("groups").iter().cloned());
     }
     groups

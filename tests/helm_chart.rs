@@ -14,7 +14,10 @@ use helm_support::*;
 use serde_json::Value;
 
 fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    objects.iter().filter(|object| object["kind"] == kind).collect()
+    objects
+        .iter()
+        .filter(|object| object["kind"] == kind)
+        .collect()
 }
 
 fn one<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
@@ -100,7 +103,10 @@ fn the_service_monitor_scrapes_as_the_job_the_mixin_rules_select() {
         let endpoints = monitor["spec"]["endpoints"].as_array().expect("endpoints");
         assert_eq!(endpoints[0]["port"], "http-metrics");
         assert_eq!(endpoints[0]["honorLabels"], true);
-        assert!(endpoints.iter().any(|e| e["port"] == "telemetry"), "selfMonitor");
+        assert!(
+            endpoints.iter().any(|e| e["port"] == "telemetry"),
+            "selfMonitor"
+        );
         let ports: BTreeSet<&str> = service["spec"]["ports"]
             .as_array()
             .expect("ports")
@@ -140,7 +146,8 @@ struct ResourceEntry {
 
 /// (group, plural) of every resource of proto/resources.toml.
 fn all_resources() -> BTreeSet<(String, String)> {
-    let text = std::fs::read_to_string(repo().join("proto/resources.toml")).expect("resources.toml");
+    let text =
+        std::fs::read_to_string(repo().join("proto/resources.toml")).expect("resources.toml");
     let table: ResourcesToml = toml::from_str(&text).expect("valid resources.toml");
     table
         .resource
@@ -196,7 +203,9 @@ fn rbac_follows_the_collectors_and_the_api_groups() {
     let all = all_resources();
     let defaults: BTreeSet<(String, String)> = all
         .iter()
-        .filter(|(_, plural)| kube_state_exporter::config::DEFAULT_RESOURCES.contains(&plural.as_str()))
+        .filter(|(_, plural)| {
+            kube_state_exporter::config::DEFAULT_RESOURCES.contains(&plural.as_str())
+        })
         .cloned()
         .collect();
     let objects = template("kse", "monitoring", &None, &[]);
@@ -210,7 +219,10 @@ fn rbac_follows_the_collectors_and_the_api_groups() {
         .iter()
         .copied()
         .collect();
-    assert_eq!(served, default_set, "the chart's collectors are KSM's defaults");
+    assert_eq!(
+        served, default_set,
+        "the chart's collectors are KSM's defaults"
+    );
 
     let every: Vec<&str> = all.iter().map(|(_, plural)| plural.as_str()).collect();
     let set = format!("collectors={{{}}}", every.join(","));
@@ -238,7 +250,10 @@ fn value_sets_become_flags_and_objects() {
         "--metric-annotations-allowlist=deployments=[owner]",
         "--namespaces=default,kube-system",
     ] {
-        assert!(args.iter().any(|arg| arg == expected), "{expected} not in {args:?}");
+        assert!(
+            args.iter().any(|arg| arg == expected),
+            "{expected} not in {args:?}"
+        );
     }
     let grants = cluster_role_grants(&objects);
     for grant in [
@@ -246,7 +261,11 @@ fn value_sets_become_flags_and_objects() {
         ("", "endpoints", "list"),
         ("example.com", "widgets", "list"),
     ] {
-        let grant = (grant.0.to_string(), grant.1.to_string(), grant.2.to_string());
+        let grant = (
+            grant.0.to_string(),
+            grant.1.to_string(),
+            grant.2.to_string(),
+        );
         assert!(grants.contains(&grant), "{grant:?}");
     }
 
@@ -259,7 +278,10 @@ fn value_sets_become_flags_and_objects() {
     assert_eq!(sts["spec"]["serviceName"], "kse-kube-state-exporter");
     let args = self::args(&objects);
     assert!(args.contains(&"--pod=$(POD_NAME)".to_string()), "{args:?}");
-    assert!(args.contains(&"--pod-namespace=$(POD_NAMESPACE)".to_string()), "{args:?}");
+    assert!(
+        args.contains(&"--pod-namespace=$(POD_NAMESPACE)".to_string()),
+        "{args:?}"
+    );
     let env: BTreeMap<&str, &str> = container(&objects)["env"]
         .as_array()
         .expect("env")
@@ -267,16 +289,24 @@ fn value_sets_become_flags_and_objects() {
         .map(|var| {
             (
                 var["name"].as_str().expect("name"),
-                var["valueFrom"]["fieldRef"]["fieldPath"].as_str().expect("fieldRef"),
+                var["valueFrom"]["fieldRef"]["fieldPath"]
+                    .as_str()
+                    .expect("fieldRef"),
             )
         })
         .collect();
     assert_eq!(
         env,
-        BTreeMap::from([("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace")])
+        BTreeMap::from([
+            ("POD_NAME", "metadata.name"),
+            ("POD_NAMESPACE", "metadata.namespace")
+        ])
     );
     let role = one(&objects, "Role");
-    assert_eq!(role["rules"][1]["resourceNames"][0], "kse-kube-state-exporter");
+    assert_eq!(
+        role["rules"][1]["resourceNames"][0],
+        "kse-kube-state-exporter"
+    );
 
     // Monitoring extras.
     let objects = template("kse", "monitoring", &ci("monitoring-values.yaml"), &[]);
@@ -310,9 +340,19 @@ fn schema_overlays_select_the_image_variant() {
     if !helm_available() {
         return;
     }
-    let image = |objects: &[Value]| container(objects)["image"].as_str().expect("image").to_string();
+    let image = |objects: &[Value]| {
+        container(objects)["image"]
+            .as_str()
+            .expect("image")
+            .to_string()
+    };
     assert_eq!(
-        image(&template("kse", "monitoring", &ci("overlays-values.yaml"), &[])),
+        image(&template(
+            "kse",
+            "monitoring",
+            &ci("overlays-values.yaml"),
+            &[]
+        )),
         "registry.example.com/platform/kube-state-exporter:0.1.0-deviceinfo"
     );
     let app_version = env!("CARGO_PKG_VERSION");
@@ -328,7 +368,9 @@ fn schema_overlays_select_the_image_variant() {
     )
     .expect("YAML");
     for overlay in values["schemaOverlays"].as_array().expect("list") {
-        let dir = repo().join("overlays").join(overlay.as_str().expect("name"));
+        let dir = repo()
+            .join("overlays")
+            .join(overlay.as_str().expect("name"));
         assert!(dir.join("overlay.toml").is_file(), "{}", dir.display());
     }
 }
@@ -353,7 +395,13 @@ fn chart_rules_are_the_deploy_rules() {
     let names = |dir: &std::path::Path| -> BTreeSet<String> {
         std::fs::read_dir(dir)
             .expect("rules dir")
-            .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .filter(|name| name.ends_with(".rules.yaml"))
             .collect()
     };
@@ -365,7 +413,11 @@ fn chart_rules_are_the_deploy_rules() {
             std::fs::copy(source.join(&name), copies.join(&name)).expect("copy rules");
         }
     }
-    assert_eq!(names(&copies), names(&source), "run with UPDATE_GOLDEN=1 to copy");
+    assert_eq!(
+        names(&copies),
+        names(&source),
+        "run with UPDATE_GOLDEN=1 to copy"
+    );
     let mut groups = Vec::new();
     for name in names(&source) {
         let text = std::fs::read_to_string(source.join(&name)).expect("rules");

@@ -11,7 +11,10 @@ use kube_state_exporter::metrics::reference;
 fn docs_metrics_md_matches_the_family_tables() {
     // An overlay build adds its own families: the page documents the stock build.
     if !kube_state_exporter::api::schema::OVERLAYS.is_empty() {
-        eprintln!("skipped: overlay build ({})", kube_state_exporter::api::schema::OVERLAYS);
+        eprintln!(
+            "skipped: overlay build ({})",
+            kube_state_exporter::api::schema::OVERLAYS
+        );
         return;
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");

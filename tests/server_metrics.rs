@@ -412,7 +412,10 @@ async fn http_request_duration_seconds_observes_metrics_requests_as_ksm_does() {
         .iter()
         .find(|family| family.name() == "http_request_duration_seconds")
         .expect("http_request_duration_seconds");
-    assert_eq!(family.get_field_type(), prometheus::proto::MetricType::HISTOGRAM);
+    assert_eq!(
+        family.get_field_type(),
+        prometheus::proto::MetricType::HISTOGRAM
+    );
     let [metric] = family.get_metric() else {
         panic!("one series expected: {:?}", family.get_metric());
     };

@@ -173,7 +173,12 @@ pub fn markdown() -> String {
     rows.sort();
     for (name, labels, help) in rows {
         let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let _ = writeln!(out, "| `{name}` | {} | {} |", code_list(&labels), cell(&help));
+        let _ = writeln!(
+            out,
+            "| `{name}` | {} | {} |",
+            code_list(&labels),
+            cell(&help)
+        );
     }
     out
 }

@@ -76,8 +76,11 @@ fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFutur
                 let started = Instant::now();
                 let response = scrape(&server, &request);
                 match &server.scrape_metrics {
-                    Some(metrics) => response
-                        .map(|body| metrics.time_request(request.method(), started, body).boxed()),
+                    Some(metrics) => response.map(|body| {
+                        metrics
+                            .time_request(request.method(), started, body)
+                            .boxed()
+                    }),
                     None => response,
                 }
             }

@@ -186,7 +186,12 @@ impl ScrapeMetrics {
     /// Wraps a `/metrics` response body so that `http_request_duration_seconds` observes the
     /// time from `started` until the body is done (or dropped), as client_golang's
     /// `InstrumentHandlerDuration` observes KSM's handler until it has written the body.
-    pub fn time_request<B>(&self, method: &http::Method, started: std::time::Instant, body: B) -> TimedBody<B> {
+    pub fn time_request<B>(
+        &self,
+        method: &http::Method,
+        started: std::time::Instant,
+        body: B,
+    ) -> TimedBody<B> {
         let observer = self
             .request_duration
             .with_label_values(&[request_duration::method_label(method)]);

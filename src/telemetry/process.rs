@@ -6,8 +6,8 @@
 //! (USER_HZ, the unit of `/proc/<pid>/stat`, 100 on every Linux architecture).
 
 use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
 use prometheus::process_collector::ProcessCollector;
+use prometheus::proto::MetricFamily;
 use prometheus::{Counter, Opts};
 
 const CPU_SECONDS: &str = "process_cpu_seconds_total";

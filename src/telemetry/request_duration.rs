@@ -94,8 +94,8 @@ mod tests {
 
     #[tokio::test]
     async fn observes_once_when_the_body_has_been_read() {
-        let histogram = Histogram::with_opts(prometheus::HistogramOpts::new("t", "t"))
-            .expect("histogram");
+        let histogram =
+            Histogram::with_opts(prometheus::HistogramOpts::new("t", "t")).expect("histogram");
         let body = TimedBody::new(
             Full::new(bytes::Bytes::from_static(b"x 1\n")),
             Instant::now(),

@@ -38,7 +38,9 @@ pub fn helm_available() -> bool {
             std::env::var_os("CI").is_none(),
             "helm is required in CI (.ci/run exports HELM from scripts/fetch-helm.sh)"
         );
-        eprintln!("skipped: no helm (set HELM or put it on PATH; scripts/fetch-helm.sh fetches it)");
+        eprintln!(
+            "skipped: no helm (set HELM or put it on PATH; scripts/fetch-helm.sh fetches it)"
+        );
     }
     ok
 }
@@ -92,21 +94,36 @@ pub fn value_sets() -> Vec<Option<PathBuf>> {
         .collect();
     files.sort();
     assert!(files.len() >= 3, "{files:?}");
-    std::iter::once(None).chain(files.into_iter().map(Some)).collect()
+    std::iter::once(None)
+        .chain(files.into_iter().map(Some))
+        .collect()
 }
 
 pub fn describe(values: &Option<PathBuf>) -> String {
     values
         .as_ref()
-        .map_or("default values".to_string(), |path| path.display().to_string())
+        .map_or("default values".to_string(), |path| {
+            path.display().to_string()
+        })
 }
 
 /// `helm template` of the chart as release `release` in `namespace`, with `values` and
 /// `--set` pairs; panics with helm's message when it fails.
-pub fn template_text(release: &str, namespace: &str, values: &Option<PathBuf>, set: &[&str]) -> String {
+pub fn template_text(
+    release: &str,
+    namespace: &str,
+    values: &Option<PathBuf>,
+    set: &[&str],
+) -> String {
     let chart = chart_dir();
     let chart = chart.to_string_lossy();
-    let mut args = vec!["template", release, chart.as_ref(), "--namespace", namespace];
+    let mut args = vec![
+        "template",
+        release,
+        chart.as_ref(),
+        "--namespace",
+        namespace,
+    ];
     let file;
     if let Some(path) = values {
         file = path.to_string_lossy().into_owned();
@@ -126,7 +143,12 @@ pub fn template_text(release: &str, namespace: &str, values: &Option<PathBuf>, s
 }
 
 /// The rendered objects, as JSON values.
-pub fn template(release: &str, namespace: &str, values: &Option<PathBuf>, set: &[&str]) -> Vec<serde_json::Value> {
+pub fn template(
+    release: &str,
+    namespace: &str,
+    values: &Option<PathBuf>,
+    set: &[&str],
+) -> Vec<serde_json::Value> {
     parse_documents(&template_text(release, namespace, values, set))
 }
 
@@ -146,7 +168,10 @@ pub fn ksm_job_name() -> String {
     let job = regex::Regex::new(r#"job="([^"]*)""#).expect("regex");
     let mut jobs = BTreeSet::new();
     let mut selectors = 0;
-    for file in ["kubernetesControlPlane-rules.yaml", "kubeStateMetrics-rules.yaml"] {
+    for file in [
+        "kubernetesControlPlane-rules.yaml",
+        "kubeStateMetrics-rules.yaml",
+    ] {
         let text = std::fs::read_to_string(repo().join("tests/fixtures/consumers").join(file))
             .expect("consumer rules");
         let rules: serde_json::Value = serde_norway::from_str(&text).expect("valid rules");
@@ -163,24 +188,42 @@ pub fn ksm_job_name() -> String {
         }
     }
     assert!(selectors > 50, "only {selectors} KSM selectors found");
-    assert_eq!(jobs.len(), 1, "the rules select KSM's families under jobs {jobs:?}");
+    assert_eq!(
+        jobs.len(),
+        1,
+        "the rules select KSM's families under jobs {jobs:?}"
+    );
     jobs.into_iter().next().expect("one job")
 }
 
 /// The job name the Prometheus Operator gives the targets of a ServiceMonitor (or
 /// PodMonitor): the value of the label `spec.jobLabel` names on the Service (pod), else
 /// the Service's name (for a PodMonitor: namespace/name of the monitor).
-pub fn operator_job_name(monitor: &serde_json::Value, target: &serde_json::Value, target_labels: &serde_json::Value) -> String {
+pub fn operator_job_name(
+    monitor: &serde_json::Value,
+    target: &serde_json::Value,
+    target_labels: &serde_json::Value,
+) -> String {
     match monitor["spec"]["jobLabel"].as_str() {
         Some(label) if !label.is_empty() => target_labels[label]
             .as_str()
-            .unwrap_or_else(|| panic!("jobLabel {label:?} is not a label of {}", target["metadata"]["name"]))
+            .unwrap_or_else(|| {
+                panic!(
+                    "jobLabel {label:?} is not a label of {}",
+                    target["metadata"]["name"]
+                )
+            })
             .to_string(),
         _ if monitor["kind"] == "PodMonitor" => format!(
             "{}/{}",
-            monitor["metadata"]["namespace"].as_str().unwrap_or_default(),
+            monitor["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default(),
             monitor["metadata"]["name"].as_str().unwrap_or_default()
         ),
-        _ => target["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+        _ => target["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     }
 }
