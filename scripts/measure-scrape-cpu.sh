@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=$1 nodes=${2:-100} pods=${3:-3000} scrapes=${4:-10}
 kubectl=${KUBECTL:-$(scripts/fetch-kubectl.sh)}
-eval "$(../shared/realk8s/start.sh | grep -E '^(KUBECONFIG|RUN_DIR)=')"
+# Every default resource must list for /readyz: MutatingAdmissionPolicy is beta in 1.35.
+eval "$(APISERVER_EXTRA_ARGS="--runtime-config=admissionregistration.k8s.io/v1beta1=true --feature-gates=MutatingAdmissionPolicy=true" \
+  ../shared/realk8s/start.sh | grep -E '^(KUBECONFIG|RUN_DIR)=')"
 exporter=
 cleanup() {
   [ -n "$exporter" ] && kill "$exporter" 2>/dev/null && wait "$exporter" 2>/dev/null
@@ -45,7 +47,7 @@ for _ in $(seq 1 600); do
   curl -fs http://127.0.0.1:18081/readyz >/dev/null 2>&1 && break
   sleep 0.1
 done
-curl -fs http://127.0.0.1:18081/readyz >/dev/null
+curl -fs http://127.0.0.1:18081/readyz >/dev/null || { tail -20 "$RUN_DIR/exporter.log" >&2; exit 1; }
 cpu() { curl -fs http://127.0.0.1:18081/metrics | awk '$1 == "process_cpu_seconds_total" {print $2}'; }
 rss() { curl -fs http://127.0.0.1:18081/metrics | awk '$1 == "process_resident_memory_bytes" {printf "%.1f", $2 / 1048576}'; }
 sleep 2
