@@ -101,6 +101,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     metrics.timeouts = options.server_timeouts;
     metrics.scrape_metrics = Some(telemetry.scrape_metrics());
     metrics.security = security.clone();
+    let synced_store = store.clone();
+    telemetry.register_sync_state(Box::new(move || {
+        synced_store
+            .resources()
+            .iter()
+            .map(|plural| (*plural, synced_store.is_synced(plural)))
+            .collect()
+    }))?;
     let mut telemetry_server = TelemetryServer::new(
         telemetry.registry().clone(),
         Arc::new(StoreSynced(store.clone())),

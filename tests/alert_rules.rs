@@ -1,7 +1,8 @@
-//! The shipped alerting rules (deploy/rules/schema-drift.rules.yaml): `promtool check
-//! rules` accepts them and `promtool test rules` (tests/fixtures/rules) shows the
-//! drift alert firing on a drift series, with the resource and field in its
-//! description and the runbook linked. promtool is installed by .ci/run; a
+//! The shipped alerting rules (every deploy/rules/*.rules.yaml): `promtool check rules`
+//! accepts them and `promtool test rules` (tests/fixtures/rules/<name>.test.yaml, one per
+//! rule file) shows each alert firing: the drift alert on a drift series, with the
+//! resource and field in its description and the runbook linked; the list/watch error and
+//! not-ready alerts on the resource at fault only. promtool is installed by .ci/run; a
 //! developer machine without it skips.
 
 mod support;
@@ -46,28 +47,67 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every rule file of deploy/rules, by file name.
+fn rule_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("deploy/rules"))
+        .expect("deploy/rules")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".rules.yaml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "{names:?}");
+    names
+}
+
 #[test]
 fn promtool_checks_the_shipped_rules() {
     if !tool_available("promtool", "promtool check rules") {
         return;
     }
-    let output = promtool(
-        repo(),
-        &["check", "rules", "deploy/rules/schema-drift.rules.yaml"],
-    );
-    assert_success(&output, "promtool check rules");
+    for name in rule_files() {
+        let output = promtool(repo(), &["check", "rules", &format!("deploy/rules/{name}")]);
+        assert_success(&output, &format!("promtool check rules {name}"));
+    }
 }
 
+/// Each rule file has its `promtool test rules` file, and every alert of it is tested.
 #[test]
-fn the_drift_alert_fires_on_a_drift_series() {
-    if !tool_available("promtool", "promtool test rules") {
-        return;
+fn every_shipped_alert_fires_in_its_promtool_test() {
+    for name in rule_files() {
+        let stem = name.trim_end_matches(".rules.yaml");
+        let test = repo().join(format!("tests/fixtures/rules/{stem}.test.yaml"));
+        let test_text = std::fs::read_to_string(&test)
+            .unwrap_or_else(|e| panic!("{}: {e} (every rule file needs a test)", test.display()));
+        let rules: serde_json::Value = serde_norway::from_str(
+            &std::fs::read_to_string(repo().join("deploy/rules").join(&name)).expect("rules"),
+        )
+        .expect("valid YAML");
+        for group in rules["groups"].as_array().expect("groups") {
+            for rule in group["rules"].as_array().expect("rules") {
+                if let Some(alert) = rule["alert"].as_str() {
+                    assert!(
+                        test_text.contains(&format!("alertname: {alert}\n")),
+                        "{}: no test for {alert}",
+                        test.display()
+                    );
+                }
+            }
+        }
+        if !tool_available("promtool", "promtool test rules") {
+            continue;
+        }
+        let output = promtool(
+            &repo().join("tests/fixtures/rules"),
+            &["test", "rules", &format!("{stem}.test.yaml")],
+        );
+        assert_success(&output, &format!("promtool test rules {stem}.test.yaml"));
     }
-    let output = promtool(
-        &repo().join("tests/fixtures/rules"),
-        &["test", "rules", "schema-drift.test.yaml"],
-    );
-    assert_success(&output, "promtool test rules");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! from `proto/resources.toml`), probes point at the right ports and paths, and the
 //! containers are locked down.
 
+mod helm_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -43,6 +45,8 @@ fn manifests() -> Vec<(PathBuf, serde_json::Value)> {
         .into_iter()
         .filter(|path| !path.ends_with("kustomization.yaml"))
         .filter(|path| !path.starts_with(repo().join("deploy/rules")))
+        // Helm templates are not manifests until rendered (tests/helm_chart.rs).
+        .filter(|path| !path.starts_with(repo().join("deploy/helm")))
     {
         let text = std::fs::read_to_string(&path).expect("readable manifest");
         for document in serde_norway::Deserializer::from_str(&text) {
@@ -81,6 +85,7 @@ struct Deploy {
     services: Vec<Service>,
     pods: Vec<Pod>,
     prometheus_rules: Vec<(PathBuf, serde_json::Value)>,
+    monitors: Vec<(PathBuf, serde_json::Value)>,
 }
 
 fn load() -> Deploy {
@@ -96,6 +101,7 @@ fn load() -> Deploy {
             "Pod" => deploy.pods.push(typed(&path, &value)),
             // A CRD: k8s-openapi has no type for it, so it is checked structurally.
             "PrometheusRule" => deploy.prometheus_rules.push((path.clone(), value)),
+            "ServiceMonitor" | "PodMonitor" => deploy.monitors.push((path.clone(), value)),
             other => panic!("{}: unexpected kind {other:?}", path.display()),
         }
     }
@@ -512,13 +518,92 @@ fn dockerfile_is_multi_stage_and_passes_schema_overlays_to_the_build() {
         build.contains("SCHEMA_OVERLAYS=\"${SCHEMA_OVERLAYS}\""),
         "{build}"
     );
+    // Static, stripped, for the platform being built.
+    for needle in [
+        "+crt-static",
+        "CARGO_PROFILE_RELEASE_STRIP=symbols",
+        "CARGO_PROFILE_RELEASE_DEBUG=0",
+        "--target \"$target\"",
+    ] {
+        assert!(build.contains(needle), "{needle} not in {build}");
+    }
+    assert!(text.lines().any(|line| line.trim() == "ARG TARGETARCH"));
 }
 
-/// The PrometheusRule (a Prometheus Operator CRD, no k8s-openapi type): its
-/// apiVersion, a name, and spec.groups equal to the plain rule file that promtool
-/// checks (tests/alert_rules.rs), so the two cannot drift apart.
+/// The final stage: `scratch`, the binary alone, a numeric non-root user; the same in
+/// deploy/Dockerfile and deploy/Dockerfile.prebuilt (scripts/build-image.sh).
 #[test]
-fn prometheus_rule_carries_the_plain_rule_file() {
+fn both_dockerfiles_end_in_the_same_minimal_non_root_stage() {
+    let final_stage = |name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(repo().join("deploy").join(name)).expect(name);
+        let start = text.rfind("\nFROM ").expect("a FROM line");
+        text[start..]
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(|line| {
+                if line.starts_with("COPY ") {
+                    // The source differs (a stage, a context file); the destination not.
+                    line.rsplit(' ').next().unwrap_or_default().to_string()
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect()
+    };
+    let main = final_stage("Dockerfile");
+    assert_eq!(main, final_stage("Dockerfile.prebuilt"));
+    assert_eq!(main[0], "FROM scratch");
+    assert!(main.contains(&"USER 65534:65534".to_string()), "{main:?}");
+    assert!(main.contains(&"ENTRYPOINT [\"/kube-state-exporter\"]".to_string()));
+}
+
+/// Every group of deploy/rules/*.rules.yaml, files in name order.
+fn shipped_rule_groups() -> Vec<serde_json::Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("deploy/rules"))
+        .expect("deploy/rules")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.to_string_lossy().ends_with(".rules.yaml"))
+        .collect();
+    files.sort();
+    let mut groups = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("rule file");
+        let rules: serde_json::Value =
+            serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        groups.extend(rules["groups"].as_array().expect("groups").iter().cloned());
+    }
+    groups
+}
+
+const PROMETHEUS_RULE: &str = "deploy/prometheus-rule/prometheus-rule.yaml";
+
+/// The PrometheusRule (a Prometheus Operator CRD, no k8s-openapi type): its apiVersion, a
+/// name, and spec.groups equal to every group of the plain rule files that promtool
+/// checks (tests/alert_rules.rs), so the two cannot drift apart. `UPDATE_GOLDEN=1`
+/// rewrites it from deploy/rules.
+#[test]
+fn prometheus_rule_carries_the_plain_rule_files() {
+    let groups = shipped_rule_groups();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let object = serde_json::json!({
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {
+                "name": "kube-state-exporter",
+                "labels": {"app.kubernetes.io/name": "kube-state-exporter"},
+            },
+            "spec": {"groups": groups},
+        });
+        let text = format!(
+            "# Generated from deploy/rules/*.rules.yaml by tests/deploy_manifests.rs\n\
+             # (UPDATE_GOLDEN=1): edit those files, not this one. For clusters that run the\n\
+             # Prometheus Operator (its CRD must exist): kubectl apply -k deploy/prometheus-rule/\n\
+             # Not part of deploy/kustomization.yaml, which must apply on clusters without it.\n{}",
+            serde_norway::to_string(&object).expect("YAML")
+        );
+        std::fs::write(repo().join(PROMETHEUS_RULE), text).expect("write the PrometheusRule");
+    }
     let deploy = load();
     let [(path, rule)] = deploy.prometheus_rules.as_slice() else {
         panic!("expected one PrometheusRule under deploy/");
@@ -542,23 +627,65 @@ fn prometheus_rule_carries_the_plain_rule_file() {
         "{}",
         path.display()
     );
-    let plain = repo().join("deploy/rules/schema-drift.rules.yaml");
-    let text = std::fs::read_to_string(&plain).expect("the plain rule file");
-    let plain: serde_json::Value = serde_norway::from_str(&text).expect("valid YAML");
     assert_eq!(
-        rule["spec"],
-        plain,
-        "{} differs from the plain rule file",
+        rule["spec"]["groups"],
+        serde_json::Value::Array(groups.clone()),
+        "{} differs from deploy/rules (UPDATE_GOLDEN=1 regenerates it)",
         path.display()
     );
-    let alerts: Vec<&str> = plain["groups"][0]["rules"]
-        .as_array()
-        .expect("rules")
+    let alerts: BTreeSet<&str> = groups
         .iter()
-        .filter_map(|r| r["alert"].as_str())
+        .flat_map(|group| group["rules"].as_array().expect("rules"))
+        .filter_map(|rule| rule["alert"].as_str())
         .collect();
-    assert!(
-        alerts.contains(&"KubeStateExporterSchemaDrift"),
-        "{alerts:?}"
-    );
+    for alert in [
+        "KubeStateExporterSchemaDrift",
+        "KubeStateExporterListErrors",
+        "KubeStateExporterWatchErrors",
+        "KubeStateExporterNotReady",
+    ] {
+        assert!(alerts.contains(alert), "{alert} not in {alerts:?}");
+    }
+}
+
+/// kubernetes-mixin selects KSM's families with job="kube-state-metrics": the
+/// ServiceMonitor and the PodMonitor of deploy/monitors give their targets that job (the
+/// Prometheus Operator takes it from the label `jobLabel` names), and select the
+/// Service / pods of deploy/ with honorLabels on the object endpoint.
+#[test]
+fn monitors_scrape_as_the_job_the_mixin_rules_select() {
+    let wanted = helm_support::ksm_job_name();
+    let deploy = load();
+    let service = serde_json::to_value(&deploy.services[0]).expect("service");
+    let deployment = serde_json::to_value(&deploy.deployments[0]).expect("deployment");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let kinds: BTreeSet<&str> = deploy
+        .monitors
+        .iter()
+        .map(|(_, monitor)| monitor["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, BTreeSet::from(["PodMonitor", "ServiceMonitor"]));
+    for (path, monitor) in &deploy.monitors {
+        let (target, labels, endpoints) = if monitor["kind"] == "ServiceMonitor" {
+            (&service, &service["metadata"]["labels"], "endpoints")
+        } else {
+            (&deployment, pod_labels, "podMetricsEndpoints")
+        };
+        assert_eq!(
+            helm_support::operator_job_name(monitor, target, labels),
+            wanted,
+            "{}",
+            path.display()
+        );
+        for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .expect("matchLabels")
+        {
+            assert_eq!(&labels[key], value, "{}: {key}", path.display());
+        }
+        let endpoints = monitor["spec"][endpoints].as_array().expect("endpoints");
+        assert_eq!(endpoints[0]["port"], "http-metrics");
+        assert_eq!(endpoints[0]["honorLabels"], true);
+        assert_eq!(endpoints[1]["port"], "telemetry");
+    }
 }

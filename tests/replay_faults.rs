@@ -568,3 +568,35 @@ async fn streaming_list_falls_back_to_list_and_watch_when_refused() {
         .any(|r| r.path_and_query == "/api/v1/pods?limit=3"));
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 1);
 }
+
+/// `kube_state_metrics_watch_total` counts a watch when it starts, as KSM does: an open
+/// watch that has delivered nothing and will not end for a minute is already counted as
+/// success, and no error is counted for it.
+#[tokio::test]
+async fn a_watch_is_counted_when_it_starts_not_when_it_ends() {
+    let mut options = fast_options();
+    options.watch.timeout = Duration::from_secs(60);
+    let run = run(
+        &["pods"],
+        pods(Faults {
+            stall_watch_after: Some(0),
+            ..Faults::default()
+        }),
+        options,
+    )
+    .await;
+    run.converges("pods").await;
+    assert!(
+        eventually(CONVERGE, || run
+            .count(&run.metrics.watch_total, &["pods", "success"])
+            >= 1)
+        .await,
+        "the open watch is counted"
+    );
+    assert_eq!(run.count(&run.metrics.watch_total, &["pods", "success"]), 1);
+    assert_eq!(
+        run.count(&run.metrics.watch_total, &["pods", "error"]),
+        0,
+        "the stalled watch has not ended"
+    );
+}

@@ -392,6 +392,52 @@ async fn scrape_duration_and_size_are_recorded() {
     assert_eq!(size.get_sample_sum(), EXPOSITION.len() as f64);
 }
 
+/// KSM's `http_request_duration_seconds`: a histogram with client_golang's default
+/// buckets, constant label handler="metrics" and the lower-case method, observing
+/// `/metrics` requests only.
+#[tokio::test]
+async fn http_request_duration_seconds_observes_metrics_requests_as_ksm_does() {
+    let telemetry = Telemetry::new().expect("telemetry");
+    let (_, mut server) = recording_server(false);
+    server.scrape_metrics = Some(telemetry.scrape_metrics());
+    let running = start(server).await;
+    for _ in 0..2 {
+        assert_eq!(get(running.port, "/metrics", &[]).await.text(), EXPOSITION);
+    }
+    assert_eq!(get(running.port, "/healthz", &[]).await.status, 200);
+    running.stop().await;
+
+    let families = telemetry.registry().gather();
+    let family = families
+        .iter()
+        .find(|family| family.name() == "http_request_duration_seconds")
+        .expect("http_request_duration_seconds");
+    assert_eq!(
+        family.get_field_type(),
+        prometheus::proto::MetricType::HISTOGRAM
+    );
+    let [metric] = family.get_metric() else {
+        panic!("one series expected: {:?}", family.get_metric());
+    };
+    let labels: Vec<(&str, &str)> = metric
+        .get_label()
+        .iter()
+        .map(|pair| (pair.name(), pair.value()))
+        .collect();
+    assert_eq!(labels, [("handler", "metrics"), ("method", "get")]);
+    let histogram = metric.get_histogram();
+    assert_eq!(histogram.get_sample_count(), 2, "/healthz is not observed");
+    let bounds: Vec<f64> = histogram
+        .get_bucket()
+        .iter()
+        .map(|bucket| bucket.upper_bound())
+        .collect();
+    assert_eq!(
+        bounds,
+        [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+    );
+}
+
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
     let (_, mut server) = recording_server(false);

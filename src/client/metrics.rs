@@ -8,8 +8,10 @@ use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 pub struct ClientMetrics {
     /// `kube_state_metrics_list_total{resource,result}` (KSM's name): result is success|error.
     pub list_total: IntCounterVec,
-    /// `kube_state_metrics_watch_total{resource,result}` (KSM's name): a watch that ended in an
-    /// error (cut, decode failure, timeout, in-band ERROR) counts as error.
+    /// `kube_state_metrics_watch_total{resource,result}` (KSM's name), counted when a watch
+    /// starts: success once its stream is open, error when it cannot be opened; a watch
+    /// that opened and then failed (cut, decode failure, in-band ERROR) counts once more
+    /// as error.
     pub watch_total: IntCounterVec,
     pub relists_total: IntCounterVec,
     pub bookmarks_total: IntCounterVec,
@@ -81,7 +83,7 @@ impl ClientMetrics {
             )?,
             watch_total: ksm_counter(
                 "kube_state_metrics_watch_total",
-                "Watch requests by resource and how they ended.",
+                "Watch requests by resource: success when the stream opened, error when it could not be opened or failed later.",
             )?,
             relists_total: counter(
                 "relists_total",
@@ -121,6 +123,28 @@ impl ClientMetrics {
             objects,
             last_sync_timestamp_seconds: last_sync,
         })
+    }
+
+    /// Descriptions of every family, for docs/metrics.md.
+    pub fn descriptions(&self) -> Vec<prometheus::core::Desc> {
+        use prometheus::core::Collector;
+        let collectors: [&dyn Collector; 11] = [
+            &self.list_total,
+            &self.watch_total,
+            &self.relists_total,
+            &self.bookmarks_total,
+            &self.decode_errors_total,
+            &self.json_fallbacks_total,
+            &self.schema_drift,
+            &self.json_fallback,
+            &self.watch_events_total,
+            &self.objects,
+            &self.last_sync_timestamp_seconds,
+        ];
+        collectors
+            .iter()
+            .flat_map(|collector| collector.desc().into_iter().cloned())
+            .collect()
     }
 
     /// Metrics registered into a private registry (tests, tools).

@@ -133,6 +133,17 @@ pub fn family_names() -> impl Iterator<Item = &'static str> {
     FAMILIES.iter().map(|f| f.name)
 }
 
+/// (name, type, help) of every lifecycle family, for docs/metrics.md.
+pub fn family_docs() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    FAMILIES.iter().map(|f| {
+        let kind = match f.shape {
+            Shape::Counter => "counter",
+            Shape::Histogram => "histogram",
+        };
+        (f.name, kind, f.help)
+    })
+}
+
 /// Which lifecycle families the filter lets through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enabled([bool; 7]);

@@ -24,7 +24,8 @@ use crate::reflector::Event;
 use crate::store::object_key;
 
 pub use counters::{
-    family_names, Enabled, WorkloadKey, LIFETIME_BUCKETS, MAX_REASON_SERIES, STARTUP_BUCKETS,
+    family_docs, family_names, Enabled, WorkloadKey, LIFETIME_BUCKETS, MAX_REASON_SERIES,
+    STARTUP_BUCKETS,
 };
 pub use pod::UNOBSERVED;
 

@@ -8,7 +8,8 @@
 //! - `format`: Go float formatting and escaping; `quantity`: Kubernetes quantities;
 //! - `labelmap`: label/annotation allowlists and key sanitising; `filter`: family
 //!   allow/deny/opt-in lists; `kube`: accessors over the generated types;
-//! - `overlay`: families declared by the selected schema overlays (generated).
+//! - `overlay`: families declared by the selected schema overlays (generated);
+//! - `reference`: docs/metrics.md, generated from the family tables.
 
 pub mod family;
 pub mod filter;
@@ -18,6 +19,7 @@ pub mod kube;
 pub mod labelmap;
 pub mod overlay;
 pub mod quantity;
+pub mod reference;
 pub mod resource;
 pub mod resources;
 mod source;

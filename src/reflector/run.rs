@@ -202,29 +202,17 @@ impl Reflector {
                 let started = Instant::now();
                 match self.watch_once(&mut resource_version).await {
                     WatchEnd::Clean { events } => {
-                        self.metrics
-                            .watch_total
-                            .with_label_values(&[self.plural(), "success"])
-                            .inc();
                         // A server that closes watches at once would otherwise spin us.
                         if events == 0 && started.elapsed() < Duration::from_millis(200) {
                             tokio::time::sleep(backoff.next_delay(None)).await;
                         }
                     }
                     WatchEnd::Expired(reason) => {
-                        self.metrics
-                            .watch_total
-                            .with_label_values(&[self.plural(), "error"])
-                            .inc();
                         tracing::info!(resource = %self.label, rv = %resource_version, %reason, "watch expired; relisting");
                         after_expired = true;
                         break;
                     }
                     WatchEnd::Failed(error) => {
-                        self.metrics
-                            .watch_total
-                            .with_label_values(&[self.plural(), "error"])
-                            .inc();
                         if self.on_decode_failure(&error) {
                             break;
                         }
@@ -313,7 +301,26 @@ impl Reflector {
 
     /// One watch from `resource_version`, applying events as they come and moving
     /// `resource_version` forward.
+    /// One watch. `kube_state_metrics_watch_total` counts it when it starts, as KSM does:
+    /// success once the stream is open, error when it cannot be opened; a watch that
+    /// opened and then failed (cut, undecodable frame, in-band error or 410) counts once
+    /// more as error, where KSM's reflector swallows the failure (KSM issue #2221).
     async fn watch_once(&mut self, resource_version: &mut String) -> WatchEnd {
+        let end = self.watch_stream(resource_version).await;
+        if !matches!(end, WatchEnd::Clean { .. }) {
+            self.count_watch("error");
+        }
+        end
+    }
+
+    fn count_watch(&self, result: &str) {
+        self.metrics
+            .watch_total
+            .with_label_values(&[self.plural(), result])
+            .inc();
+    }
+
+    async fn watch_stream(&mut self, resource_version: &mut String) -> WatchEnd {
         let mut stream = match start_watch(
             &self.client,
             &self.target,
@@ -327,6 +334,7 @@ impl Reflector {
             Err(error) if error.is_expired() => return WatchEnd::Expired(error.to_string()),
             Err(error) => return WatchEnd::Failed(error),
         };
+        self.count_watch("success");
         let mut events = 0;
         loop {
             let event = match stream.next().await {

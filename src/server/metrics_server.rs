@@ -77,7 +77,18 @@ const INDEX_LINKS: &[(&str, &str)] = &[
 fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFuture {
     Box::pin(async move {
         match request.uri().path() {
-            "/metrics" => scrape(&server, &request),
+            "/metrics" => {
+                let started = Instant::now();
+                let response = scrape(&server, &request);
+                match &server.scrape_metrics {
+                    Some(metrics) => response.map(|body| {
+                        metrics
+                            .time_request(request.method(), started, body)
+                            .boxed()
+                    }),
+                    None => response,
+                }
+            }
             "/healthz" => text_response(StatusCode::OK, "OK\n"),
             "/livez" => match liveness(server.liveness.as_ref()).await {
                 Ok(()) => text_response(StatusCode::OK, "OK\n"),

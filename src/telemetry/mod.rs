@@ -1,8 +1,17 @@
 //! Self-metrics served on the telemetry port: build information, scrape duration and size of
-//! `/metrics`, process metrics, and whatever other parts register (the client registers its
-//! list/watch counters into the same [`prometheus::Registry`]).
+//! `/metrics`, KSM's `http_request_duration_seconds`, process metrics, and whatever other
+//! parts register (the client registers its list/watch counters into the same
+//! [`prometheus::Registry`]).
 
-use prometheus::{Histogram, HistogramOpts, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntGauge, Opts, Registry};
+
+#[cfg(target_os = "linux")]
+mod process;
+mod request_duration;
+mod synced;
+
+pub use request_duration::TimedBody;
+pub use synced::{SyncState, RESOURCE_SYNCED};
 
 use crate::api::schema;
 
@@ -10,6 +19,8 @@ use crate::api::schema;
 pub const BUILD_INFO: &str = "kube_state_exporter_build_info";
 pub const SCRAPE_DURATION: &str = "kube_state_exporter_scrape_duration_seconds";
 pub const SCRAPE_SIZE: &str = "kube_state_exporter_scrape_response_size_bytes";
+/// KSM's name (client_golang's `InstrumentHandlerDuration` around its `/metrics`).
+pub const HTTP_REQUEST_DURATION: &str = "http_request_duration_seconds";
 
 #[derive(Debug, thiserror::Error)]
 #[error("registering self-metric {name}: {source}")]
@@ -24,27 +35,57 @@ pub struct TelemetryError {
 pub struct Telemetry {
     registry: Registry,
     scrape: ScrapeMetrics,
+    /// What [`Telemetry::new`] registered, for docs/metrics.md.
+    descs: Vec<prometheus::core::Desc>,
 }
 
 impl Telemetry {
     /// A registry with build info, scrape metrics and (on Linux) process metrics.
     pub fn new() -> Result<Self, TelemetryError> {
         let registry = Registry::new();
-        register(&registry, BUILD_INFO, Box::new(build_info()?))?;
         let scrape = ScrapeMetrics::new()?;
-        register(
-            &registry,
-            SCRAPE_DURATION,
-            Box::new(scrape.duration.clone()),
-        )?;
-        register(&registry, SCRAPE_SIZE, Box::new(scrape.size.clone()))?;
+        let mut collectors: Vec<(&'static str, Box<dyn prometheus::core::Collector>)> = vec![
+            (BUILD_INFO, Box::new(build_info()?)),
+            (SCRAPE_DURATION, Box::new(scrape.duration.clone())),
+            (SCRAPE_SIZE, Box::new(scrape.size.clone())),
+            (
+                HTTP_REQUEST_DURATION,
+                Box::new(scrape.request_duration.clone()),
+            ),
+        ];
         #[cfg(target_os = "linux")]
-        register(
-            &registry,
-            "process_*",
-            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
-        )?;
-        Ok(Telemetry { registry, scrape })
+        collectors.push(("process_*", Box::new(process::ProcessMetrics::for_self())));
+        let mut descs = Vec::new();
+        for (name, collector) in collectors {
+            descs.extend(collector.desc().into_iter().cloned());
+            register(&registry, name, collector)?;
+        }
+        Ok(Telemetry {
+            registry,
+            scrape,
+            descs,
+        })
+    }
+
+    /// Descriptions of the families registered by [`Telemetry::new`]
+    /// and of `kube_state_exporter_resource_synced` ([`Telemetry::register_sync_state`]).
+    pub fn descriptions(&self) -> Vec<prometheus::core::Desc> {
+        use prometheus::core::Collector;
+        let mut descs = self.descs.clone();
+        if let Ok(synced) = synced::SyncedCollector::new(Box::new(Vec::new)) {
+            descs.extend(synced.desc().into_iter().cloned());
+        }
+        descs
+    }
+
+    /// Serves `kube_state_exporter_resource_synced{resource}` from `state`, read at each
+    /// scrape.
+    pub fn register_sync_state(&self, state: SyncState) -> Result<(), TelemetryError> {
+        let collector = synced::SyncedCollector::new(state).map_err(|source| TelemetryError {
+            name: RESOURCE_SYNCED,
+            source,
+        })?;
+        register(&self.registry, RESOURCE_SYNCED, Box::new(collector))
     }
 
     /// Register further collectors here (e.g. the client's counters).
@@ -91,6 +132,8 @@ fn build_info() -> Result<IntGauge, TelemetryError> {
 pub struct ScrapeMetrics {
     duration: Histogram,
     size: Histogram,
+    /// `http_request_duration_seconds{handler="metrics",method}`, KSM's buckets and labels.
+    request_duration: HistogramVec,
 }
 
 impl ScrapeMetrics {
@@ -120,7 +163,39 @@ impl ScrapeMetrics {
             name: SCRAPE_SIZE,
             source,
         })?;
-        Ok(ScrapeMetrics { duration, size })
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                HTTP_REQUEST_DURATION,
+                "A histogram of requests for kube-state-metrics metrics handler.",
+            )
+            .const_label("handler", "metrics")
+            .buckets(prometheus::DEFAULT_BUCKETS.to_vec()),
+            &["method"],
+        )
+        .map_err(|source| TelemetryError {
+            name: HTTP_REQUEST_DURATION,
+            source,
+        })?;
+        Ok(ScrapeMetrics {
+            duration,
+            size,
+            request_duration,
+        })
+    }
+
+    /// Wraps a `/metrics` response body so that `http_request_duration_seconds` observes the
+    /// time from `started` until the body is done (or dropped), as client_golang's
+    /// `InstrumentHandlerDuration` observes KSM's handler until it has written the body.
+    pub fn time_request<B>(
+        &self,
+        method: &http::Method,
+        started: std::time::Instant,
+        body: B,
+    ) -> TimedBody<B> {
+        let observer = self
+            .request_duration
+            .with_label_values(&[request_duration::method_label(method)]);
+        TimedBody::new(body, started, observer)
     }
 
     pub fn observe(&self, seconds: f64, bytes: u64) {
