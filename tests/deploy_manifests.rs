@@ -33,8 +33,9 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every Kubernetes object under deploy/ (kustomization.yaml and the plain Prometheus
-/// rule files of deploy/rules/ excluded), with its file.
+/// Every Kubernetes object under deploy/ (kustomization.yaml, the plain Prometheus
+/// rule files of deploy/rules/ and the sharding examples of deploy/sharding/, checked by
+/// tests/deploy_sharding.rs, excluded), with its file.
 fn manifests() -> Vec<(PathBuf, serde_json::Value)> {
     let mut files = Vec::new();
     yaml_files(&repo().join("deploy"), &mut files);
@@ -43,6 +44,7 @@ fn manifests() -> Vec<(PathBuf, serde_json::Value)> {
         .into_iter()
         .filter(|path| !path.ends_with("kustomization.yaml"))
         .filter(|path| !path.starts_with(repo().join("deploy/rules")))
+        .filter(|path| !path.starts_with(repo().join("deploy/sharding")))
     {
         let text = std::fs::read_to_string(&path).expect("readable manifest");
         for document in serde_norway::Deserializer::from_str(&text) {
