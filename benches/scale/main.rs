@@ -163,7 +163,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// `--shards N`: the memory-per-shard figures only.
-fn shards(dir: &Path, scratch: &Path, args: &Args, total: u32, cluster: &str) -> anyhow::Result<()> {
+fn shards(
+    dir: &Path,
+    scratch: &Path,
+    args: &Args,
+    total: u32,
+    cluster: &str,
+) -> anyhow::Result<()> {
     let recording = Recording::load(dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -22,7 +22,12 @@ pub struct ShardRun {
     pub startup_peak: u64,
 }
 
-fn run_one(kubeconfig: &Path, settle: Duration, label: String, extra: &[String]) -> anyhow::Result<ShardRun> {
+fn run_one(
+    kubeconfig: &Path,
+    settle: Duration,
+    label: String,
+    extra: &[String],
+) -> anyhow::Result<ShardRun> {
     let (port, telemetry_port) = (free_port()?, free_port()?);
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
@@ -57,7 +62,10 @@ pub fn measure(kubeconfig: &Path, settle: Duration, total: u32) -> anyhow::Resul
             kubeconfig,
             settle,
             format!("shard {shard} of {total}"),
-            &[format!("--shard={shard}"), format!("--total-shards={total}")],
+            &[
+                format!("--shard={shard}"),
+                format!("--total-shards={total}"),
+            ],
         )?);
     }
     Ok(runs)
@@ -80,7 +88,8 @@ pub fn print(cluster: &str, runs: &[ShardRun]) {
         );
     }
     if let Some((unsharded, shards)) = runs.split_first() {
-        let mean = shards.iter().map(|r| r.steady_rss as f64).sum::<f64>() / shards.len().max(1) as f64;
+        let mean =
+            shards.iter().map(|r| r.steady_rss as f64).sum::<f64>() / shards.len().max(1) as f64;
         println!(
             "  mean shard steady RSS {:.0} MiB = {:.0} % of unsharded",
             mean / (1024.0 * 1024.0),
