@@ -10,10 +10,14 @@ use bytes::Bytes;
 use crate::api::ResourceType;
 use crate::client::{connect, ApiClient, ClientMetrics};
 use crate::config::Options;
-use crate::reflector::{self, ReflectorOptions, Sink};
+use crate::reflector::{self, ReflectorOptions};
 use crate::replay::{Faults, Recording, ReplayHandle, ReplayServer};
 use crate::server::{self, LivenessProbe, MetricsServer, ProbeFuture, Readiness, TelemetryServer};
-use crate::store::{PartitionSink, Store};
+use crate::sharding::auto::{self, ReplicasWatch};
+use crate::sharding::metrics::ShardMetrics;
+use crate::sharding::serve::{self as shard_serve, Generation, Pipeline, ServedStore};
+use crate::sharding::{ShardAssignment, Sharding};
+use crate::store::Store;
 use crate::telemetry::Telemetry;
 
 /// The recording `--demo` replays: a small real cluster (kube-apiserver 1.28), embedded
@@ -43,19 +47,21 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     };
     let security = security(&options, auth_filter)?;
 
-    let store = Arc::new(Store::with_available(
+    let store_options = options.store_options();
+    let available = Store::with_available(
         &options
             .resources
             .iter()
             .map(|r| r.plural)
             .collect::<Vec<_>>(),
-        &options.store_options(),
-    ));
+        &store_options,
+    )
+    .resources();
     let served: Vec<&'static ResourceType> = options
         .resources
         .iter()
         .copied()
-        .filter(|r| store.resources().contains(&r.plural))
+        .filter(|r| available.contains(&r.plural))
         .collect();
     let unserved: Vec<&str> = options
         .resources
@@ -67,22 +73,25 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!(resources = %unserved.join(","), "no metric families for these resources yet; not watching them");
     }
 
-    let targets = reflector::exclude_namespaces(
+    let mut targets = reflector::exclude_namespaces(
         reflector::plan(&served, &options.namespaces),
         &options.namespaces_denylist,
     );
-    let _reflectors = reflector::spawn_all(
-        &client,
+    if let Some(node_filter) = &options.node_filter {
+        targets = node_filter.restrict(targets);
+    }
+    let shard_metrics = ShardMetrics::register(telemetry.registry())
+        .context("registering the sharding self-metrics")?;
+    let pipeline = Pipeline {
+        client: client.clone(),
         targets,
-        |target| -> Arc<dyn Sink> {
-            Arc::new(PartitionSink::new(
-                store.clone(),
-                target.namespace.as_deref(),
-            ))
-        },
-        &client_metrics,
-        &reflector_options(&options),
-    );
+        resources: available,
+        store_options,
+        client_metrics: client_metrics.clone(),
+        reflector_options: reflector_options(&options),
+    };
+    let (store, _generation) =
+        start_sharded(pipeline, &options.sharding, &client, &shard_metrics).await?;
 
     let metrics_listener = server::bind(&options.host, options.port).await?;
     let telemetry_listener = server::bind(&options.telemetry_host, options.telemetry_port).await?;
@@ -103,10 +112,12 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     metrics.security = security.clone();
     let synced_store = store.clone();
     telemetry.register_sync_state(Box::new(move || {
-        synced_store
+        // The current generation: auto-sharding may have swapped the store.
+        let store = synced_store.current();
+        store
             .resources()
             .iter()
-            .map(|plural| (*plural, synced_store.is_synced(plural)))
+            .map(|plural| (*plural, store.is_synced(plural)))
             .collect()
     }))?;
     let mut telemetry_server = TelemetryServer::new(
@@ -202,13 +213,66 @@ impl LivenessProbe for ApiserverLiveness {
 }
 
 /// `/readyz`: every served resource has completed its first list.
-struct StoreSynced(Arc<Store>);
+struct StoreSynced(Arc<ServedStore>);
 
 impl Readiness for StoreSynced {
     fn is_ready(&self) -> bool {
-        self.0
+        let store = self.0.current();
+        store
             .resources()
             .iter()
-            .all(|plural| self.0.is_synced(plural))
+            .all(|plural| store.is_synced(plural))
+    }
+}
+
+/// How long auto-sharding waits for its pod and its StatefulSet at start.
+const AUTO_SHARDING_START_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts the first generation of stores and reflectors. With auto-sharding, finds our
+/// StatefulSet first, and leaves a task following its `spec.replicas`. The generation
+/// returned (static sharding) must live as long as the process.
+async fn start_sharded(
+    pipeline: Pipeline,
+    sharding: &Sharding,
+    client: &ApiClient,
+    shard_metrics: &ShardMetrics,
+) -> anyhow::Result<(Arc<ServedStore>, Option<Generation>)> {
+    match sharding {
+        Sharding::Static(assignment) => {
+            let generation = pipeline.start(*assignment);
+            shard_metrics.set(*assignment);
+            if !assignment.is_all() {
+                tracing::info!(shard = %assignment, "sharding by object UID");
+            }
+            let served = Arc::new(ServedStore::new(generation.store.clone()));
+            Ok((served, Some(generation)))
+        }
+        Sharding::Auto { pod, namespace } => {
+            let seat = auto::discover(client, namespace, pod, AUTO_SHARDING_START_DEADLINE)
+                .await
+                .context("auto-sharding")?;
+            let mut watch = ReplicasWatch::start(client, &seat, &pipeline.reflector_options)
+                .context("auto-sharding")?;
+            let replicas = watch
+                .first(&seat, AUTO_SHARDING_START_DEADLINE)
+                .await
+                .context("auto-sharding")?;
+            let assignment: ShardAssignment = shard_serve::assignment_for(&seat, replicas)
+                .map_err(anyhow::Error::msg)
+                .context("auto-sharding")?;
+            tracing::info!(statefulset = %seat.statefulset, shard = %assignment, "auto-sharding");
+            let generation = pipeline.start(assignment);
+            shard_metrics.set(assignment);
+            let served = Arc::new(ServedStore::new(generation.store.clone()));
+            tokio::spawn(shard_serve::follow_replicas(
+                pipeline,
+                served.clone(),
+                shard_metrics.clone(),
+                generation,
+                watch,
+                seat,
+            ));
+            Ok((served, None))
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod reflector;
 pub mod replay;
 pub mod server;
+pub mod sharding;
 pub mod store;
 pub mod synth;
 pub mod telemetry;

@@ -128,3 +128,31 @@ fn the_alert_queries_the_metric_the_reflector_sets_and_links_the_runbook() {
     assert!(text.contains("runbook_url: docs/schema-drift.md"));
     assert!(repo().join("docs/schema-drift.md").is_file());
 }
+
+/// deploy/rules/sharding.rules.yaml: KSM's ShardingMismatch and ShardsMissing, on the
+/// metric names the exporter registers; tests/fixtures/rules/sharding.test.yaml makes
+/// each fire (a shard gone, a mismatched --total-shards) and stay quiet otherwise.
+#[test]
+fn promtool_checks_and_tests_the_sharding_rules() {
+    let text = std::fs::read_to_string(repo().join("deploy/rules/sharding.rules.yaml"))
+        .expect("the rule file");
+    for name in [
+        kube_state_exporter::sharding::metrics::SHARD_ORDINAL,
+        kube_state_exporter::sharding::metrics::TOTAL_SHARDS,
+    ] {
+        assert!(text.contains(name), "{name}");
+    }
+    if !tool_available("promtool", "promtool check/test rules") {
+        return;
+    }
+    let output = promtool(
+        repo(),
+        &["check", "rules", "deploy/rules/sharding.rules.yaml"],
+    );
+    assert_success(&output, "promtool check rules");
+    let output = promtool(
+        &repo().join("tests/fixtures/rules"),
+        &["test", "rules", "sharding.test.yaml"],
+    );
+    assert_success(&output, "promtool test rules");
+}

@@ -527,8 +527,9 @@ fn kube_state_metrics_args_are_accepted() {
     assert!(stdout.contains("namespaces-denylist: kube-system"));
     // One warning line per flag accepted without being implemented.
     let warnings: Vec<&str> = stderr.lines().collect();
-    assert_eq!(warnings.len(), 4, "{stderr}");
-    for flag in ["--shard", "--total-shards", "-v", "--logtostderr"] {
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(stdout.contains("sharding: shard 0 of 1"), "{stdout}");
+    for flag in ["-v", "--logtostderr"] {
         assert!(
             warnings
                 .iter()
@@ -542,20 +543,20 @@ fn kube_state_metrics_args_are_accepted() {
 fn flags_that_would_change_what_is_served_are_refused() {
     let cases: &[(&[&str], &str)] = &[
         (
-            &["--total-shards=3"],
-            "--total-shards: \"3\" is not supported yet",
+            &["--total-shards=0"],
+            "--total-shards: the total number of shards must be at least 1",
         ),
         (
-            &["--shard=1", "--total-shards=2"],
-            "--shard: \"1\" is not supported yet",
+            &["--shard=2", "--total-shards=2"],
+            "--shard: shard 2 is out of range",
         ),
         (
             &["--node=node-1"],
-            "--node: \"node-1\" is not supported yet",
+            "--node: resource certificatesigningrequests can't be sharded by field selector spec.nodeName",
         ),
         (
-            &["--pod=ksm-0", "--pod-namespace=monitoring"],
-            "--pod: \"ksm-0\" is not supported yet",
+            &["--pod=ksm-0"],
+            "--pod: automatic sharding needs --pod-namespace too",
         ),
         (
             &["--custom-resource-state-config-file=crs.yaml"],
@@ -577,11 +578,11 @@ fn flags_that_would_change_what_is_served_are_refused() {
     for (args, needle) in cases {
         assert_usage_error(args, needle);
     }
-    let config = temp_file("sharded.yaml", "total_shards: 3\n");
+    let config = temp_file("sharded.yaml", "total_shards: 3\nshard: 3\n");
     let path = config.to_str().expect("UTF-8 path");
     assert_usage_error(
         &["--config", path],
-        &format!("config file {path}: key total_shards: \"3\" is not supported yet"),
+        &format!("config file {path}: key shard: shard 3 is out of range"),
     );
 }
 
@@ -694,7 +695,7 @@ fn logs_on_a_pipe_have_no_colour_codes() {
         "ANSI escape codes in:\n{logged}"
     );
     // KSM's unimplemented-but-harmless flags: one warning line each.
-    for flag in ["--shard", "--total-shards", "-v", "--logtostderr"] {
+    for flag in ["-v", "--logtostderr"] {
         assert!(
             logged
                 .lines()

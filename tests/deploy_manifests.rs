@@ -35,8 +35,9 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every Kubernetes object under deploy/ (kustomization.yaml and the plain Prometheus
-/// rule files of deploy/rules/ excluded), with its file.
+/// Every Kubernetes object under deploy/ (kustomization.yaml, the plain Prometheus
+/// rule files of deploy/rules/ and the sharding examples of deploy/sharding/, checked by
+/// tests/deploy_sharding.rs, excluded), with its file.
 fn manifests() -> Vec<(PathBuf, serde_json::Value)> {
     let mut files = Vec::new();
     yaml_files(&repo().join("deploy"), &mut files);
@@ -47,6 +48,7 @@ fn manifests() -> Vec<(PathBuf, serde_json::Value)> {
         .filter(|path| !path.starts_with(repo().join("deploy/rules")))
         // Helm templates are not manifests until rendered (tests/helm_chart.rs).
         .filter(|path| !path.starts_with(repo().join("deploy/helm")))
+        .filter(|path| !path.starts_with(repo().join("deploy/sharding")))
     {
         let text = std::fs::read_to_string(&path).expect("readable manifest");
         for document in serde_norway::Deserializer::from_str(&text) {

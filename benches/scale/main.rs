@@ -20,6 +20,7 @@ mod baseline;
 mod inprocess;
 mod measure;
 mod report;
+mod sharding;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -42,7 +43,8 @@ usage: cargo bench --bench scale -- [--nodes N] [--pods-per-node M] [--seed S]
   --recording DIR           use this synth recording (made with --json) instead of a new one
   --out DIR                 synthesize into DIR and keep it (default: a temporary directory)
   --skip-baseline           measure this exporter only
-  --in-process-only         skip the process figures (sync, RSS, scrapes over HTTP)";
+  --in-process-only         skip the process figures (sync, RSS, scrapes over HTTP)
+  --shards N                only memory per shard: unsharded, then each shard of N";
 
 #[derive(Debug)]
 struct Args {
@@ -57,6 +59,8 @@ struct Args {
     bench: bool,
     /// Internal: run as the baseline child against this apiserver.
     baseline_child: Option<String>,
+    /// `--shards N`: only the memory-per-shard figures (benches/scale/sharding.rs).
+    shards: Option<u32>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -73,6 +77,7 @@ fn parse_args() -> anyhow::Result<Args> {
         in_process_only: false,
         bench,
         baseline_child: None,
+        shards: None,
     };
     let mut it = raw.into_iter();
     while let Some(flag) = it.next() {
@@ -91,6 +96,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--skip-baseline" => args.skip_baseline = true,
             "--in-process-only" => args.in_process_only = true,
             "--baseline-child" => args.baseline_child = Some(value()?),
+            "--shards" => args.shards = Some(value()?.parse().context("--shards")?),
             "--help" | "-h" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -111,6 +117,9 @@ fn main() -> anyhow::Result<()> {
     let mut report = Report::new(measure::machine());
     let scratch = tempfile::tempdir()?;
     let dir = recording_dir(&args, scratch.path(), &mut report)?;
+    if let Some(total) = args.shards {
+        return shards(&dir, scratch.path(), &args, total, &report.cluster);
+    }
 
     eprintln!("scale: in-process figures");
     in_process(&dir, &args, &mut report)?;
@@ -150,6 +159,29 @@ fn main() -> anyhow::Result<()> {
         report.baseline = Some(run_baseline(&format!("http://{addr}"), settle)?);
     }
     report.print(expected_pods);
+    Ok(())
+}
+
+/// `--shards N`: the memory-per-shard figures only.
+fn shards(
+    dir: &Path,
+    scratch: &Path,
+    args: &Args,
+    total: u32,
+    cluster: &str,
+) -> anyhow::Result<()> {
+    let recording = Recording::load(dir)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (addr, _apiserver) =
+        runtime.block_on(ReplayServer::start(&recording, Faults::default()))?;
+    drop(recording);
+    let kubeconfig = scratch.join("kubeconfig");
+    write_kubeconfig(&kubeconfig, &format!("http://{addr}"))?;
+    let settle = Duration::from_secs(if args.bench { 5 } else { 1 });
+    let runs = sharding::measure(&kubeconfig, settle, total)?;
+    sharding::print(cluster, &runs);
     Ok(())
 }
 

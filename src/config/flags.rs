@@ -508,33 +508,51 @@ pub const AUTH_FILTER: Flag = flag(
     "false",
     "Authenticate each /metrics request's bearer token with a TokenReview and authorise it with a SubjectAccessReview (GET on the non-resource URL /metrics) against the apiserver; verdicts cached for 60 s",
 );
+// Sharding (docs/sharding.md).
+pub const SHARD: Flag = flag(
+    "shard",
+    "N",
+    Kind::Int,
+    "0",
+    "With --total-shards, serve only the objects whose UID hashes to this shard (0-based; KSM's assignment: jump hash of FNV-1a 64)",
+);
+pub const TOTAL_SHARDS: Flag = flag(
+    "total-shards",
+    "N",
+    Kind::Int,
+    "1",
+    "Split the objects across this many exporter instances, each serving its --shard",
+);
+pub const NODE: Flag = flag(
+    "node",
+    "NAME",
+    Kind::Text,
+    "",
+    "Serve only the pods scheduled on this node (field selector spec.nodeName; DaemonSet sharding); only with --resources=pods",
+);
+pub const TRACK_UNSCHEDULED_PODS: Flag = flag(
+    "track-unscheduled-pods",
+    "BOOL",
+    Kind::Bool,
+    "false",
+    "Serve only the pods not scheduled on any node (field selector spec.nodeName=; the companion of --node); only with --resources=pods",
+);
+pub const POD: Flag = flag(
+    "pod",
+    "NAME",
+    Kind::Text,
+    "",
+    "Shard automatically: this pod's name (downward API); shard = its ordinal in the owning StatefulSet, total = the StatefulSet's spec.replicas, followed live",
+);
+pub const POD_NAMESPACE: Flag = flag(
+    "pod-namespace",
+    "NAMESPACE",
+    Kind::Text,
+    "",
+    "Shard automatically, with --pod: that pod's namespace (downward API)",
+);
 
 // kube-state-metrics' flags that are not implemented yet.
-pub const SHARD: Flag = flag("shard", "N", Kind::Int, "0", "").not_yet(
-    Harmless::Int(0),
-    "with --total-shards, serve only the objects whose UID hashes to this shard",
-);
-pub const TOTAL_SHARDS: Flag = flag("total-shards", "N", Kind::Int, "1", "").not_yet(
-    Harmless::Int(1),
-    "split the objects across this many exporter instances, each serving its --shard",
-);
-pub const NODE: Flag = flag("node", "NAME", Kind::Text, "", "").not_yet(
-    Harmless::Empty,
-    "serve only the pods scheduled on this node (DaemonSet sharding)",
-);
-pub const TRACK_UNSCHEDULED_PODS: Flag =
-    flag("track-unscheduled-pods", "BOOL", Kind::Bool, "false", "").not_yet(
-        Harmless::False,
-        "serve only the pods not scheduled on any node (the companion of --node)",
-    );
-pub const POD: Flag = flag("pod", "NAME", Kind::Text, "", "").not_yet(
-    Harmless::Empty,
-    "shard automatically by this pod's ordinal in its StatefulSet",
-);
-pub const POD_NAMESPACE: Flag = flag("pod-namespace", "NAMESPACE", Kind::Text, "", "").not_yet(
-    Harmless::Empty,
-    "shard automatically, with --pod (this is that pod's namespace)",
-);
 pub const CUSTOM_RESOURCE_STATE_CONFIG: Flag =
     flag("custom-resource-state-config", "YAML", Kind::Text, "", "").not_yet(
         Harmless::Empty,

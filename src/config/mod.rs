@@ -22,6 +22,7 @@ use crate::metrics::filter::{FamilyPatterns, FilterError, MetricFilter, OptInPat
 use crate::metrics::labelmap::AllowListFlag;
 use crate::reflector::ContentTypeMode;
 use crate::server::Timeouts;
+use crate::sharding::{NodeFilter, ShardAssignment, Sharding};
 use crate::store::StoreOptions;
 
 use file::{FileValues, LoadError};
@@ -305,6 +306,10 @@ pub struct Options {
     /// Timeouts of the telemetry server (KSM: read-header only, 5 s).
     pub telemetry_timeouts: Timeouts,
     pub content_type: ContentTypeMode,
+    /// `--shard`/`--total-shards`, or auto-sharding with `--pod`/`--pod-namespace`.
+    pub sharding: Sharding,
+    /// `--node` / `--track-unscheduled-pods` (pods only).
+    pub node_filter: Option<NodeFilter>,
     /// `None`: not set by flag or file (then `RUST_LOG`, else info).
     pub log_level: Option<LogLevel>,
     pub log_format: LogFormat,
@@ -410,6 +415,7 @@ impl Options {
                 ),
             ));
         }
+        let (sharding, node_filter) = sharding(&src, &selection.resources)?;
         Ok(Options {
             config_file,
             validate_only: args.is_set(&flags::VALIDATE_CONFIG),
@@ -431,6 +437,8 @@ impl Options {
             server_timeouts,
             telemetry_timeouts: Timeouts::TELEMETRY_DEFAULT,
             content_type: src.value(&flags::CONTENT_TYPE, str::parse)?,
+            sharding,
+            node_filter,
             log_level: src.optional(&flags::LOG_LEVEL, |text, origin| {
                 text.parse()
                     .map_err(|message: String| ConfigError::new(origin, message))
@@ -536,6 +544,13 @@ impl Options {
             ("server-write-timeout", duration::format(timeouts.write)),
             ("server-idle-timeout", duration::format(timeouts.idle)),
             ("content-type", self.content_type.as_str().to_string()),
+            ("sharding", describe_sharding(&self.sharding)),
+            (
+                "node-filter",
+                self.node_filter
+                    .as_ref()
+                    .map_or(String::new(), NodeFilter::selector),
+            ),
             ("log-level", crate::logging::describe(self.log_level)),
             ("log-format", self.log_format.as_str().to_string()),
             ("demo", self.demo.to_string()),
@@ -576,6 +591,115 @@ fn connect<S>(src: &Sources<'_, S>) -> Result<ConnectOptions, ConfigError> {
         apiserver,
         service_account_dir: None,
     })
+}
+
+/// `--shard`/`--total-shards`, `--pod`/`--pod-namespace`, `--node`,
+/// `--track-unscheduled-pods`: checked together, since some combinations contradict.
+fn sharding<S>(
+    src: &Sources<'_, S>,
+    resources: &[&'static ResourceType],
+) -> Result<(Sharding, Option<NodeFilter>), ConfigError> {
+    let int = |flag: &Flag| -> Result<(i64, Origin), ConfigError> {
+        let (text, origin) = src.text_or_default(flag)?;
+        let value = text
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ConfigError::new(&origin, format!("{text:?} is not an integer")))?;
+        Ok((value, origin))
+    };
+    let (shard, shard_origin) = int(&flags::SHARD)?;
+    let (total, total_origin) = int(&flags::TOTAL_SHARDS)?;
+    let assignment = ShardAssignment::new(shard, total).map_err(|error| {
+        let origin = match error {
+            crate::sharding::AssignmentError::NoShards(_) => &total_origin,
+            crate::sharding::AssignmentError::OutOfRange { .. } => &shard_origin,
+        };
+        ConfigError::new(origin, error)
+    })?;
+    let text = |flag: &Flag| -> Result<Option<(String, Origin)>, ConfigError> {
+        Ok(src
+            .text(flag)?
+            .map(|(text, origin)| (text.trim().to_string(), origin))
+            .filter(|(text, _)| !text.is_empty()))
+    };
+    let pod = text(&flags::POD)?;
+    let pod_namespace = text(&flags::POD_NAMESPACE)?;
+    let sharding = match (pod, pod_namespace) {
+        (None, None) => Sharding::Static(assignment),
+        (Some((pod, origin)), Some((namespace, _))) => {
+            if !assignment.is_all() {
+                return Err(ConfigError::new(
+                    origin,
+                    format!(
+                        "automatic sharding takes shard and total from the StatefulSet; do not set {} or {} with it",
+                        flags::SHARD.display(),
+                        flags::TOTAL_SHARDS.display()
+                    ),
+                ));
+            }
+            Sharding::Auto { pod, namespace }
+        }
+        (Some((_, origin)), None) => {
+            return Err(ConfigError::new(
+                origin,
+                format!(
+                    "automatic sharding needs {} too",
+                    flags::POD_NAMESPACE.display()
+                ),
+            ))
+        }
+        (None, Some((_, origin))) => {
+            return Err(ConfigError::new(
+                origin,
+                format!("automatic sharding needs {} too", flags::POD.display()),
+            ))
+        }
+    };
+    let node = text(&flags::NODE)?;
+    let unscheduled = match src.text(&flags::TRACK_UNSCHEDULED_PODS)? {
+        Some((text, origin)) => parse_bool(&text)
+            .map_err(|message| ConfigError::new(&origin, message))?
+            .then_some(origin),
+        None => None,
+    };
+    let node_filter = match (node, unscheduled) {
+        (None, None) => None,
+        (Some((_, origin)), Some(_)) => {
+            return Err(ConfigError::new(
+                origin,
+                format!(
+                    "serves the pods of one node, {} the pods of none: set one of them",
+                    flags::TRACK_UNSCHEDULED_PODS.display()
+                ),
+            ))
+        }
+        (Some((node, origin)), None) => Some((NodeFilter::Node(node), origin)),
+        (None, Some(origin)) => Some((NodeFilter::Unscheduled, origin)),
+    };
+    let Some((node_filter, origin)) = node_filter else {
+        return Ok((sharding, None));
+    };
+    // KSM's Validate: only pods can be sharded by spec.nodeName. KSM checks only an
+    // explicit --resources (its default set then fails at the apiserver); the default
+    // set is refused here too, with the same message.
+    if let Some(other) = resources.iter().find(|r| r.plural != "pods") {
+        return Err(ConfigError::new(
+            origin,
+            format!(
+                "resource {} can't be sharded by field selector spec.nodeName: set {}=pods",
+                other.plural,
+                flags::RESOURCES.display()
+            ),
+        ));
+    }
+    Ok((sharding, Some(node_filter)))
+}
+
+fn describe_sharding(sharding: &Sharding) -> String {
+    match sharding {
+        Sharding::Static(assignment) => assignment.to_string(),
+        Sharding::Auto { pod, namespace } => format!("automatic, from pod {namespace}/{pod}"),
+    }
 }
 
 /// Flags not implemented (or deliberately ignored): each one set is checked for a
@@ -817,19 +941,9 @@ mod tests {
 
     #[test]
     fn unimplemented_flags_warn_at_harmless_values_and_fail_otherwise() {
-        let options = resolved(&[
-            "--shard=0",
-            "--total-shards=1",
-            "-v=2",
-            "--logtostderr",
-            "--node=",
-        ]);
-        assert_eq!(options.warnings.len(), 5, "{:?}", options.warnings);
+        let options = resolved(&["-v=2", "--logtostderr"]);
+        assert_eq!(options.warnings.len(), 2, "{:?}", options.warnings);
         for bad in [
-            "--total-shards=3",
-            "--shard=1",
-            "--node=n1",
-            "--pod=ksm-0",
             "--custom-resource-state-config=x",
             "--object-limit=10",
         ] {
@@ -842,6 +956,56 @@ mod tests {
             assert!(error.starts_with(name), "{bad}: {error:?}");
         }
         assert!(resolve(&["-v=loud"]).is_err(), "values are still checked");
+    }
+
+    #[test]
+    fn sharding_flags_resolve_and_contradictions_are_refused() {
+        use crate::sharding::{NodeFilter, ShardAssignment, Sharding};
+        assert_eq!(
+            resolved(&[]).sharding,
+            Sharding::Static(ShardAssignment::ALL)
+        );
+        assert_eq!(
+            resolved(&["--shard=2", "--total-shards=3"]).sharding,
+            Sharding::Static(ShardAssignment::new(2, 3).expect("valid"))
+        );
+        assert_eq!(
+            resolved(&["--pod=ksm-1", "--pod-namespace=monitoring"]).sharding,
+            Sharding::Auto {
+                pod: "ksm-1".into(),
+                namespace: "monitoring".into()
+            }
+        );
+        let pods_on_n1 = resolved(&["--resources=pods", "--node=n1"]);
+        assert_eq!(pods_on_n1.node_filter, Some(NodeFilter::Node("n1".into())));
+        assert_eq!(
+            resolved(&["--resources=pods", "--track-unscheduled-pods"]).node_filter,
+            Some(NodeFilter::Unscheduled)
+        );
+        assert_eq!(resolved(&["--node="]).node_filter, None);
+        for (args, start, says) in [
+            (&["--shard=3", "--total-shards=3"][..], "--shard", "out of range"),
+            (&["--total-shards=0"][..], "--total-shards", "at least 1"),
+            (&["--shard=-1"][..], "--shard", "out of range"),
+            (&["--pod=ksm-0"][..], "--pod", "--pod-namespace"),
+            (&["--pod-namespace=m"][..], "--pod-namespace", "--pod too"),
+            (
+                &["--pod=ksm-0", "--pod-namespace=m", "--total-shards=2"][..],
+                "--pod",
+                "do not set --shard or --total-shards",
+            ),
+            (&["--node=n1"][..], "--node", "resource certificatesigningrequests can't be sharded by field selector spec.nodeName"),
+            (&["--resources=pods,nodes", "--node=n1"][..], "--node", "resource nodes can't be sharded"),
+            (&["--track-unscheduled-pods"][..], "--track-unscheduled-pods", "can't be sharded"),
+            (
+                &["--resources=pods", "--node=n1", "--track-unscheduled-pods"][..],
+                "--node",
+                "set one of them",
+            ),
+        ] {
+            let error = resolve(args).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.starts_with(start) && error.contains(says), "{args:?}: {error:?}");
+        }
     }
 
     #[test]
