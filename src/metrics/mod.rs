@@ -17,6 +17,7 @@ pub mod generic;
 pub mod kube;
 pub mod labelmap;
 pub mod overlay;
+pub mod pool;
 pub mod quantity;
 pub mod resource;
 pub mod resources;
