@@ -107,8 +107,9 @@ pub struct CompressionPolicy {
 
 /// The coding for an `Accept-Encoding` header under RFC 9110 §12.5.3: the acceptable
 /// coding with the highest q-value wins; a coding not named takes the q of `*` if given;
-/// identity is acceptable unless refused (`identity;q=0`, or `*;q=0` without naming it).
-/// On a tie the smaller body wins (zstd, then gzip, then identity). No header: identity.
+/// identity is acceptable unless refused (`identity;q=0`, or `*;q=0` without naming it),
+/// and preferred over a coding only when its q-value (named or by `*`) is higher. On a tie
+/// the smaller body wins (zstd, then gzip, then identity). No header: identity.
 pub fn negotiate_encoding(accept_encoding: Option<&str>, policy: CompressionPolicy) -> Encoding {
     let Some(header) = accept_encoding else {
         return Encoding::Identity;
@@ -121,7 +122,9 @@ pub fn negotiate_encoding(accept_encoding: Option<&str>, policy: CompressionPoli
             .or_else(|| ranges.iter().find(|range| range.essence == "*"))
             .map(|range| range.quality)
     };
-    let mut best = (Encoding::Identity, quality_of("identity").unwrap_or(1.0));
+    // Identity is the fallback whatever its q: even `identity;q=0` gets identity when
+    // nothing else is allowed (refusing the scrape would help nobody).
+    let mut best = (Encoding::Identity, quality_of("identity").unwrap_or(0.0));
     // Listed from the least to the most preferred on a tie.
     for (coding, allowed, name) in [
         (Encoding::Gzip, policy.gzip, "gzip"),
