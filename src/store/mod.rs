@@ -577,6 +577,44 @@ mod tests {
     }
 
     #[test]
+    fn parallel_rendering_writes_the_sequential_bytes() {
+        let store = store();
+        // Enough objects for several jobs per family, with a tail range.
+        let count = 3 * OBJECTS_PER_JOB + 17;
+        for index in 0..count {
+            let phase = ["Running", "Pending", "Failed"][index % 3];
+            store.apply("pods", Event::Apply(pod(&format!("p-{index:05}"), &format!("u-{index}"), phase)));
+        }
+        for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
+            let parallel = scrape(&store, format, None);
+            let resource = store
+                .resources
+                .iter()
+                .find(|r| r.metrics.plural() == "pods")
+                .unwrap_or_else(|| panic!("pods served"));
+            let headers = match format {
+                ExpositionFormat::Text => &resource.headers_text,
+                ExpositionFormat::OpenMetrics => &resource.headers_openmetrics,
+            };
+            let mut sequential = Vec::new();
+            let mut buffer = Vec::new();
+            write_sequential(&resource.families, headers, &resource.snapshot(), &mut buffer, &mut sequential)
+                .unwrap_or_else(|e| panic!("{e}"));
+            sequential.extend_from_slice(&buffer);
+            let mut lifecycle = Vec::new();
+            if let Some(tracker) = &store.lifecycle {
+                tracker.write(format == ExpositionFormat::OpenMetrics, &mut lifecycle);
+            }
+            sequential.extend_from_slice(&lifecycle);
+            if format == ExpositionFormat::OpenMetrics {
+                sequential.extend_from_slice(b"# EOF\n");
+            }
+            assert!(pool::workers() < 2 || parallel.len() > 1_000_000, "{}", parallel.len());
+            assert!(parallel == String::from_utf8_lossy(&sequential), "{format:?}: parallel output differs");
+        }
+    }
+
+    #[test]
     fn empty_store_writes_nothing() {
         assert_eq!(text(&store()), "");
         assert_eq!(
