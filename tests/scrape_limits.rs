@@ -16,11 +16,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flate2::read::MultiGzDecoder;
-use kube_state_exporter::replay::ReplayHandle;
+use kube_state_exporter::replay::{Faults, Recording, ReplayHandle, ReplayServer};
 use kube_state_exporter::synth::{generate, SynthOptions};
 use serde_json::Value as Json;
 
-use support::{free_port, get, start_list_only_replay, tool_available, ChildGuard, Exporter};
+use support::{free_port, get, tool_available, ChildGuard, Exporter};
 
 /// A synthetic cluster served by a list-only replay apiserver, and its kubeconfig.
 struct Cluster {
@@ -36,12 +36,21 @@ impl Cluster {
         let options = SynthOptions {
             nodes,
             pods_per_node,
+            churn_per_mille: 0,
             ..SynthOptions::default()
         };
         generate(options, &recording).expect("synth writes the recording");
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-        let replay =
-            start_list_only_replay(&recording, &runtime, &dir.path().join("kubeconfig"));
+        let recording = Recording::load(&recording).expect("the recording loads");
+        let (addr, replay) = runtime
+            .block_on(ReplayServer::start(&recording, Faults::default()))
+            .expect("the replay apiserver starts");
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: replay\n  cluster:\n    server: http://{addr}\n\
+             users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: replay\n  context:\n    cluster: replay\n    user: nobody\n\
+             current-context: replay\n"
+        );
+        std::fs::write(dir.path().join("kubeconfig"), config).expect("the kubeconfig is written");
         Cluster {
             _replay: replay,
             _runtime: runtime,
@@ -74,7 +83,10 @@ fn get_raw(port: u16, path: &str, headers: &str) -> (String, Vec<u8>) {
         .expect("a response head");
     let head = String::from_utf8_lossy(&response[..split]).into_owned();
     let mut body = &response[split + 4..];
-    if !head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         return (head, body.to_vec());
     }
     let mut decoded = Vec::new();
@@ -93,6 +105,28 @@ fn get_raw(port: u16, path: &str, headers: &str) -> (String, Vec<u8>) {
         body = &body[size + 2..];
     }
     (head, decoded)
+}
+
+/// Starts the exporter against `cluster`; on a start-up failure the panic shows its log.
+fn start_exporter(cluster: &Cluster, extra: &[&str]) -> (Exporter, u16) {
+    let log = cluster.dir.path().join("exporter.log");
+    let kubeconfig = cluster.kubeconfig();
+    // What synth generates, less secrets (synth writes full Secret bodies; the exporter
+    // lists secrets as metadata only, which the replay of a synth recording cannot serve).
+    let mut args = vec![
+        "--kubeconfig",
+        kubeconfig.as_str(),
+        "--resources",
+        "namespaces,nodes,deployments,replicasets,statefulsets,daemonsets,jobs,services,configmaps,pods",
+    ];
+    args.extend_from_slice(extra);
+    let started = std::panic::catch_unwind(|| support::start_logged(&args, Some(&log), &[]));
+    started.unwrap_or_else(|_| {
+        panic!(
+            "the exporter did not start; its log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    })
 }
 
 fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
@@ -126,12 +160,7 @@ fn gzip_members(body: &[u8]) -> usize {
 fn gzip_and_zstd_bodies_decode_to_the_identity_body_and_prometheus_reads_gzip() {
     // ~2,000 pods: a body of many 256 KiB blocks.
     let cluster = Cluster::start(100, 20);
-    let kubeconfig = cluster.kubeconfig();
-    let (_exporter, port) = support::start(&[
-        "--kubeconfig",
-        &kubeconfig,
-        "--enable-gzip-encoding",
-    ]);
+    let (_exporter, port) = start_exporter(&cluster, &["--enable-gzip-encoding"]);
     let (head, identity) = get_raw(port, "/metrics", "");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(header_value(&head, "content-encoding"), None, "{head}");
@@ -140,19 +169,33 @@ fn gzip_and_zstd_bodies_decode_to_the_identity_body_and_prometheus_reads_gzip() 
     assert!(identity.len() > 4 << 20, "{} bytes", identity.len());
 
     let (head, gzipped) = get_raw(port, "/metrics", "Accept-Encoding: gzip\r\n");
-    assert_eq!(header_value(&head, "content-encoding"), Some("gzip"), "{head}");
+    assert_eq!(
+        header_value(&head, "content-encoding"),
+        Some("gzip"),
+        "{head}"
+    );
     let mut decoded = String::new();
     MultiGzDecoder::new(&gzipped[..])
         .read_to_string(&mut decoded)
         .expect("valid gzip");
-    assert!(decoded == identity, "the gzip body decodes to the identity body");
+    assert!(
+        decoded == identity,
+        "the gzip body decodes to the identity body"
+    );
     let members = gzip_members(&gzipped);
     assert!(members > 4, "{members} gzip members");
 
     let (head, zstd_body) = get_raw(port, "/metrics", "Accept-Encoding: gzip;q=0.5, zstd\r\n");
-    assert_eq!(header_value(&head, "content-encoding"), Some("zstd"), "{head}");
+    assert_eq!(
+        header_value(&head, "content-encoding"),
+        Some("zstd"),
+        "{head}"
+    );
     let decoded = zstd::stream::decode_all(&zstd_body[..]).expect("valid zstd");
-    assert!(decoded == identity.as_bytes(), "the zstd body decodes to the identity body");
+    assert!(
+        decoded == identity.as_bytes(),
+        "the zstd body decodes to the identity body"
+    );
     eprintln!(
         "identity {} B, gzip {} B in {members} members, zstd {} B",
         identity.len(),
@@ -166,10 +209,12 @@ fn gzip_and_zstd_bodies_decode_to_the_identity_body_and_prometheus_reads_gzip() 
     let prometheus = Prometheus::start(port);
     // Prometheus sends `Accept-Encoding: gzip`; it stores what it decoded. The count can
     // only match if every member was read.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // A failed scrape reports 0 samples (`up` 0); wait for a successful one.
+    let deadline = Instant::now() + Duration::from_secs(45);
     let scraped = loop {
+        let up = prometheus.query_value("up");
         let value = prometheus.query_value("scrape_samples_scraped");
-        if let Some(value) = value {
+        if let (Some(1.0), Some(value)) = (up, value) {
             break value;
         }
         assert!(
@@ -179,7 +224,10 @@ fn gzip_and_zstd_bodies_decode_to_the_identity_body_and_prometheus_reads_gzip() 
         );
         std::thread::sleep(Duration::from_millis(250));
     };
-    assert_eq!(scraped as usize, sample_count, "samples Prometheus read from the gzip body");
+    assert_eq!(
+        scraped as usize, sample_count,
+        "samples Prometheus read from the gzip body"
+    );
     let pods = prometheus.query_value("count(kube_pod_info)");
     assert_eq!(pods, Some(2000.0));
 }
@@ -195,7 +243,7 @@ impl Prometheus {
     fn start(target_port: u16) -> Prometheus {
         let dir = tempfile::tempdir().expect("a temp dir for Prometheus");
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+            "global:\n  scrape_interval: 3s\n  scrape_timeout: 3s\n\
              scrape_configs:\n- job_name: kse\n  static_configs:\n  - targets: ['127.0.0.1:{target_port}']\n"
         );
         let config_path = dir.path().join("prometheus.yml");
@@ -204,7 +252,10 @@ impl Prometheus {
         let port = free_port();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -247,7 +298,13 @@ fn rss_bytes(exporter: &Exporter) -> u64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .expect("VmRSS")
         * 1024
 }
@@ -266,13 +323,7 @@ fn stalled_readers_are_capped_bounded_and_their_memory_returns() {
     }
     // 10,000 pods.
     let cluster = Cluster::start(400, 25);
-    let kubeconfig = cluster.kubeconfig();
-    let (exporter, port) = support::start(&[
-        "--kubeconfig",
-        &kubeconfig,
-        "--scrape-stall-timeout",
-        "3s",
-    ]);
+    let (exporter, port) = start_exporter(&cluster, &["--scrape-stall-timeout", "3s"]);
     // Idle: after one complete scrape, so the steady state includes a render.
     let (head, body) = get_raw(port, "/metrics", "");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -313,7 +364,10 @@ fn stalled_readers_are_capped_bounded_and_their_memory_returns() {
         let read = stream.read(&mut head).unwrap_or(0);
         let head = String::from_utf8_lossy(&head[..read]);
         if head.starts_with("HTTP/1.1 503") {
-            assert!(head.to_ascii_lowercase().contains("retry-after: 1"), "{head}");
+            assert!(
+                head.to_ascii_lowercase().contains("retry-after: 1"),
+                "{head}"
+            );
             refused += 1;
         } else if head.starts_with("HTTP/1.1 200") {
             admitted += 1;

@@ -20,10 +20,10 @@ use kube_state_exporter::client::watch::decode_event_frame;
 use kube_state_exporter::client::{Format, WatchEvent};
 use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use kube_state_exporter::reflector::Event;
-use kube_state_exporter::server::compress::{self, ParallelEncoder};
-use kube_state_exporter::server::negotiate::Encoding;
 use kube_state_exporter::replay::recording::Recording;
 use kube_state_exporter::replay::wire;
+use kube_state_exporter::server::compress::{self, ParallelEncoder};
+use kube_state_exporter::server::negotiate::Encoding;
 use kube_state_exporter::store::{Store, StoreOptions};
 use serde_json::value::RawValue;
 
@@ -380,7 +380,10 @@ pub fn compression_levels(store: &Store) -> anyhow::Result<()> {
         for &level in levels {
             let (parallel, size) = timed(Duration::ZERO, 3, || {
                 let mut encoder = ParallelEncoder::new(Counter::default(), encoding, level);
-                encoder.write_all(&text).and_then(|()| encoder.finish()).map(|c| c.0)
+                encoder
+                    .write_all(&text)
+                    .and_then(|()| encoder.finish())
+                    .map(|c| c.0)
             });
             let size = size?;
             let (single, _) = timed(Duration::ZERO, 1, || {

@@ -399,7 +399,8 @@ impl Options {
             enable_gzip_encoding: src.value(&flags::ENABLE_GZIP_ENCODING, parse_bool)?,
             server_timeouts,
             telemetry_timeouts: Timeouts::TELEMETRY_DEFAULT,
-            max_concurrent_scrapes: src.value(&flags::MAX_CONCURRENT_SCRAPES, parse_scrape_count)?,
+            max_concurrent_scrapes: src
+                .value(&flags::MAX_CONCURRENT_SCRAPES, parse_scrape_count)?,
             scrape_stall_timeout: src.value(&flags::SCRAPE_STALL_TIMEOUT, duration::parse)?,
             content_type: src.value(&flags::CONTENT_TYPE, str::parse)?,
             log_level: src.optional(&flags::LOG_LEVEL, |text, origin| {

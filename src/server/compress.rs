@@ -148,8 +148,11 @@ mod tests {
         let mut index = 0u64;
         while text.len() < bytes {
             text.extend_from_slice(
-                format!("kube_pod_info{{namespace=\"ns-{}\",pod=\"pod-{index}\"}} 1\n", index % 7)
-                    .as_bytes(),
+                format!(
+                    "kube_pod_info{{namespace=\"ns-{}\",pod=\"pod-{index}\"}} 1\n",
+                    index % 7
+                )
+                .as_bytes(),
             );
             index += 1;
         }

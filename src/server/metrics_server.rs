@@ -182,9 +182,10 @@ fn busy(max: usize) -> Response<ResponseBody> {
         StatusCode::SERVICE_UNAVAILABLE,
         "too many concurrent scrapes; retry shortly\n",
     );
-    response
-        .headers_mut()
-        .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    response.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECONDS),
+    );
     response
 }
 

@@ -234,9 +234,18 @@ mod tests {
 
     #[test]
     fn encoding_follows_q_values() {
-        let both = CompressionPolicy { gzip: true, zstd: true };
-        let gzip_only = CompressionPolicy { gzip: true, zstd: false };
-        let none = CompressionPolicy { gzip: false, zstd: false };
+        let both = CompressionPolicy {
+            gzip: true,
+            zstd: true,
+        };
+        let gzip_only = CompressionPolicy {
+            gzip: true,
+            zstd: false,
+        };
+        let none = CompressionPolicy {
+            gzip: false,
+            zstd: false,
+        };
         let cases: &[(Option<&str>, CompressionPolicy, Encoding)] = &[
             (None, both, Encoding::Identity),
             (Some("gzip"), both, Encoding::Gzip),
@@ -259,7 +268,11 @@ mod tests {
             (Some("gzip;q=bogus"), both, Encoding::Identity),
         ];
         for &(header, policy, want) in cases {
-            assert_eq!(negotiate_encoding(header, policy), want, "{header:?} {policy:?}");
+            assert_eq!(
+                negotiate_encoding(header, policy),
+                want,
+                "{header:?} {policy:?}"
+            );
         }
     }
 

@@ -138,13 +138,25 @@ impl CompactObject {
                 self.write_sample_slowly(meta, value, &mut reader, out);
                 continue;
             }
-            write_sample(meta.name.as_bytes(), self.prefix.as_bytes(), &labels[..used], value, out);
+            write_sample(
+                meta.name.as_bytes(),
+                self.prefix.as_bytes(),
+                &labels[..used],
+                value,
+                out,
+            );
         }
         *cursor = reader.pos;
     }
 
     /// [`CompactObject::write_family`] for one sample, piece by piece.
-    fn write_sample_slowly(&self, meta: &FamilyMeta, value: f64, reader: &mut Reader<'_>, out: &mut Vec<u8>) {
+    fn write_sample_slowly(
+        &self,
+        meta: &FamilyMeta,
+        value: f64,
+        reader: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) {
         out.extend_from_slice(meta.name.as_bytes());
         let mut open = false;
         let mut separator = |out: &mut Vec<u8>| {
@@ -205,7 +217,13 @@ const INLINE_LABELS: usize = 32;
 
 /// Writes `name{prefix,key="value",…} value\n` with one capacity check: the length is
 /// summed first, `out` reserves it, and the pieces are copied into the reserved space.
-fn write_sample(name: &[u8], prefix: &[u8], labels: &[(&[u8], &[u8])], value: f64, out: &mut Vec<u8>) {
+fn write_sample(
+    name: &[u8],
+    prefix: &[u8],
+    labels: &[(&[u8], &[u8])],
+    value: f64,
+    out: &mut Vec<u8>,
+) {
     let formatted;
     let value: &[u8] = if value == 1.0 {
         b"1"
@@ -217,11 +235,11 @@ fn write_sample(name: &[u8], prefix: &[u8], labels: &[(&[u8], &[u8])], value: f6
     };
     let braces = !prefix.is_empty() || !labels.is_empty();
     // `,key="value"` per label; the first separator is the `{`.
-    let label_bytes: usize = labels.iter().map(|(key, value)| key.len() + value.len() + 4).sum();
-    let total = name.len()
-        + prefix.len()
-        + label_bytes
-        + usize::from(braces) * 2
+    let label_bytes: usize = labels
+        .iter()
+        .map(|(key, value)| key.len() + value.len() + 4)
+        .sum();
+    let total = name.len() + prefix.len() + label_bytes + usize::from(braces) * 2
         - usize::from(prefix.is_empty() && !labels.is_empty())
         + 1
         + value.len()

@@ -410,8 +410,10 @@ fn write_parallel(
         .step_by(OBJECTS_PER_JOB)
         .map(|start| start..(start + OBJECTS_PER_JOB).min(objects.len()))
         .collect();
-    let mut cursors: Vec<Option<Vec<usize>>> =
-        ranges.iter().map(|range| Some(vec![0; range.len()])).collect();
+    let mut cursors: Vec<Option<Vec<usize>>> = ranges
+        .iter()
+        .map(|range| Some(vec![0; range.len()]))
+        .collect();
     let limit = 2 * workers + 2;
     let mut ordered: pool::Ordered<RenderedPart> = pool::Ordered::new();
     let mut emit = |ordered: &mut pool::Ordered<RenderedPart>,
@@ -583,7 +585,10 @@ mod tests {
         let count = 3 * OBJECTS_PER_JOB + 17;
         for index in 0..count {
             let phase = ["Running", "Pending", "Failed"][index % 3];
-            store.apply("pods", Event::Apply(pod(&format!("p-{index:05}"), &format!("u-{index}"), phase)));
+            store.apply(
+                "pods",
+                Event::Apply(pod(&format!("p-{index:05}"), &format!("u-{index}"), phase)),
+            );
         }
         for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
             let parallel = scrape(&store, format, None);
@@ -598,8 +603,14 @@ mod tests {
             };
             let mut sequential = Vec::new();
             let mut buffer = Vec::new();
-            write_sequential(&resource.families, headers, &resource.snapshot(), &mut buffer, &mut sequential)
-                .unwrap_or_else(|e| panic!("{e}"));
+            write_sequential(
+                &resource.families,
+                headers,
+                &resource.snapshot(),
+                &mut buffer,
+                &mut sequential,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
             sequential.extend_from_slice(&buffer);
             let mut lifecycle = Vec::new();
             if let Some(tracker) = &store.lifecycle {
@@ -609,8 +620,15 @@ mod tests {
             if format == ExpositionFormat::OpenMetrics {
                 sequential.extend_from_slice(b"# EOF\n");
             }
-            assert!(pool::workers() < 2 || parallel.len() > 1_000_000, "{}", parallel.len());
-            assert!(parallel == String::from_utf8_lossy(&sequential), "{format:?}: parallel output differs");
+            assert!(
+                pool::workers() < 2 || parallel.len() > 1_000_000,
+                "{}",
+                parallel.len()
+            );
+            assert!(
+                parallel == String::from_utf8_lossy(&sequential),
+                "{format:?}: parallel output differs"
+            );
         }
     }
 
