@@ -71,7 +71,7 @@ fn spawn(job: Job) {
 }
 
 /// Jobs in flight on the pool, their results returned in the order they were submitted.
-/// The caller bounds memory by calling [`Ordered::next`] before [`Ordered::pending`] grows
+/// The caller bounds memory by calling [`Ordered::next_result`] before [`Ordered::pending`] grows
 /// past its limit; results of a dropped `Ordered` are discarded.
 pub struct Ordered<T> {
     sender: mpsc::Sender<(u64, Result<T, ()>)>,
@@ -111,13 +111,13 @@ impl<T: Send + 'static> Ordered<T> {
         }));
     }
 
-    /// Results submitted but not yet returned by [`Ordered::next`].
+    /// Results submitted but not yet returned by [`Ordered::next_result`].
     pub fn pending(&self) -> usize {
         (self.submitted - self.returned) as usize
     }
 
     /// The next result in submission order, waiting for it; `None` when nothing is pending.
-    pub fn next(&mut self) -> Option<io::Result<T>> {
+    pub fn next_result(&mut self) -> Option<io::Result<T>> {
         if self.pending() == 0 {
             return None;
         }
@@ -156,7 +156,7 @@ mod tests {
             });
         }
         let mut seen = Vec::new();
-        while let Some(result) = ordered.next() {
+        while let Some(result) = ordered.next_result() {
             seen.push(result.expect("no panic"));
         }
         assert_eq!(seen, (0..64).collect::<Vec<_>>());
@@ -168,8 +168,11 @@ mod tests {
         let mut ordered = Ordered::new();
         ordered.submit(|| -> u32 { panic!("boom") });
         ordered.submit(|| 7);
-        assert!(ordered.next().expect("pending").is_err());
-        assert_eq!(ordered.next().expect("pending").expect("second job"), 7);
-        assert!(ordered.next().is_none());
+        assert!(ordered.next_result().expect("pending").is_err());
+        assert_eq!(
+            ordered.next_result().expect("pending").expect("second job"),
+            7
+        );
+        assert!(ordered.next_result().is_none());
     }
 }

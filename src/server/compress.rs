@@ -82,7 +82,7 @@ impl<W: Write> ParallelEncoder<W> {
     }
 
     fn write_next(&mut self) -> io::Result<()> {
-        if let Some(compressed) = self.ordered.next() {
+        if let Some(compressed) = self.ordered.next_result() {
             let compressed = compressed??;
             self.inner.write_all(&compressed)?;
             self.blocks_written += 1;

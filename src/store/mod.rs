@@ -419,7 +419,7 @@ fn write_parallel(
     let mut emit = |ordered: &mut pool::Ordered<RenderedPart>,
                     cursors: &mut Vec<Option<Vec<usize>>>|
      -> io::Result<()> {
-        if let Some(part) = ordered.next() {
+        if let Some(part) = ordered.next_result() {
             let part = part?;
             out.write_all(&part.bytes)?;
             cursors[part.range] = Some(part.cursors);
