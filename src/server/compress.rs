@@ -21,10 +21,13 @@ use crate::metrics::pool::{self, Ordered};
 /// Uncompressed bytes per gzip member / zstd frame.
 pub const BLOCK_SIZE: usize = 256 * 1024;
 
-/// The gzip level: 1 measured fastest with a size within a few percent of level 6
-/// (Go's default, used by KSM) on this exposition (docs/performance.md).
+/// The gzip level. At 15,000 pods (142.5 MB, 2 cores): level 1 takes 0.19 s for 29.8 MB,
+/// level 2 0.35 s for 21.1 MB, level 6 (Go's default, KSM's) 0.47 s for 19.7 MB
+/// (docs/performance.md). Level 1 is the only one inside a 0.3 s scrape budget; a client
+/// that wants the smaller body asks for zstd.
 pub const GZIP_LEVEL: u32 = 1;
-/// The zstd level: 1 compresses faster than gzip level 1 and smaller than gzip level 6.
+/// The zstd level: level 1 took 0.06 s for 18.0 MB at 15,000 pods, faster than gzip
+/// level 1 and smaller than gzip level 6.
 pub const ZSTD_LEVEL: i32 = 1;
 
 /// Blocks in flight per scrape.
