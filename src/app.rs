@@ -108,6 +108,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let mut metrics = MetricsServer::new(store.clone(), Arc::new(ApiserverLiveness(client)));
     metrics.enable_gzip = options.enable_gzip_encoding;
     metrics.timeouts = options.server_timeouts;
+    metrics.max_concurrent_scrapes = options.max_concurrent_scrapes;
+    metrics.stall_timeout = options.scrape_stall_timeout;
     metrics.scrape_metrics = Some(telemetry.scrape_metrics());
     metrics.security = security.clone();
     let synced_store = store.clone();

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent as OpenApiWatchEvent;
 use kube::runtime::reflector::store::Writer;
@@ -24,6 +22,8 @@ use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderReques
 use kube_state_exporter::reflector::Event;
 use kube_state_exporter::replay::recording::Recording;
 use kube_state_exporter::replay::wire;
+use kube_state_exporter::server::compress::{self, ParallelEncoder};
+use kube_state_exporter::server::negotiate::Encoding;
 use kube_state_exporter::store::{Store, StoreOptions};
 use serde_json::value::RawValue;
 
@@ -265,11 +265,10 @@ pub fn render(store: &Store) -> anyhow::Result<Render> {
             .write_exposition(&request, &mut counter)
             .map(|()| counter.0)
     });
-    let (gzip_seconds, gzip) = timed(Duration::ZERO, 1, || {
-        let mut encoder = GzEncoder::new(Counter::default(), Compression::default());
+    let (gzip_seconds, gzip) = timed(Duration::ZERO, 3, || {
+        let mut encoder = ParallelEncoder::with_default_level(Counter::default(), Encoding::Gzip);
         store
             .write_exposition(&request, &mut encoder)
-            .and_then(|()| encoder.flush())
             .and_then(|()| encoder.finish())
             .map(|counter| counter.0)
     });
@@ -356,4 +355,48 @@ pub fn baseline_apply_watch(writer: &mut Writer<Pod>, body: &Bytes) -> anyhow::R
         events: events?,
         seconds,
     })
+}
+
+/// Time and size of the exposition compressed at each level, the way the server does it
+/// (blocks on the render pool) and on one thread (the CPU cost): printed as a table, for
+/// choosing the levels in `src/server/compress.rs`.
+pub fn compression_levels(store: &Store) -> anyhow::Result<()> {
+    let request = RenderRequest::all(ExpositionFormat::Text);
+    let mut text = Vec::new();
+    store.write_exposition(&request, &mut text)?;
+    println!(
+        "\ncompression of the {:.1} MB exposition ({} KiB blocks, {} workers)",
+        text.len() as f64 / 1e6,
+        compress::BLOCK_SIZE / 1024,
+        kube_state_exporter::metrics::pool::workers()
+    );
+    println!("| coding | level | parallel s | one thread s | MB | ratio |");
+    println!("|---|---|---|---|---|---|");
+    let cases: [(Encoding, &[i32]); 2] = [
+        (Encoding::Gzip, &[1, 2, 4, 6, 9]),
+        (Encoding::Zstd, &[-3, 1, 3, 6]),
+    ];
+    for (encoding, levels) in cases {
+        for &level in levels {
+            let (parallel, size) = timed(Duration::ZERO, 3, || {
+                let mut encoder = ParallelEncoder::new(Counter::default(), encoding, level);
+                encoder
+                    .write_all(&text)
+                    .and_then(|()| encoder.finish())
+                    .map(|c| c.0)
+            });
+            let size = size?;
+            let (single, _) = timed(Duration::ZERO, 1, || {
+                text.chunks(compress::BLOCK_SIZE)
+                    .map(|block| compress::compress_block(encoding, level, block).map(|c| c.len()))
+                    .sum::<std::io::Result<usize>>()
+            });
+            println!(
+                "| {encoding:?} | {level} | {parallel:.3} | {single:.3} | {:.1} | {:.1}x |",
+                size as f64 / 1e6,
+                text.len() as f64 / size as f64
+            );
+        }
+    }
+    Ok(())
 }

@@ -236,6 +236,9 @@ fn in_process(dir: &Path, args: &Args, report: &mut Report) -> anyhow::Result<()
     let ingest = inprocess::ingest(&bodies)?;
     report.ingest = Some((ingest.seconds, ingest.pods, ingest.pod_heap_bytes));
     report.render = Some(inprocess::render(&ingest.store)?);
+    if args.bench {
+        inprocess::compression_levels(&ingest.store)?;
+    }
     report.apply = Some(inprocess::apply_watch(
         &ingest.store,
         &bodies.pods_watch_protobuf,

@@ -465,6 +465,20 @@ pub const SERVER_IDLE_TIMEOUT: Flag = flag(
     "5m0s",
     "Time a keep-alive connection may wait for its next request",
 );
+pub const MAX_CONCURRENT_SCRAPES: Flag = flag(
+    "max-concurrent-scrapes",
+    "N",
+    Kind::Int,
+    "8",
+    "Scrapes of /metrics rendered at once; as many more wait up to 2 s, the rest get 503 with Retry-After (not in KSM)",
+);
+pub const SCRAPE_STALL_TIMEOUT: Flag = flag(
+    "scrape-stall-timeout",
+    "DURATION",
+    Kind::Duration,
+    "10s",
+    "Drop a /metrics client that reads nothing for this long, freeing its scrape (0: no limit; not in KSM)",
+);
 pub const CONTENT_TYPE: Flag = flag(
     "content-type",
     "TYPE",
@@ -643,6 +657,8 @@ pub const EXPORTER: &[Flag] = &[
     SERVER_READ_TIMEOUT,
     SERVER_WRITE_TIMEOUT,
     SERVER_IDLE_TIMEOUT,
+    MAX_CONCURRENT_SCRAPES,
+    SCRAPE_STALL_TIMEOUT,
     CONTENT_TYPE,
     LOG_LEVEL,
     LOG_FORMAT,

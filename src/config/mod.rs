@@ -305,6 +305,10 @@ pub struct Options {
     pub server_timeouts: Timeouts,
     /// Timeouts of the telemetry server (KSM: read-header only, 5 s).
     pub telemetry_timeouts: Timeouts,
+    /// `--max-concurrent-scrapes` (at least 1).
+    pub max_concurrent_scrapes: usize,
+    /// `--scrape-stall-timeout` (zero: none).
+    pub scrape_stall_timeout: std::time::Duration,
     pub content_type: ContentTypeMode,
     /// `--shard`/`--total-shards`, or auto-sharding with `--pod`/`--pod-namespace`.
     pub sharding: Sharding,
@@ -436,6 +440,9 @@ impl Options {
             enable_gzip_encoding: src.value(&flags::ENABLE_GZIP_ENCODING, parse_bool)?,
             server_timeouts,
             telemetry_timeouts: Timeouts::TELEMETRY_DEFAULT,
+            max_concurrent_scrapes: src
+                .value(&flags::MAX_CONCURRENT_SCRAPES, parse_scrape_count)?,
+            scrape_stall_timeout: src.value(&flags::SCRAPE_STALL_TIMEOUT, duration::parse)?,
             content_type: src.value(&flags::CONTENT_TYPE, str::parse)?,
             sharding,
             node_filter,
@@ -543,6 +550,14 @@ impl Options {
             ("server-read-timeout", duration::format(timeouts.read)),
             ("server-write-timeout", duration::format(timeouts.write)),
             ("server-idle-timeout", duration::format(timeouts.idle)),
+            (
+                "max-concurrent-scrapes",
+                self.max_concurrent_scrapes.to_string(),
+            ),
+            (
+                "scrape-stall-timeout",
+                duration::format(self.scrape_stall_timeout),
+            ),
             ("content-type", self.content_type.as_str().to_string()),
             ("sharding", describe_sharding(&self.sharding)),
             (
@@ -776,6 +791,13 @@ fn parse_bool(text: &str) -> Result<bool, String> {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
         _ => Err(format!("{text:?} is not true or false")),
+    }
+}
+
+fn parse_scrape_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(count) if count >= 1 => Ok(count),
+        _ => Err(format!("{text:?} is not a number of scrapes (1 or more)")),
     }
 }
 

@@ -7,6 +7,66 @@ use std::io::Write as _;
 /// Appends `value` exactly as Go's `strconv.FormatFloat(value, 'g', -1, 64)` would,
 /// with KSM's special cases (`+Inf`, `-Inf`, `NaN`, and `0` for negative zero).
 pub fn push_go_float(out: &mut Vec<u8>, value: f64) {
+    write_go_float(out, value);
+}
+
+/// `value` formatted as [`push_go_float`] does, in a stack buffer: lets a caller learn a
+/// sample's length before writing it.
+pub fn go_float_bytes(value: f64) -> GoFloat {
+    let mut formatted = GoFloat {
+        bytes: [0; GO_FLOAT_MAX],
+        len: 0,
+    };
+    write_go_float(&mut formatted, value);
+    formatted
+}
+
+/// The longest Go `%g` output of an f64 (`-2.2250738585072014e-308` is 24 bytes).
+const GO_FLOAT_MAX: usize = 32;
+
+/// A formatted float held on the stack (see [`go_float_bytes`]).
+pub struct GoFloat {
+    bytes: [u8; GO_FLOAT_MAX],
+    len: usize,
+}
+
+impl GoFloat {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Where formatted bytes go: a `Vec` or a [`GoFloat`].
+trait ByteSink {
+    fn push(&mut self, byte: u8);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl ByteSink for Vec<u8> {
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+}
+
+impl ByteSink for GoFloat {
+    fn push(&mut self, byte: u8) {
+        // Formatting never exceeds GO_FLOAT_MAX; a longer write would be a bug, dropped here.
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.push(byte);
+        }
+    }
+}
+
+fn write_go_float(out: &mut impl ByteSink, value: f64) {
     if value.is_nan() {
         out.extend_from_slice(b"NaN");
         return;
@@ -72,7 +132,7 @@ pub fn go_float(value: f64) -> String {
 /// Fast path for whole numbers below 1e15 (timestamps, bytes, counts): below 2^53
 /// every integer is exact, so its shortest round-trip digits are its decimal digits
 /// without trailing zeros, and no float formatting machinery is needed.
-fn push_integer(out: &mut Vec<u8>, value: f64) {
+fn push_integer(out: &mut impl ByteSink, value: f64) {
     let mut n = value.abs() as u64;
     let mut digits = [0u8; 20];
     let mut start = digits.len();
@@ -113,7 +173,7 @@ fn parse_exponent(text: &[u8]) -> i32 {
     }
 }
 
-fn push_exponent_form(out: &mut Vec<u8>, digits: &[u8], exponent: i32) {
+fn push_exponent_form(out: &mut impl ByteSink, digits: &[u8], exponent: i32) {
     out.push(digits[0]);
     if digits.len() > 1 {
         out.push(b'.');
@@ -125,22 +185,37 @@ fn push_exponent_form(out: &mut Vec<u8>, digits: &[u8], exponent: i32) {
     if magnitude < 10 {
         out.push(b'0');
     }
-    let _ = write!(out, "{magnitude}");
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut rest = magnitude;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
-fn push_fixed_form(out: &mut Vec<u8>, digits: &[u8], exponent: i32) {
+fn push_fixed_form(out: &mut impl ByteSink, digits: &[u8], exponent: i32) {
     // Position of the decimal point relative to the first digit.
     let point = exponent + 1;
     if point <= 0 {
         out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat_n(b'0', point.unsigned_abs() as usize));
+        for _ in 0..point.unsigned_abs() {
+            out.push(b'0');
+        }
         out.extend_from_slice(digits);
         return;
     }
     let point = point as usize;
     if point >= digits.len() {
         out.extend_from_slice(digits);
-        out.extend(std::iter::repeat_n(b'0', point - digits.len()));
+        for _ in digits.len()..point {
+            out.push(b'0');
+        }
     } else {
         out.extend_from_slice(&digits[..point]);
         out.push(b'.');
@@ -214,6 +289,7 @@ mod tests {
         ];
         for &(value, want) in cases {
             assert_eq!(go_float(value), want, "formatting {value:?}");
+            assert_eq!(go_float_bytes(value).as_bytes(), want.as_bytes());
         }
     }
 

@@ -18,6 +18,7 @@ pub mod generic;
 pub mod kube;
 pub mod labelmap;
 pub mod overlay;
+pub mod pool;
 pub mod quantity;
 pub mod reference;
 pub mod resource;

@@ -2,12 +2,13 @@
 //! `/readyz`). They know nothing of objects or protobuf: they serve a
 //! [`MetricsSource`](crate::metrics::MetricsSource), a [`LivenessProbe`] and a [`Readiness`].
 
+pub mod compress;
 mod conn;
 mod metrics_server;
 pub mod negotiate;
 mod probes;
 pub mod security;
-mod stream;
+pub mod stream;
 mod telemetry_server;
 mod web_config;
 

@@ -40,7 +40,7 @@ fn parse_media_range(entry: &str) -> Option<MediaRange<'_>> {
             continue;
         };
         let value = value.trim().trim_matches('"');
-        match key.trim() {
+        match key.trim().to_ascii_lowercase().as_str() {
             "version" => range.version = Some(value),
             // A malformed q is treated as "not acceptable" rather than guessed at.
             "q" => range.quality = value.parse().unwrap_or(0.0),
@@ -79,14 +79,63 @@ pub fn negotiate_format(accept: Option<&str>) -> ExpositionFormat {
     ExpositionFormat::Text
 }
 
-/// KSM's rule: `gzip` or `gzip;…` among the Accept-Encoding entries (q=0 means refused).
-pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
-    accept_encoding.is_some_and(|header| {
-        header
-            .split(',')
-            .filter_map(parse_media_range)
-            .any(|range| range.essence.eq_ignore_ascii_case("gzip") && range.quality > 0.0)
-    })
+/// A content coding of the `/metrics` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Zstd,
+}
+
+impl Encoding {
+    /// The `Content-Encoding` value, `None` for identity.
+    pub fn header_value(self) -> Option<&'static str> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Zstd => Some("zstd"),
+        }
+    }
+}
+
+/// Which codings the server may use when a client accepts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressionPolicy {
+    pub gzip: bool,
+    pub zstd: bool,
+}
+
+/// The coding for an `Accept-Encoding` header under RFC 9110 §12.5.3: the acceptable
+/// coding with the highest q-value wins; a coding not named takes the q of `*` if given;
+/// identity is acceptable unless refused (`identity;q=0`, or `*;q=0` without naming it),
+/// and preferred over a coding only when its q-value (named or by `*`) is higher. On a tie
+/// the smaller body wins (zstd, then gzip, then identity). No header: identity.
+pub fn negotiate_encoding(accept_encoding: Option<&str>, policy: CompressionPolicy) -> Encoding {
+    let Some(header) = accept_encoding else {
+        return Encoding::Identity;
+    };
+    let ranges: Vec<MediaRange<'_>> = header.split(',').filter_map(parse_media_range).collect();
+    let quality_of = |name: &str| -> Option<f32> {
+        ranges
+            .iter()
+            .find(|range| range.essence.eq_ignore_ascii_case(name))
+            .or_else(|| ranges.iter().find(|range| range.essence == "*"))
+            .map(|range| range.quality)
+    };
+    // Identity is the fallback whatever its q: even `identity;q=0` gets identity when
+    // nothing else is allowed (refusing the scrape would help nobody).
+    let mut best = (Encoding::Identity, quality_of("identity").unwrap_or(0.0));
+    // Listed from the least to the most preferred on a tie.
+    for (coding, allowed, name) in [
+        (Encoding::Gzip, policy.gzip, "gzip"),
+        (Encoding::Zstd, policy.zstd, "zstd"),
+    ] {
+        let quality = quality_of(name).unwrap_or(0.0);
+        if allowed && quality > 0.0 && quality >= best.1 {
+            best = (coding, quality);
+        }
+    }
+    best.0
 }
 
 /// `?resources=a,b&exclude_resources=c` (each repeatable) → which resources to render.
@@ -184,12 +233,47 @@ mod tests {
     }
 
     #[test]
-    fn gzip_detection() {
-        assert!(accepts_gzip(Some("gzip")));
-        assert!(accepts_gzip(Some("br, gzip;q=0.5")));
-        assert!(!accepts_gzip(Some("gzip;q=0")));
-        assert!(!accepts_gzip(Some("identity")));
-        assert!(!accepts_gzip(None));
+    fn encoding_follows_q_values() {
+        let both = CompressionPolicy {
+            gzip: true,
+            zstd: true,
+        };
+        let gzip_only = CompressionPolicy {
+            gzip: true,
+            zstd: false,
+        };
+        let none = CompressionPolicy {
+            gzip: false,
+            zstd: false,
+        };
+        let cases: &[(Option<&str>, CompressionPolicy, Encoding)] = &[
+            (None, both, Encoding::Identity),
+            (Some("gzip"), both, Encoding::Gzip),
+            (Some("gzip"), none, Encoding::Identity),
+            (Some("br, gzip;q=0.5"), both, Encoding::Gzip),
+            (Some("gzip;q=0"), both, Encoding::Identity),
+            (Some("identity"), both, Encoding::Identity),
+            (Some("zstd"), both, Encoding::Zstd),
+            (Some("zstd"), gzip_only, Encoding::Identity),
+            (Some("zstd,gzip"), gzip_only, Encoding::Gzip),
+            // Equal q: the smaller body.
+            (Some("gzip, zstd"), both, Encoding::Zstd),
+            (Some("zstd;q=0.5, gzip"), both, Encoding::Gzip),
+            (Some("gzip;q=0.4, identity;q=0.9"), both, Encoding::Identity),
+            (Some("gzip;q=0.4, identity;q=0"), both, Encoding::Gzip),
+            (Some("*"), both, Encoding::Zstd),
+            (Some("*;q=0.3, gzip;q=0"), both, Encoding::Zstd),
+            (Some("*;q=0"), gzip_only, Encoding::Identity),
+            (Some("GZIP;Q=1"), gzip_only, Encoding::Gzip),
+            (Some("gzip;q=bogus"), both, Encoding::Identity),
+        ];
+        for &(header, policy, want) in cases {
+            assert_eq!(
+                negotiate_encoding(header, policy),
+                want,
+                "{header:?} {policy:?}"
+            );
+        }
     }
 
     #[test]

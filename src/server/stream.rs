@@ -5,11 +5,16 @@
 //! [`ChannelBody`], which hyper sends as chunked transfer encoding. The bound gives
 //! back-pressure: a slow client slows the writer instead of the server buffering the whole
 //! exposition. When the client goes away the channel closes and the writer gets
-//! `BrokenPipe`, which stops the source early.
+//! `BrokenPipe`, which stops the source early. A client that takes nothing for the stall
+//! timeout fails the write with `TimedOut`, so a stalled reader holds its scrape's memory
+//! for at most that long.
 
 use std::io::{self, Write};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -22,15 +27,28 @@ const CHANNEL_DEPTH: usize = 4;
 
 type Chunk = Result<Bytes, io::Error>;
 
-/// A connected writer/body pair.
+/// A connected writer/body pair whose writer waits without limit for the client.
 pub fn channel() -> (ChannelWriter, ChannelBody) {
+    channel_with_stall_timeout(None)
+}
+
+/// A connected writer/body pair; a write that waits longer than `stall_timeout` for the
+/// client to take a chunk fails with `TimedOut`. Create it on the runtime (the writer uses
+/// the runtime's timer).
+pub fn channel_with_stall_timeout(stall_timeout: Option<Duration>) -> (ChannelWriter, ChannelBody) {
     let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+    let aborted = Arc::new(AtomicBool::new(false));
+    let deadline = stall_timeout
+        .filter(|timeout| !timeout.is_zero())
+        .and_then(|timeout| Some((tokio::runtime::Handle::try_current().ok()?, timeout)));
     (
         ChannelWriter {
             buffer: Vec::with_capacity(CHUNK_SIZE),
             sender,
+            deadline,
+            aborted: Arc::clone(&aborted),
         },
-        ChannelBody { receiver },
+        ChannelBody { receiver, aborted },
     )
 }
 
@@ -38,6 +56,8 @@ pub fn channel() -> (ChannelWriter, ChannelBody) {
 pub struct ChannelWriter {
     buffer: Vec<u8>,
     sender: mpsc::Sender<Chunk>,
+    deadline: Option<(tokio::runtime::Handle, Duration)>,
+    aborted: Arc<AtomicBool>,
 }
 
 impl ChannelWriter {
@@ -45,10 +65,21 @@ impl ChannelWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_SIZE));
-        self.sender
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+        let chunk = Ok(Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK_SIZE),
+        )));
+        let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "client went away");
+        let Some((runtime, timeout)) = &self.deadline else {
+            return self.sender.blocking_send(chunk).map_err(|_| gone());
+        };
+        match runtime.block_on(tokio::time::timeout(*timeout, self.sender.send(chunk))) {
+            Ok(sent) => sent.map_err(|_| gone()),
+            Err(_elapsed) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client read nothing for {} s", timeout.as_secs_f64()),
+            )),
+        }
     }
 
     /// Sends what is left. Dropping the writer afterwards ends the body.
@@ -61,6 +92,7 @@ impl ChannelWriter {
     pub fn failure_handle(&self) -> FailureHandle {
         FailureHandle {
             sender: self.sender.clone(),
+            aborted: Arc::clone(&self.aborted),
         }
     }
 }
@@ -70,12 +102,16 @@ impl ChannelWriter {
 /// success: the body only ends once every handle is gone.
 pub struct FailureHandle {
     sender: mpsc::Sender<Chunk>,
+    aborted: Arc<AtomicBool>,
 }
 
 impl FailureHandle {
+    /// Never blocks: a stalled client's full channel cannot hold the error, so the body
+    /// also ends in an error when its channel closes after a failure.
     pub fn fail(self, error: io::Error) {
-        // If the client is already gone there is nobody to tell.
-        let _ = self.sender.blocking_send(Err(error));
+        self.aborted.store(true, Ordering::Release);
+        // If the channel is full or the client gone, the flag carries the failure.
+        let _ = self.sender.try_send(Err(error));
     }
 }
 
@@ -97,6 +133,7 @@ impl Write for ChannelWriter {
 /// The reading half: an HTTP body of unknown length.
 pub struct ChannelBody {
     receiver: mpsc::Receiver<Chunk>,
+    aborted: Arc<AtomicBool>,
 }
 
 impl Body for ChannelBody {
@@ -107,9 +144,12 @@ impl Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        self.receiver
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|chunk| chunk.map(Frame::data)))
+        match self.receiver.poll_recv(cx) {
+            Poll::Ready(None) if self.aborted.swap(false, Ordering::AcqRel) => Poll::Ready(Some(
+                Err(io::Error::other("the metrics body was abandoned")),
+            )),
+            polled => polled.map(|chunk| chunk.map(|chunk| chunk.map(Frame::data))),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {

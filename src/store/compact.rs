@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use crate::metrics::family::{FamilyMeta, Sample};
-use crate::metrics::format::{push_escaped_label_value, push_go_float};
+use crate::metrics::format::{go_float_bytes, push_escaped_label_value};
 use crate::metrics::resource::Generated;
 
 use super::vocab;
@@ -85,59 +85,111 @@ impl CompactObject {
 
     /// Writes the samples of the family whose data starts at `*cursor` and moves
     /// the cursor past it. Families must be visited in order.
+    ///
+    /// Each sample is measured first (its label references resolved, its value
+    /// formatted on the stack), then `out` grows once and the pieces are copied in
+    /// without further capacity checks.
     pub fn write_family(&self, meta: &FamilyMeta, cursor: &mut usize, out: &mut Vec<u8>) {
         let mut reader = Reader {
             data: &self.data[..self.arena_start as usize],
             pos: *cursor,
         };
         let count = reader.varint();
+        let mut labels: [(&[u8], &[u8]); INLINE_LABELS] = [(&[], &[]); INLINE_LABELS];
         for _ in 0..count {
             let value = match reader.byte() {
                 TAG_ZERO => 0.0,
                 TAG_ONE => 1.0,
                 _ => reader.float(),
             };
-            out.extend_from_slice(meta.name.as_bytes());
-            let mut open = false;
-            let mut separator = |out: &mut Vec<u8>| {
-                out.push(if open { b',' } else { b'{' });
-                open = true;
+            let resume = reader.pos;
+            let mut used = 0;
+            let mut overflow = false;
+            let mut add = |key: &'static [u8], key_ref: Option<u64>, value_ref: u64| {
+                if used == INLINE_LABELS {
+                    overflow = true;
+                    return;
+                }
+                let key = match key_ref {
+                    Some(reference) => self.resolve(reference),
+                    None => key,
+                };
+                labels[used] = (key, self.resolve(value_ref));
+                used += 1;
             };
-            if !self.prefix.is_empty() {
-                separator(out);
-                out.extend_from_slice(self.prefix.as_bytes());
-            }
             match meta.labels {
                 Some(names) => {
                     for name in names {
-                        separator(out);
-                        out.extend_from_slice(name.as_bytes());
-                        self.write_quoted(reader.varint(), out);
+                        let value_ref = reader.varint();
+                        add(name.as_bytes(), None, value_ref);
                     }
                 }
                 None => {
                     for _ in 0..reader.varint() {
-                        separator(out);
-                        let key = reader.varint();
-                        out.extend_from_slice(self.resolve(key));
-                        self.write_quoted(reader.varint(), out);
+                        let key_ref = reader.varint();
+                        let value_ref = reader.varint();
+                        add(b"", Some(key_ref), value_ref);
                     }
                 }
             }
-            if open {
-                out.push(b'}');
+            if overflow {
+                // More labels than the inline table holds (rare: wide `_labels` families).
+                reader.pos = resume;
+                self.write_sample_slowly(meta, value, &mut reader, out);
+                continue;
             }
-            out.push(b' ');
-            if value == 1.0 {
-                out.push(b'1');
-            } else if value == 0.0 {
-                out.push(b'0');
-            } else {
-                push_go_float(out, value);
-            }
-            out.push(b'\n');
+            write_sample(
+                meta.name.as_bytes(),
+                self.prefix.as_bytes(),
+                &labels[..used],
+                value,
+                out,
+            );
         }
         *cursor = reader.pos;
+    }
+
+    /// [`CompactObject::write_family`] for one sample, piece by piece.
+    fn write_sample_slowly(
+        &self,
+        meta: &FamilyMeta,
+        value: f64,
+        reader: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(meta.name.as_bytes());
+        let mut open = false;
+        let mut separator = |out: &mut Vec<u8>| {
+            out.push(if open { b',' } else { b'{' });
+            open = true;
+        };
+        if !self.prefix.is_empty() {
+            separator(out);
+            out.extend_from_slice(self.prefix.as_bytes());
+        }
+        match meta.labels {
+            Some(names) => {
+                for name in names {
+                    separator(out);
+                    out.extend_from_slice(name.as_bytes());
+                    self.write_quoted(reader.varint(), out);
+                }
+            }
+            None => {
+                for _ in 0..reader.varint() {
+                    separator(out);
+                    let key = reader.varint();
+                    out.extend_from_slice(self.resolve(key));
+                    self.write_quoted(reader.varint(), out);
+                }
+            }
+        }
+        if open {
+            out.push(b'}');
+        }
+        out.push(b' ');
+        out.extend_from_slice(go_float_bytes(value).as_bytes());
+        out.push(b'\n');
     }
 
     fn write_quoted(&self, reference: u64, out: &mut Vec<u8>) {
@@ -157,6 +209,91 @@ impl CompactObject {
         };
         let len = reader.varint() as usize;
         arena.get(reader.pos..reader.pos + len).unwrap_or_default()
+    }
+}
+
+/// Extra labels a sample may have for the one-reservation write; more take the slow path.
+const INLINE_LABELS: usize = 32;
+
+/// Writes `name{prefix,key="value",…} value\n` with one capacity check: the length is
+/// summed first, `out` reserves it, and the pieces are copied into the reserved space.
+fn write_sample(
+    name: &[u8],
+    prefix: &[u8],
+    labels: &[(&[u8], &[u8])],
+    value: f64,
+    out: &mut Vec<u8>,
+) {
+    let formatted;
+    let value: &[u8] = if value == 1.0 {
+        b"1"
+    } else if value == 0.0 {
+        b"0"
+    } else {
+        formatted = go_float_bytes(value);
+        formatted.as_bytes()
+    };
+    let braces = !prefix.is_empty() || !labels.is_empty();
+    // `,key="value"` per label; the first separator is the `{`.
+    let label_bytes: usize = labels
+        .iter()
+        .map(|(key, value)| key.len() + value.len() + 4)
+        .sum();
+    let total = name.len() + prefix.len() + label_bytes + usize::from(braces) * 2
+        - usize::from(prefix.is_empty() && !labels.is_empty())
+        + 1
+        + value.len()
+        + 1;
+    out.reserve(total);
+    let start = out.len();
+    let mut filler = Filler {
+        // SAFETY: `reserve` made room for `total` bytes past `start`.
+        base: unsafe { out.as_mut_ptr().add(start) },
+        written: 0,
+        capacity: total,
+    };
+    filler.put(name);
+    if braces {
+        filler.put(b"{");
+        filler.put(prefix);
+        for (index, (key, label_value)) in labels.iter().enumerate() {
+            if index > 0 || !prefix.is_empty() {
+                filler.put(b",");
+            }
+            filler.put(key);
+            filler.put(b"=\"");
+            filler.put(label_value);
+            filler.put(b"\"");
+        }
+        filler.put(b"}");
+    }
+    filler.put(b" ");
+    filler.put(value);
+    filler.put(b"\n");
+    assert_eq!(filler.written, total, "sample length miscounted");
+    // SAFETY: exactly `total` bytes past `start` were initialised above, within capacity.
+    unsafe { out.set_len(start + total) };
+}
+
+/// Copies into space already reserved in a `Vec`.
+struct Filler {
+    base: *mut u8,
+    written: usize,
+    capacity: usize,
+}
+
+impl Filler {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        // `write_sample` sums its length from the very slices it then puts, so this holds by
+        // construction; debug builds (every test) check it.
+        debug_assert!(self.written + bytes.len() <= self.capacity);
+        // SAFETY: the destination lies inside the reservation (see above) and cannot
+        // overlap `bytes`, which never borrow the Vec's spare capacity.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(self.written), bytes.len());
+        }
+        self.written += bytes.len();
     }
 }
 

@@ -36,6 +36,7 @@ use crate::metrics::family::{Context, FamilyMeta, Stability};
 use crate::metrics::filter::MetricFilter;
 use crate::metrics::format::escape_help;
 use crate::metrics::labelmap::AllowListFlag;
+use crate::metrics::pool;
 use crate::metrics::resource::ResourceMetrics;
 use crate::metrics::resources;
 use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
@@ -346,19 +347,115 @@ impl ResourceStore {
         } else {
             &self.headers_text
         };
-        let mut cursors = vec![0usize; objects.len()];
-        for (meta, header) in self.families.iter().zip(headers) {
-            buffer.extend_from_slice(header);
-            for ((_, object), cursor) in objects.iter().zip(cursors.iter_mut()) {
-                object.write_family(meta, cursor, buffer);
-                if buffer.len() >= CHUNK {
-                    out.write_all(buffer)?;
-                    buffer.clear();
-                }
+        let workers = pool::workers();
+        if workers < 2 || objects.len() < PARALLEL_MIN_OBJECTS {
+            return write_sequential(&self.families, headers, &objects, buffer, out);
+        }
+        out.write_all(buffer)?;
+        buffer.clear();
+        write_parallel(&self.families, headers, objects, workers, out)
+    }
+}
+
+/// Below this many objects a resource is rendered on the scrape thread: handing it to the
+/// pool costs more than it saves.
+const PARALLEL_MIN_OBJECTS: usize = 1024;
+/// Objects per rendering job: enough to amortise a job's hand-over, few enough that a job's
+/// output (one family of this many objects) stays in the hundreds of kilobytes.
+const OBJECTS_PER_JOB: usize = 1024;
+
+type Snapshot = Vec<(Arc<str>, Arc<CompactObject>)>;
+
+fn write_sequential(
+    families: &[FamilyMeta],
+    headers: &[Vec<u8>],
+    objects: &Snapshot,
+    buffer: &mut Vec<u8>,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let mut cursors = vec![0usize; objects.len()];
+    for (meta, header) in families.iter().zip(headers) {
+        buffer.extend_from_slice(header);
+        for ((_, object), cursor) in objects.iter().zip(cursors.iter_mut()) {
+            object.write_family(meta, cursor, buffer);
+            if buffer.len() >= CHUNK {
+                out.write_all(buffer)?;
+                buffer.clear();
             }
         }
-        Ok(())
     }
+    Ok(())
+}
+
+/// One job's output: family `f` (with its header when the range is the first) for the
+/// objects of one range, and the range's cursors moved past family `f`.
+struct RenderedPart {
+    bytes: Vec<u8>,
+    range: usize,
+    cursors: Vec<usize>,
+}
+
+/// Renders families × object ranges on the pool and writes them in output order, so the
+/// bytes equal [`write_sequential`]'s. A range's job for family `f + 1` starts only after
+/// its job for `f` returned the cursors; at most `2 × workers + 2` parts are held at once.
+fn write_parallel(
+    families: &[FamilyMeta],
+    headers: &[Vec<u8>],
+    objects: Snapshot,
+    workers: usize,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let objects = Arc::new(objects);
+    let ranges: Vec<std::ops::Range<usize>> = (0..objects.len())
+        .step_by(OBJECTS_PER_JOB)
+        .map(|start| start..(start + OBJECTS_PER_JOB).min(objects.len()))
+        .collect();
+    let mut cursors: Vec<Option<Vec<usize>>> = ranges
+        .iter()
+        .map(|range| Some(vec![0; range.len()]))
+        .collect();
+    let limit = 2 * workers + 2;
+    let mut ordered: pool::Ordered<RenderedPart> = pool::Ordered::new();
+    let mut emit = |ordered: &mut pool::Ordered<RenderedPart>,
+                    cursors: &mut Vec<Option<Vec<usize>>>|
+     -> io::Result<()> {
+        if let Some(part) = ordered.next_result() {
+            let part = part?;
+            out.write_all(&part.bytes)?;
+            cursors[part.range] = Some(part.cursors);
+        }
+        Ok(())
+    };
+    for (meta, header) in families.iter().zip(headers) {
+        for (index, range) in ranges.iter().enumerate() {
+            while ordered.pending() >= limit || cursors[index].is_none() {
+                emit(&mut ordered, &mut cursors)?;
+            }
+            let mut range_cursors = cursors[index].take().unwrap_or_default();
+            let header = (index == 0).then(|| header.clone());
+            let meta = *meta;
+            let range = range.clone();
+            let objects = Arc::clone(&objects);
+            ordered.submit(move || {
+                let mut bytes = Vec::with_capacity(CHUNK);
+                if let Some(header) = header {
+                    bytes.extend_from_slice(&header);
+                }
+                for ((_, object), cursor) in objects[range].iter().zip(range_cursors.iter_mut()) {
+                    object.write_family(&meta, cursor, &mut bytes);
+                }
+                RenderedPart {
+                    bytes,
+                    range: index,
+                    cursors: range_cursors,
+                }
+            });
+        }
+    }
+    while ordered.pending() > 0 {
+        emit(&mut ordered, &mut cursors)?;
+    }
+    Ok(())
 }
 
 /// metadata.uid, or namespace/name for objects without one (hand-written inputs).
@@ -479,6 +576,60 @@ mod tests {
 
     fn running(name: &str) -> String {
         format!("kube_pod_status_phase{{namespace=\"ns\",pod=\"{name}\",uid=\"u-{name}\",phase=\"Running\"}} 1\n")
+    }
+
+    #[test]
+    fn parallel_rendering_writes_the_sequential_bytes() {
+        let store = store();
+        // Enough objects for several jobs per family, with a tail range.
+        let count = 3 * OBJECTS_PER_JOB + 17;
+        for index in 0..count {
+            let phase = ["Running", "Pending", "Failed"][index % 3];
+            store.apply(
+                "pods",
+                Event::Apply(pod(&format!("p-{index:05}"), &format!("u-{index}"), phase)),
+            );
+        }
+        for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
+            let parallel = scrape(&store, format, None);
+            let resource = store
+                .resources
+                .iter()
+                .find(|r| r.metrics.plural() == "pods")
+                .unwrap_or_else(|| panic!("pods served"));
+            let headers = match format {
+                ExpositionFormat::Text => &resource.headers_text,
+                ExpositionFormat::OpenMetrics => &resource.headers_openmetrics,
+            };
+            let mut sequential = Vec::new();
+            let mut buffer = Vec::new();
+            write_sequential(
+                &resource.families,
+                headers,
+                &resource.snapshot(),
+                &mut buffer,
+                &mut sequential,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            sequential.extend_from_slice(&buffer);
+            let mut lifecycle = Vec::new();
+            if let Some(tracker) = &store.lifecycle {
+                tracker.write(format == ExpositionFormat::OpenMetrics, &mut lifecycle);
+            }
+            sequential.extend_from_slice(&lifecycle);
+            if format == ExpositionFormat::OpenMetrics {
+                sequential.extend_from_slice(b"# EOF\n");
+            }
+            assert!(
+                pool::workers() < 2 || parallel.len() > 1_000_000,
+                "{}",
+                parallel.len()
+            );
+            assert!(
+                parallel == String::from_utf8_lossy(&sequential),
+                "{format:?}: parallel output differs"
+            );
+        }
     }
 
     #[test]
