@@ -80,7 +80,7 @@ fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFutur
                     tracing::warn!(%reason, "liveness check failed");
                     text_response(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        &format!("apiserver unreachable: {reason}\n"),
+                        &format!("{reason}\n"),
                     )
                 }
             },
