@@ -111,7 +111,12 @@ fn pods_equal_the_server_after_churn() {
         k8s.run_dir().join("exporter-churn.log"),
     );
     let truth = || kubectl_names(&k8s, "pods");
-    exporter.wait_until_equal("kube_pod_info", &["namespace", "pod"], truth, Duration::from_secs(60));
+    exporter.wait_until_equal(
+        "kube_pod_info",
+        &["namespace", "pod"],
+        truth,
+        Duration::from_secs(60),
+    );
     let events_before = applied_events(&exporter);
 
     // A scraper that never pauses: every answer must be a 200.
@@ -124,9 +129,10 @@ fn pods_equal_the_server_after_churn() {
             while !stop.load(Ordering::Relaxed) {
                 match realk8s_support::http_get(port, "/metrics") {
                     Some((200, _)) => served += 1,
-                    Some((status, body)) => {
-                        failed.push(format!("{status}: {}", body.chars().take(200).collect::<String>()))
-                    }
+                    Some((status, body)) => failed.push(format!(
+                        "{status}: {}",
+                        body.chars().take(200).collect::<String>()
+                    )),
                     None => failed.push("no answer".to_string()),
                 }
             }
@@ -201,7 +207,10 @@ fn pods_equal_the_server_after_churn() {
         lost.is_empty() && leftover.is_empty(),
         "not equal 60 s after the churn: lost {lost:?}, left over {leftover:?}"
     );
-    assert!(failed.is_empty(), "scrapes failed during the churn: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "scrapes failed during the churn: {failed:?}"
+    );
     assert!(served > 0, "no scrape was served during the churn");
     assert!(creates > 0 && deletes > 0, "the writers wrote nothing");
     // Every write the exporter saw is one event (ADDED, MODIFIED, DELETED); it can see

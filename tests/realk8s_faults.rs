@@ -121,7 +121,8 @@ fn recovers_after_an_apiserver_restart() {
     let admin = rt.block_on(k8s.admin_client());
     rt.block_on(create_configmaps(&admin, "restart", "before", 50, 4));
     let exporter = exporter(&k8s, "configmaps", "restart");
-    let synced = exporter.wait_until_equal(CONFIGMAP.0, CONFIGMAP.1, configmaps_truth(&k8s), CONVERGE);
+    let synced =
+        exporter.wait_until_equal(CONFIGMAP.0, CONFIGMAP.1, configmaps_truth(&k8s), CONVERGE);
     eprintln!("restart: first sync {:.2}s", synced.as_secs_f64());
 
     let down = k8s.restart_apiserver(Duration::from_secs(2), || {});
@@ -129,14 +130,22 @@ fn recovers_after_an_apiserver_restart() {
     // Changes after the restart reach the exporter only through a new watch.
     rt.block_on(create_configmaps(&admin, "restart", "after", 20, 4));
     k8s.kubectl(
-        &["delete", "configmap", "-n", "restart", "before-0", "before-1", "before-2"],
+        &[
+            "delete",
+            "configmap",
+            "-n",
+            "restart",
+            "before-0",
+            "before-1",
+            "before-2",
+        ],
         None,
     );
     let caught_up =
         exporter.wait_until_equal(CONFIGMAP.0, CONFIGMAP.1, configmaps_truth(&k8s), CONVERGE);
     let recovery = up_at.elapsed();
-    let watch_errors =
-        exporter.self_metric("kube_state_metrics_watch_total{resource=\"configmaps\",result=\"error\"}");
+    let watch_errors = exporter
+        .self_metric("kube_state_metrics_watch_total{resource=\"configmaps\",result=\"error\"}");
     eprintln!(
         "FIGURE restart: apiserver down {:.2}s (stop + 2s + start to /readyz); /metrics equal to the \
          server {:.2}s after it was ready again (writes of 20 creates + 3 deletes included; last \
@@ -146,7 +155,9 @@ fn recovers_after_an_apiserver_restart() {
         caught_up.as_secs_f64()
     );
     assert!(watch_errors >= 1.0, "the broken watch was not counted");
-    assert!(exporter.metrics().is_some_and(|m| m.contains("configmap=\"after-19\"")));
+    assert!(exporter
+        .metrics()
+        .is_some_and(|m| m.contains("configmap=\"after-19\"")));
 }
 
 #[test]
@@ -202,10 +213,7 @@ fn relists_after_etcd_compaction_expires_the_watch_and_a_continue_token() {
                     }
                     if pages == 2 && compacted_at.is_none() {
                         // Writes after the token's revision, then compaction past it.
-                        k8s.kubectl(
-                            &["create", "configmap", "-n", "other", "bump"],
-                            None,
-                        );
+                        k8s.kubectl(&["create", "configmap", "-n", "other", "bump"], None);
                         compacted_at = Some(k8s.compact_etcd());
                     }
                 }
@@ -222,14 +230,23 @@ fn relists_after_etcd_compaction_expires_the_watch_and_a_continue_token() {
         summary.pages,
         names.len()
     );
-    assert_eq!(restarts, 1, "the expired continue token did not restart the list");
-    assert_eq!(names, truth, "the restarted list is not what the server has");
+    assert_eq!(
+        restarts, 1,
+        "the expired continue token did not restart the list"
+    );
+    assert_eq!(
+        names, truth,
+        "the restarted list is not what the server has"
+    );
 
     // 2. The exporter's watch resourceVersion compacted away while the apiserver is down.
     let exporter = exporter(&k8s, "configmaps", "compaction");
     exporter.wait_until_equal(CONFIGMAP.0, CONFIGMAP.1, configmaps_truth(&k8s), CONVERGE);
     // Writes the exporter does not watch move etcd past its resourceVersion.
-    k8s.kubectl(&["create", "secret", "generic", "-n", "other", "bump"], None);
+    k8s.kubectl(
+        &["create", "secret", "generic", "-n", "other", "bump"],
+        None,
+    );
     let mut revision = 0;
     let down = k8s.restart_apiserver(Duration::from_millis(500), || {
         revision = k8s.compact_etcd();
@@ -256,7 +273,10 @@ fn rbac_forbidding_one_resource_leaves_the_others_serving() {
     let Some(k8s) = start() else { return };
     create_namespace(&k8s, "rbac");
     k8s.kubectl(&["create", "configmap", "-n", "rbac", "visible"], None);
-    k8s.kubectl(&["create", "secret", "generic", "-n", "rbac", "hidden"], None);
+    k8s.kubectl(
+        &["create", "secret", "generic", "-n", "rbac", "hidden"],
+        None,
+    );
     let token = k8s.service_account_token(
         "restricted",
         &[("", "configmaps"), ("", "namespaces")],
@@ -278,7 +298,10 @@ fn rbac_forbidding_one_resource_leaves_the_others_serving() {
     exporter.wait_until_equal(CONFIGMAP.0, CONFIGMAP.1, configmaps_truth(&k8s), CONVERGE);
     let metrics = exporter.metrics().expect("/metrics serves");
     assert!(metrics.contains("kube_namespace_created{namespace=\"rbac\"}"));
-    assert!(!metrics.contains("kube_secret_info{"), "secrets cannot have been listed");
+    assert!(
+        !metrics.contains("kube_secret_info{"),
+        "secrets cannot have been listed"
+    );
 
     // Retries go on (counted), the warning does not repeat.
     let deadline = Instant::now() + CONVERGE;
@@ -286,13 +309,22 @@ fn rbac_forbidding_one_resource_leaves_the_others_serving() {
         e.self_metric("kube_state_metrics_list_total{resource=\"secrets\",result=\"error\"}")
     };
     while errors(&exporter) < 3.0 {
-        assert!(Instant::now() < deadline, "the refused list is not retried/counted");
+        assert!(
+            Instant::now() < deadline,
+            "the refused list is not retried/counted"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let log = exporter.log_text();
-    let warnings = log.lines().filter(|l| l.contains("forbidden by RBAC")).count();
+    let warnings = log
+        .lines()
+        .filter(|l| l.contains("forbidden by RBAC"))
+        .count();
     assert_eq!(warnings, 1, "the 403 warning repeated:\n{log}");
-    assert!(log.contains("list refused again"), "retries are not logged at debug:\n{log}");
+    assert!(
+        log.contains("list refused again"),
+        "retries are not logged at debug:\n{log}"
+    );
     let (status, readyz) = exporter.get_telemetry("/readyz").expect("/readyz answers");
     assert_eq!(status, 503);
     assert!(
@@ -301,7 +333,11 @@ fn rbac_forbidding_one_resource_leaves_the_others_serving() {
         "/readyz: {readyz}"
     );
     let (status, livez) = exporter.get("/livez").expect("/livez answers");
-    assert_eq!((status, livez.as_str()), (200, "OK\n"), "403 on one resource is no liveness failure");
+    assert_eq!(
+        (status, livez.as_str()),
+        (200, "OK\n"),
+        "403 on one resource is no liveness failure"
+    );
     eprintln!(
         "FIGURE rbac: secrets refused (403) {} times so far, one warning; configmaps and namespaces served; /readyz: {}",
         errors(&exporter),
@@ -316,11 +352,16 @@ fn a_refused_token_is_named_once_per_resource_and_in_livez() {
     let exporter = exporter_with(&k8s, &kubeconfig, "configmaps,namespaces", "unauthorized");
     for resource in ["configmaps", "namespaces"] {
         let line = exporter.wait_for_log_line(
-            &["does not accept our credentials", &format!("resource={resource}")],
+            &[
+                "does not accept our credentials",
+                &format!("resource={resource}"),
+            ],
             CONVERGE,
         );
         assert!(
-            line.contains("HTTP 401") && line.contains("kubeconfig user") && line.contains("token file"),
+            line.contains("HTTP 401")
+                && line.contains("kubeconfig user")
+                && line.contains("token file"),
             "the 401 line says nothing useful: {line}"
         );
     }
@@ -329,7 +370,10 @@ fn a_refused_token_is_named_once_per_resource_and_in_livez() {
         e.self_metric("kube_state_metrics_list_total{resource=\"configmaps\",result=\"error\"}")
     };
     while errors(&exporter) < 3.0 {
-        assert!(Instant::now() < deadline, "the refused list is not retried/counted");
+        assert!(
+            Instant::now() < deadline,
+            "the refused list is not retried/counted"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let log = exporter.log_text();
@@ -348,8 +392,9 @@ fn a_refused_token_is_named_once_per_resource_and_in_livez() {
     let (status, livez) = exporter.get("/livez").expect("/livez answers");
     assert_eq!(status, 503);
     assert!(
-        livez.starts_with("apiserver refused our credentials (HTTP 401) for 2 resources (configmaps, namespaces)")
-            && livez.contains("kubeconfig user")
+        livez.starts_with(
+            "apiserver refused our credentials (HTTP 401) for 2 resources (configmaps, namespaces)"
+        ) && livez.contains("kubeconfig user")
             && !livez.contains("unreachable"),
         "/livez: {livez}"
     );
@@ -363,17 +408,11 @@ fn a_refused_token_is_named_once_per_resource_and_in_livez() {
 fn picks_up_a_token_rotated_on_disk() {
     let Some(k8s) = start() else { return };
     create_namespace(&k8s, "rotate");
-    let first = k8s.service_account_token(
-        "rotating",
-        &[("", "configmaps")],
-        "rotating-first",
-    );
+    let first = k8s.service_account_token("rotating", &[("", "configmaps")], "rotating-first");
     let token_file = k8s.run_dir().join("rotating-token");
     std::fs::write(&token_file, &first).expect("the token file");
-    let kubeconfig = k8s.kubeconfig_with_user(
-        "rotating",
-        &format!("tokenFile: {}", token_file.display()),
-    );
+    let kubeconfig =
+        k8s.kubeconfig_with_user("rotating", &format!("tokenFile: {}", token_file.display()));
     let exporter = exporter_with(&k8s, &kubeconfig, "configmaps", "rotate");
     let started = Instant::now();
     exporter.wait_until_equal(CONFIGMAP.0, CONFIGMAP.1, configmaps_truth(&k8s), CONVERGE);
@@ -384,7 +423,10 @@ fn picks_up_a_token_rotated_on_disk() {
     let tmp = token_file.with_extension("new");
     std::fs::write(&tmp, &second).expect("the new token");
     std::fs::rename(&tmp, &token_file).expect("an atomic swap, as the kubelet does");
-    k8s.kubectl(&["delete", "secret", "-n", "default", "rotating-first"], None);
+    k8s.kubectl(
+        &["delete", "secret", "-n", "default", "rotating-first"],
+        None,
+    );
     let rotated_at = Instant::now();
     // The old token is refused from now on (the apiserver checks the bound object).
     let deadline = rotated_at + Duration::from_secs(30);
@@ -403,10 +445,16 @@ fn picks_up_a_token_rotated_on_disk() {
         std::thread::sleep(Duration::from_millis(250));
     }
     let recovered = recovered.unwrap_or_else(|| {
-        panic!("/livez never answered 200 with the rotated token; log:\n{}", exporter.log_text())
+        panic!(
+            "/livez never answered 200 with the rotated token; log:\n{}",
+            exporter.log_text()
+        )
     });
     // Requests made now carry the new token: a fresh object shows up.
-    k8s.kubectl(&["create", "configmap", "-n", "rotate", "after-rotation"], None);
+    k8s.kubectl(
+        &["create", "configmap", "-n", "rotate", "after-rotation"],
+        None,
+    );
     exporter.wait_until_equal(CONFIGMAP.0, CONFIGMAP.1, configmaps_truth(&k8s), CONVERGE);
     eprintln!(
         "FIGURE token rotation: old token refused (seen on /livez: {saw_refusal}); new token file \
@@ -438,25 +486,34 @@ fn pages_through_thousands_of_configmaps() {
         };
         ApiClient::new(connect(&options).await.expect("connects"))
     });
-    let target = Target::new(ResourceType::by_plural("configmaps").expect("configmaps"), None);
+    let target = Target::new(
+        ResourceType::by_plural("configmaps").expect("configmaps"),
+        None,
+    );
     let options = ListOptions {
         limit: 97,
         ..ListOptions::default()
     };
     let mut names = BTreeSet::new();
     let summary = rt
-        .block_on(list_pages(&client, &target, Format::Protobuf, &options, |progress| {
-            if let ListProgress::Page(objects) = progress {
-                for object in objects {
-                    let meta = object.metadata().expect("metadata");
-                    names.insert(format!(
-                        "{}/{}",
-                        meta.namespace.clone().unwrap_or_default(),
-                        meta.name.clone().unwrap_or_default()
-                    ));
+        .block_on(list_pages(
+            &client,
+            &target,
+            Format::Protobuf,
+            &options,
+            |progress| {
+                if let ListProgress::Page(objects) = progress {
+                    for object in objects {
+                        let meta = object.metadata().expect("metadata");
+                        names.insert(format!(
+                            "{}/{}",
+                            meta.namespace.clone().unwrap_or_default(),
+                            meta.name.clone().unwrap_or_default()
+                        ));
+                    }
                 }
-            }
-        }))
+            },
+        ))
         .expect("the paged list");
     let truth = kubectl_names(&k8s, "configmaps");
     assert_eq!(names, truth);

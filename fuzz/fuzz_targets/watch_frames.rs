@@ -47,6 +47,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if format == Format::Protobuf && frames.finish().is_ok() {
         // Nothing left over: every byte was a 4-byte header or inside a frame.
-        assert_eq!(framed + 4 * count, stream.len(), "bytes lost between frames");
+        assert_eq!(
+            framed + 4 * count,
+            stream.len(),
+            "bytes lost between frames"
+        );
     }
 });

@@ -134,10 +134,7 @@ mod tests {
 
     #[test]
     fn classifies_401_and_403_only() {
-        assert_eq!(
-            Refusal::of(&api_error(401)),
-            Some(Refusal::Unauthenticated)
-        );
+        assert_eq!(Refusal::of(&api_error(401)), Some(Refusal::Unauthenticated));
         assert_eq!(Refusal::of(&api_error(403)), Some(Refusal::Forbidden));
         assert_eq!(Refusal::of(&api_error(410)), None);
         assert_eq!(Refusal::of(&api_error(500)), None);

@@ -78,10 +78,7 @@ fn route(server: Arc<MetricsServer>, request: Request<Incoming>) -> HandlerFutur
                 Ok(()) => text_response(StatusCode::OK, "OK\n"),
                 Err(reason) => {
                     tracing::warn!(%reason, "liveness check failed");
-                    text_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &format!("{reason}\n"),
-                    )
+                    text_response(StatusCode::SERVICE_UNAVAILABLE, &format!("{reason}\n"))
                 }
             },
             "/" => index_page("kube-state-exporter", INDEX_LINKS),

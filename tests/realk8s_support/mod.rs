@@ -181,7 +181,15 @@ impl RealK8s {
         let deadline = Instant::now() + within;
         loop {
             let status = Command::new("curl")
-                .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2"])
+                .args([
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--max-time",
+                    "2",
+                ])
                 .arg("--cacert")
                 .arg(self.var("CA_FILE"))
                 .arg("-H")
@@ -192,7 +200,10 @@ impl RealK8s {
             if status.stdout == b"200" {
                 return;
             }
-            assert!(Instant::now() < deadline, "the apiserver never became ready");
+            assert!(
+                Instant::now() < deadline,
+                "the apiserver never became ready"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -262,7 +273,12 @@ impl RealK8s {
     /// A ServiceAccount `name` in `default` bound to a ClusterRole allowing
     /// list+watch on `rules` (`(apiGroup, resource)`), and a token for it that stays
     /// valid as long as the Secret `bound_to` exists (deleting it revokes the token).
-    pub fn service_account_token(&self, name: &str, rules: &[(&str, &str)], bound_to: &str) -> String {
+    pub fn service_account_token(
+        &self,
+        name: &str,
+        rules: &[(&str, &str)],
+        bound_to: &str,
+    ) -> String {
         let rules: String = rules
             .iter()
             .map(|(group, resource)| {
