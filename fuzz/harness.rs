@@ -20,7 +20,10 @@ use kube_state_exporter::client::frame::FrameDecoder;
 use kube_state_exporter::client::watch::decode_event_frame;
 use kube_state_exporter::client::Format;
 
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A target: one input in, a panic out when something is wrong.
+pub type Target = fn(&[u8]);
+
+pub const TARGETS: &[(&str, Target)] = &[
     ("envelope", envelope),
     ("watch_frames", watch_frames),
     ("json_decode", json_decode),
