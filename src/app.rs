@@ -8,7 +8,7 @@ use anyhow::Context;
 use bytes::Bytes;
 
 use crate::api::ResourceType;
-use crate::client::{connect, ApiClient, ClientMetrics};
+use crate::client::{connect, ApiClient, ClientError, ClientMetrics};
 use crate::config::Options;
 use crate::reflector::{self, ReflectorOptions};
 use crate::replay::{Faults, Recording, ReplayHandle, ReplayServer};
@@ -73,6 +73,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         tracing::info!(resources = %unserved.join(","), "no metric families for these resources yet; not watching them");
     }
 
+    let auth_failures = reflector::AuthFailures::new();
     let mut targets = reflector::exclude_namespaces(
         reflector::plan(&served, &options.namespaces),
         &options.namespaces_denylist,
@@ -88,7 +89,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         resources: available,
         store_options,
         client_metrics: client_metrics.clone(),
-        reflector_options: reflector_options(&options),
+        reflector_options: ReflectorOptions {
+            auth_failures: auth_failures.clone(),
+            ..reflector_options(&options)
+        },
     };
     let (store, _generation) =
         start_sharded(pipeline, &options.sharding, &client, &shard_metrics).await?;
@@ -105,7 +109,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         "serving"
     );
 
-    let mut metrics = MetricsServer::new(store.clone(), Arc::new(ApiserverLiveness(client)));
+    let liveness = ApiserverLiveness {
+        client,
+        auth_failures: auth_failures.clone(),
+    };
+    let mut metrics = MetricsServer::new(store.clone(), Arc::new(liveness));
     metrics.enable_gzip = options.enable_gzip_encoding;
     metrics.timeouts = options.server_timeouts;
     metrics.max_concurrent_scrapes = options.max_concurrent_scrapes;
@@ -124,7 +132,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }))?;
     let mut telemetry_server = TelemetryServer::new(
         telemetry.registry().clone(),
-        Arc::new(StoreSynced(store.clone())),
+        Arc::new(StoreSynced {
+            store: store.clone(),
+            auth_failures,
+        }),
     );
     telemetry_server.timeouts = options.telemetry_timeouts;
     telemetry_server.security = security;
@@ -198,32 +209,76 @@ fn reflector_options(options: &Options) -> ReflectorOptions {
     reflector
 }
 
-/// `/livez`: the apiserver answers `/version`.
-struct ApiserverLiveness(ApiClient);
+/// `/livez`: the apiserver answers `/version`. The 503 body says what failed: the
+/// connection, our credentials (401, with the resources refused and what to check),
+/// or the apiserver's own answer.
+struct ApiserverLiveness {
+    client: ApiClient,
+    auth_failures: reflector::AuthFailures,
+}
 
 impl LivenessProbe for ApiserverLiveness {
     fn check(&self) -> ProbeFuture {
-        let client = self.0.clone();
+        let client = self.client.clone();
+        let auth_failures = self.auth_failures.clone();
         Box::pin(async move {
-            client
-                .get("/version", "application/json")
-                .await
-                .map(|_| ())
-                .map_err(|error| format!("apiserver unreachable: {error}"))
+            let error = match client.get("/version", "application/json").await {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            let refused = auth_failures.summary();
+            Err(match error {
+                ClientError::Api(api) if api.code == 401 => match refused {
+                    Some(summary) => summary,
+                    None => format!(
+                        "apiserver refused our credentials (HTTP 401 on /version): {}",
+                        reflector::auth::CREDENTIALS_HINT
+                    ),
+                },
+                ClientError::Api(api) => format!("apiserver answered /version with {api}"),
+                other => format!("apiserver unreachable: {other}"),
+            })
         })
     }
 }
 
 /// `/readyz`: every served resource has completed its first list.
-struct StoreSynced(Arc<ServedStore>);
+struct StoreSynced {
+    store: Arc<ServedStore>,
+    auth_failures: reflector::AuthFailures,
+}
 
-impl Readiness for StoreSynced {
-    fn is_ready(&self) -> bool {
-        let store = self.0.current();
+impl StoreSynced {
+    fn unsynced(&self) -> Vec<&'static str> {
+        // The current generation: auto-sharding may have swapped the store.
+        let store = self.store.current();
         store
             .resources()
             .iter()
-            .all(|plural| store.is_synced(plural))
+            .copied()
+            .filter(|plural| !store.is_synced(plural))
+            .collect()
+    }
+}
+
+impl Readiness for StoreSynced {
+    fn is_ready(&self) -> bool {
+        self.unsynced().is_empty()
+    }
+
+    fn not_ready_reason(&self) -> String {
+        let unsynced = self.unsynced();
+        let mut reason = format!(
+            "{} of {} resources not synced yet ({})",
+            unsynced.len(),
+            self.store.current().resources().len(),
+            unsynced.join(", ")
+        );
+        if let Some(refused) = self.auth_failures.summary() {
+            reason.push_str("; ");
+            reason.push_str(&refused);
+        }
+        reason
     }
 }
 

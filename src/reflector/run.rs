@@ -14,6 +14,7 @@ use crate::client::{
     ListOptions, ListProgress, Target, WatchEvent, WatchOptions,
 };
 
+use super::auth::{missing_rule, AuthFailures, Refusal, CREDENTIALS_HINT};
 use super::backoff::{Backoff, BackoffOptions};
 use super::event::{Event, Sink};
 
@@ -61,6 +62,8 @@ pub struct ReflectorOptions {
     /// reflector falls back to list+watch for good. Off by default: servers before
     /// Kubernetes 1.32 refuse it unless the WatchList feature gate is on.
     pub streaming_list: bool,
+    /// Where refused requests (401/403) are recorded for the health endpoints.
+    pub auth_failures: AuthFailures,
 }
 
 /// How one watch ended.
@@ -180,6 +183,7 @@ impl Reflector {
                     }
                     listed_before = true;
                     after_expired = false;
+                    self.clear_refusal("list");
                     resource_version
                 }
                 Err(error) => {
@@ -193,7 +197,7 @@ impl Reflector {
                     }
                     after_expired |= error.is_expired();
                     let delay = backoff.next_delay(error.retry_after());
-                    tracing::warn!(resource = %self.label, %error, retry_in = ?delay, "list failed");
+                    self.report_failure("list", &error, delay);
                     tokio::time::sleep(delay).await;
                     continue;
                 }
@@ -217,7 +221,7 @@ impl Reflector {
                             break;
                         }
                         let delay = backoff.next_delay(error.retry_after());
-                        tracing::warn!(resource = %self.label, %error, rv = %resource_version, retry_in = ?delay, "watch failed");
+                        self.report_failure("watch", &error, delay);
                         tokio::time::sleep(delay).await;
                     }
                 }
@@ -330,7 +334,10 @@ impl Reflector {
         )
         .await
         {
-            Ok(stream) => stream,
+            Ok(stream) => {
+                self.clear_refusal("watch");
+                stream
+            }
             Err(error) if error.is_expired() => return WatchEnd::Expired(error.to_string()),
             Err(error) => return WatchEnd::Failed(error),
         };
@@ -364,6 +371,47 @@ impl Reflector {
                 }
                 WatchEvent::Error(error) => return WatchEnd::Failed(ClientError::Api(error)),
             }
+        }
+    }
+
+    /// Logs a failed list or watch. A refusal (401/403) is logged once, with what to
+    /// fix, until the same request succeeds again; retries in between log at debug.
+    fn report_failure(&self, verb: &'static str, error: &ClientError, retry_in: Duration) {
+        let Some(refusal) = Refusal::of(error) else {
+            tracing::warn!(resource = %self.label, %error, ?retry_in, "{verb} failed");
+            return;
+        };
+        if !self
+            .options
+            .auth_failures
+            .record(&self.label, verb, refusal)
+        {
+            tracing::debug!(resource = %self.label, %error, ?retry_in, "{verb} refused again");
+            return;
+        }
+        match refusal {
+            Refusal::Unauthenticated => tracing::error!(
+                resource = %self.label,
+                %error,
+                ?retry_in,
+                "{verb} refused: the apiserver does not accept our credentials (HTTP 401); \
+                 {CREDENTIALS_HINT}; retrying with backoff, further refusals are logged at debug"
+            ),
+            Refusal::Forbidden => tracing::error!(
+                resource = %self.label,
+                %error,
+                ?retry_in,
+                "{verb} forbidden by RBAC (HTTP 403): the exporter's identity needs a rule with {}; \
+                 other resources keep serving; retrying with backoff, further refusals are logged at debug",
+                missing_rule(verb, &self.target)
+            ),
+        }
+    }
+
+    /// `verb` succeeded: a refusal logged before is over.
+    fn clear_refusal(&self, verb: &'static str) {
+        if self.options.auth_failures.clear(&self.label, verb) {
+            tracing::info!(resource = %self.label, "{verb} allowed again");
         }
     }
 

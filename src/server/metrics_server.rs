@@ -160,10 +160,7 @@ fn route(shared: Arc<Shared>, request: Request<Incoming>) -> HandlerFuture {
                 Ok(()) => text_response(StatusCode::OK, "OK\n"),
                 Err(reason) => {
                     tracing::warn!(%reason, "liveness check failed");
-                    text_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &format!("apiserver unreachable: {reason}\n"),
-                    )
+                    text_response(StatusCode::SERVICE_UNAVAILABLE, &format!("{reason}\n"))
                 }
             },
             "/" => index_page("kube-state-exporter", INDEX_LINKS),

@@ -7,7 +7,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// The future a liveness check returns: `Err` carries a one-line reason for the 503 body.
+/// The future a liveness check returns: `Err` carries the one-line 503 body, saying
+/// what failed ("apiserver unreachable: …", "apiserver refused our credentials …"),
+/// written whole by the probe.
 pub type ProbeFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>;
 
 /// `/livez`: can we still reach the apiserver?
@@ -38,6 +40,11 @@ impl LivenessProbe for AlwaysLive {
 /// `/readyz`: has every enabled resource synced?
 pub trait Readiness: Send + Sync + 'static {
     fn is_ready(&self) -> bool;
+
+    /// Why not, in one line for the 503 body (which resources, what failed).
+    fn not_ready_reason(&self) -> String {
+        "resources are still syncing".to_string()
+    }
 }
 
 /// The simplest handle: whoever holds a clone of the flag sets it once.
@@ -50,6 +57,10 @@ impl Readiness for AtomicBool {
 impl<T: Readiness + ?Sized> Readiness for Arc<T> {
     fn is_ready(&self) -> bool {
         (**self).is_ready()
+    }
+
+    fn not_ready_reason(&self) -> String {
+        (**self).not_ready_reason()
     }
 }
 

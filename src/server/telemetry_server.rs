@@ -59,7 +59,7 @@ fn route(server: Arc<TelemetryServer>, request: Request<Incoming>) -> HandlerFut
         "/readyz" if server.readiness.is_ready() => text_response(StatusCode::OK, "OK\n"),
         "/readyz" => text_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: resources are still syncing\n",
+            &format!("not ready: {}\n", server.readiness.not_ready_reason()),
         ),
         "/" => index_page("kube-state-exporter telemetry", INDEX_LINKS),
         _ => text_response(StatusCode::NOT_FOUND, "404 page not found\n"),

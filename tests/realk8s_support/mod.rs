@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub struct RealK8s {
     vars: HashMap<String, String>,
@@ -19,6 +20,12 @@ pub struct RealK8s {
 impl RealK8s {
     /// Starts the apiserver; `None` when `../shared/realk8s` is not beside the repository.
     pub fn start() -> Option<RealK8s> {
+        RealK8s::start_with(&[])
+    }
+
+    /// As [`RealK8s::start`], with extra environment for `start.sh`
+    /// (`APISERVER_EXTRA_ARGS`, …).
+    pub fn start_with(envs: &[(&str, &str)]) -> Option<RealK8s> {
         let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realk8s");
         if !script_dir.join("start.sh").exists() {
             eprintln!(
@@ -29,6 +36,7 @@ impl RealK8s {
         }
         let output = Command::new("bash")
             .arg(script_dir.join("start.sh"))
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .output()
             .expect("start.sh runs");
@@ -86,6 +94,250 @@ impl RealK8s {
     }
 }
 
+impl RealK8s {
+    pub fn run_dir(&self) -> PathBuf {
+        PathBuf::from(self.var("RUN_DIR"))
+    }
+
+    /// The PID `start.sh` (or [`RealK8s::restart_apiserver`]) recorded in `RUN_DIR/env`.
+    fn recorded_pid(&self, key: &str) -> Option<u32> {
+        let env = std::fs::read_to_string(self.run_dir().join("env")).ok()?;
+        env.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|pid| pid.trim().parse().ok())
+    }
+
+    /// Stops the kube-apiserver (etcd keeps running), waits `down_for`, runs
+    /// `while_down`, starts it again with the same command line (same port, same
+    /// certificates) and waits until it answers `/readyz`. `RUN_DIR/env` is updated
+    /// so `stop.sh` stops the new process. Returns how long the server was down.
+    pub fn restart_apiserver(&self, down_for: Duration, while_down: impl FnOnce()) -> Duration {
+        let pid = self
+            .recorded_pid("APISERVER_PID")
+            .expect("RUN_DIR/env names the apiserver");
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).expect("the apiserver runs");
+        let argv: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect();
+        assert!(
+            argv.first().is_some_and(|a| a.contains("kube-apiserver")),
+            "PID {pid} is not the apiserver: {argv:?}"
+        );
+        let stopped_at = Instant::now();
+        // SIGTERM first (a graceful stop waits for open watches), SIGKILL after 5 s.
+        signal(pid, "TERM");
+        let started = Instant::now();
+        let mut killed = false;
+        while Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid) {
+            if !killed && started.elapsed() > Duration::from_secs(5) {
+                signal(pid, "KILL");
+                killed = true;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the apiserver did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(down_for);
+        while_down();
+        // Started through a shell that exits at once, so the apiserver is not our
+        // child: stop.sh (via Drop) stops it by the PID recorded below, and no zombie
+        // of it outlives that.
+        let log = self.run_dir().join("kube-apiserver.log");
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg("log=$1; shift; \"$@\" >>\"$log\" 2>&1 </dev/null & echo $!")
+            .arg("sh")
+            .arg(&log)
+            .args(&argv)
+            .output()
+            .expect("the apiserver starts again");
+        let new_pid: u32 = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("the shell prints the new PID");
+        let env_path = self.run_dir().join("env");
+        let env = std::fs::read_to_string(&env_path).expect("RUN_DIR/env");
+        let env: String = env
+            .lines()
+            .map(|line| {
+                if line.starts_with("APISERVER_PID=") {
+                    format!("APISERVER_PID={new_pid}\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&env_path, env).expect("RUN_DIR/env is rewritten");
+        self.wait_ready(Duration::from_secs(90));
+        stopped_at.elapsed()
+    }
+
+    /// Waits (bounded) until the apiserver answers `/readyz` with 200.
+    pub fn wait_ready(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let status = Command::new("curl")
+                .args([
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--max-time",
+                    "2",
+                ])
+                .arg("--cacert")
+                .arg(self.var("CA_FILE"))
+                .arg("-H")
+                .arg(format!("Authorization: Bearer {}", self.var("TOKEN")))
+                .arg(format!("{}/readyz", self.var("APISERVER_URL")))
+                .output()
+                .expect("curl runs");
+            if status.stdout == b"200" {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the apiserver never became ready"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// POSTs a JSON body to etcd's v3 HTTP gateway; the answer as JSON.
+    fn etcd(&self, path: &str, body: &str) -> serde_json::Value {
+        let output = Command::new("curl")
+            .args(["-sf", "--max-time", "30", "-X", "POST", "-d", body])
+            .arg(format!("{}{path}", self.var("ETCD_URL")))
+            .output()
+            .expect("curl runs");
+        assert!(
+            output.status.success(),
+            "etcd {path}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("etcd answers JSON")
+    }
+
+    /// etcd's current revision.
+    pub fn etcd_revision(&self) -> u64 {
+        let answer = self.etcd("/v3/kv/range", r#"{"key":"AA=="}"#);
+        answer["header"]["revision"]
+            .as_str()
+            .and_then(|r| r.parse().ok())
+            .expect("a revision")
+    }
+
+    /// Compacts etcd's history up to its current revision (physically), so any
+    /// resourceVersion or continue token from before is answered with 410 Expired.
+    pub fn compact_etcd(&self) -> u64 {
+        let revision = self.etcd_revision();
+        self.etcd(
+            "/v3/kv/compaction",
+            &format!(r#"{{"revision":"{revision}","physical":true}}"#),
+        );
+        revision
+    }
+
+    /// A kube client with the admin token, for tests that write fast.
+    pub async fn admin_client(&self) -> kube::Client {
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("the kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .expect("a kube config");
+        kube::Client::try_from(config).expect("a kube client")
+    }
+
+    /// A kubeconfig beside the admin one that authenticates with `auth` (YAML of the
+    /// `user:` entry, e.g. `token: x` or `tokenFile: /path`).
+    pub fn kubeconfig_with_user(&self, name: &str, auth: &str) -> PathBuf {
+        let admin = std::fs::read_to_string(self.kubeconfig()).expect("the kubeconfig");
+        let cut = admin.find("users:").expect("a users section");
+        let rest = &admin[cut..];
+        let contexts = rest.find("contexts:").expect("a contexts section");
+        let config = format!(
+            "{}users:\n- name: admin\n  user:\n    {auth}\n{}",
+            &admin[..cut],
+            &rest[contexts..]
+        );
+        let path = self.run_dir().join(format!("kubeconfig-{name}"));
+        std::fs::write(&path, config).expect("the kubeconfig is written");
+        path
+    }
+
+    /// A ServiceAccount `name` in `default` bound to a ClusterRole allowing
+    /// list+watch on `rules` (`(apiGroup, resource)`), and a token for it that stays
+    /// valid as long as the Secret `bound_to` exists (deleting it revokes the token).
+    pub fn service_account_token(
+        &self,
+        name: &str,
+        rules: &[(&str, &str)],
+        bound_to: &str,
+    ) -> String {
+        let rules: String = rules
+            .iter()
+            .map(|(group, resource)| {
+                format!("- apiGroups: [\"{group}\"]\n  resources: [\"{resource}\"]\n  verbs: [list, watch]\n")
+            })
+            .collect();
+        let manifests = format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: default}}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {name}}}\nrules:\n{rules}---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: {name}}}\n\
+             roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {name}}}\n\
+             subjects: [{{kind: ServiceAccount, name: {name}, namespace: default}}]\n"
+        );
+        self.kubectl(&["apply", "-f", "-"], Some(&manifests));
+        self.bound_token(name, bound_to)
+    }
+
+    /// Another token of the ServiceAccount `name`, bound to a (new) Secret `bound_to`.
+    pub fn bound_token(&self, name: &str, bound_to: &str) -> String {
+        self.kubectl(
+            &["create", "secret", "generic", bound_to, "-n", "default"],
+            None,
+        );
+        let output = self.kubectl(
+            &[
+                "create",
+                "token",
+                name,
+                "-n",
+                "default",
+                "--bound-object-kind",
+                "Secret",
+                "--bound-object-name",
+                bound_to,
+                "--duration",
+                "1h",
+            ],
+            None,
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
 impl Drop for RealK8s {
     fn drop(&mut self) {
         let _ = Command::new("bash")
@@ -122,4 +374,215 @@ pub fn kubectl_available() -> bool {
         eprintln!("skipped: no kubectl (set KUBECTL or put it on PATH; .ci/run installs it)");
     }
     ok
+}
+
+/// The exporter binary against a real apiserver, its stderr in a log file; stopped
+/// (by its PID) on drop. Unlike `support::start`, it does not wait for `/readyz`:
+/// an exporter whose credentials are refused never becomes ready.
+pub struct ExporterProcess {
+    child: std::process::Child,
+    pub port: u16,
+    pub telemetry_port: u16,
+    pub log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+impl ExporterProcess {
+    pub fn start(kubeconfig: &Path, args: &[&str], log: PathBuf) -> ExporterProcess {
+        let (port, telemetry_port) = (free_port(), free_port());
+        let stderr = std::fs::File::create(&log).expect("the log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["--telemetry-port", &telemetry_port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("the exporter binary starts");
+        ExporterProcess {
+            child,
+            port,
+            telemetry_port,
+            log,
+        }
+    }
+
+    /// GET on the metrics port: status and body (`None`: no answer).
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        http_get(self.port, path)
+    }
+
+    /// GET on the telemetry port.
+    pub fn get_telemetry(&self, path: &str) -> Option<(u16, String)> {
+        http_get(self.telemetry_port, path)
+    }
+
+    /// `/metrics` when it answers 200.
+    pub fn metrics(&self) -> Option<String> {
+        self.get("/metrics")
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| body)
+    }
+
+    /// The value of one self-metric series (telemetry port), e.g.
+    /// `kube_state_metrics_list_total{resource="secrets",result="error"}`; 0 when absent.
+    pub fn self_metric(&self, series: &str) -> f64 {
+        let Some((_, body)) = self.get_telemetry("/metrics") else {
+            return 0.0;
+        };
+        body.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the log has a line holding every one of `parts`; returns it.
+    pub fn wait_for_log_line(&self, parts: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log_text();
+            if let Some(line) = log
+                .lines()
+                .find(|line| parts.iter().all(|part| line.contains(part)))
+            {
+                return line.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {parts:?} within {within:?}; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits (bounded) until `series_keys(/metrics, family, labels)` equals `truth()`
+    /// (re-read each round); returns how long that took.
+    pub fn wait_until_equal(
+        &self,
+        family: &str,
+        labels: &[&str],
+        truth: impl Fn() -> std::collections::BTreeSet<String>,
+        within: Duration,
+    ) -> Duration {
+        let started = Instant::now();
+        let deadline = started + within;
+        let mut want = truth();
+        let mut round = 0u32;
+        loop {
+            let got = self
+                .metrics()
+                .map(|body| series_keys(&body, family, labels))
+                .unwrap_or_default();
+            if got == want {
+                return started.elapsed();
+            }
+            if Instant::now() >= deadline {
+                let missing: Vec<_> = want.difference(&got).take(10).collect();
+                let extra: Vec<_> = got.difference(&want).take(10).collect();
+                panic!(
+                    "{family}: /metrics never matched the apiserver within {within:?}: \
+                     {} series vs {} objects; missing {missing:?}, extra {extra:?}",
+                    got.len(),
+                    want.len()
+                );
+            }
+            round += 1;
+            // The truth is re-read now and then (it is what kubectl lists at the end).
+            if round % 20 == 0 {
+                want = truth();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ExporterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.0 GET against 127.0.0.1.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// For each series of `family` in an exposition, its `labels` values joined by `/`
+/// (e.g. `kube_pod_info` with `["namespace", "pod"]` → `"default/web-1"`).
+pub fn series_keys(
+    exposition: &str,
+    family: &str,
+    labels: &[&str],
+) -> std::collections::BTreeSet<String> {
+    exposition
+        .lines()
+        .filter_map(|line| line.strip_prefix(family)?.strip_prefix('{'))
+        .map(|rest| {
+            labels
+                .iter()
+                .map(|label| label_value(rest, label).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect()
+}
+
+fn label_value(labels: &str, name: &str) -> Option<String> {
+    let needle = format!("{name}=\"");
+    let mut start = 0;
+    // Match at a label boundary (`{` stripped, so the start or after `,`).
+    loop {
+        let at = labels[start..].find(&needle)? + start;
+        if at == 0 || labels.as_bytes()[at - 1] == b',' {
+            let value = &labels[at + needle.len()..];
+            return value.find('"').map(|end| value[..end].to_string());
+        }
+        start = at + needle.len();
+    }
+}
+
+/// What kubectl lists for `kind` across all namespaces, as `namespace/name`
+/// (cluster-scoped: `/name`).
+pub fn kubectl_names(k8s: &RealK8s, kind: &str) -> std::collections::BTreeSet<String> {
+    let output = k8s.kubectl(
+        &[
+            "get",
+            kind,
+            "-A",
+            "--chunk-size=0",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{\"\\n\"}{end}",
+        ],
+        None,
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect()
 }
