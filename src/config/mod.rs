@@ -20,7 +20,7 @@ use crate::client::ConnectOptions;
 use crate::logging::{LogFormat, LogLevel};
 use crate::metrics::filter::{FamilyPatterns, FilterError, MetricFilter, OptInPatterns};
 use crate::metrics::labelmap::AllowListFlag;
-use crate::reflector::ContentTypeMode;
+use crate::reflector::{ContentTypeMode, WatchListMode};
 use crate::server::Timeouts;
 use crate::store::StoreOptions;
 
@@ -305,6 +305,9 @@ pub struct Options {
     /// Timeouts of the telemetry server (KSM: read-header only, 5 s).
     pub telemetry_timeouts: Timeouts,
     pub content_type: ContentTypeMode,
+    pub watch_list: WatchListMode,
+    /// Longest silence inside a list body (or a streaming list's initial events).
+    pub apiserver_stall_timeout: std::time::Duration,
     /// `None`: not set by flag or file (then `RUST_LOG`, else info).
     pub log_level: Option<LogLevel>,
     pub log_format: LogFormat,
@@ -396,6 +399,8 @@ impl Options {
             server_timeouts,
             telemetry_timeouts: Timeouts::TELEMETRY_DEFAULT,
             content_type: src.value(&flags::CONTENT_TYPE, str::parse)?,
+            watch_list: src.value(&flags::WATCH_LIST, str::parse)?,
+            apiserver_stall_timeout: src.value(&flags::APISERVER_STALL_TIMEOUT, duration::parse)?,
             log_level: src.optional(&flags::LOG_LEVEL, |text, origin| {
                 text.parse()
                     .map_err(|message: String| ConfigError::new(origin, message))
@@ -499,6 +504,11 @@ impl Options {
             ("server-write-timeout", duration::format(timeouts.write)),
             ("server-idle-timeout", duration::format(timeouts.idle)),
             ("content-type", self.content_type.as_str().to_string()),
+            ("watch-list", self.watch_list.as_str().to_string()),
+            (
+                "apiserver-stall-timeout",
+                duration::format(self.apiserver_stall_timeout),
+            ),
             ("log-level", crate::logging::describe(self.log_level)),
             ("log-format", self.log_format.as_str().to_string()),
             ("demo", self.demo.to_string()),
