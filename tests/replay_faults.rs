@@ -551,7 +551,10 @@ async fn streaming_list_fills_the_store_without_a_list_request() {
     );
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
     assert_eq!(run.sink.inits("pods"), 1);
-    assert_eq!(run.count(&run.metrics.lists_total, &["pods", "watch_list"]), 1);
+    assert_eq!(
+        run.count(&run.metrics.lists_total, &["pods", "watch_list"]),
+        1
+    );
 }
 
 #[tokio::test]
@@ -570,5 +573,8 @@ async fn streaming_list_falls_back_to_list_and_watch_when_refused() {
     // A refusal is the server's answer, not a failed list.
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
     assert!(run.count(&run.metrics.lists_total, &["pods", "list"]) >= 1);
-    assert_eq!(run.count(&run.metrics.lists_total, &["pods", "watch_list"]), 0);
+    assert_eq!(
+        run.count(&run.metrics.lists_total, &["pods", "watch_list"]),
+        0
+    );
 }

@@ -87,7 +87,10 @@ impl Run {
                 self.metrics.objects.with_label_values(&[plural]).get() == truth
             })
             .await;
-            assert!(reached, "{plural}: store never held the {truth} objects of the truth");
+            assert!(
+                reached,
+                "{plural}: store never held the {truth} objects of the truth"
+            );
         }
         let request = RenderRequest {
             format: ExpositionFormat::Text,
@@ -131,7 +134,10 @@ async fn one_response_lists_fill_the_same_store_as_paged_lists() {
         let paged = run(Faults::default(), options(content_type)).await;
         let paged_text = paged.exposition_at_truth().await;
         assert!(
-            paged.list_requests("pods").iter().any(|p| p.contains("continue=")),
+            paged
+                .list_requests("pods")
+                .iter()
+                .any(|p| p.contains("continue=")),
             "the paged run pages: {:?}",
             paged.list_requests("pods")
         );
@@ -178,7 +184,11 @@ async fn a_stalled_list_body_is_abandoned_with_a_warning_and_retried() {
             .get(),
         1
     );
-    assert_eq!(run.list_requests("pods").len(), 2, "abandoned, then retried");
+    assert_eq!(
+        run.list_requests("pods").len(),
+        2,
+        "abandoned, then retried"
+    );
 }
 
 #[tokio::test]
@@ -220,7 +230,11 @@ async fn watch_list_auto_streams_where_served_and_lists_where_refused() {
             .collect();
         assert_eq!(lines.len(), 1, "one line for {plural}:\n{logs}");
         assert!(lines[0].contains(" INFO "), "{}", lines[0]);
-        assert!(lines[0].contains("does not serve streaming lists"), "{}", lines[0]);
+        assert!(
+            lines[0].contains("does not serve streaming lists"),
+            "{}",
+            lines[0]
+        );
         assert!(lines[0].contains("422"), "{}", lines[0]);
         assert_eq!(
             listed

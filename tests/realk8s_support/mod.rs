@@ -19,6 +19,12 @@ pub struct RealK8s {
 impl RealK8s {
     /// Starts the apiserver; `None` when `../shared/realk8s` is not beside the repository.
     pub fn start() -> Option<RealK8s> {
+        RealK8s::start_with_args("")
+    }
+
+    /// Starts the apiserver with extra kube-apiserver flags (`APISERVER_EXTRA_ARGS`,
+    /// word-split), e.g. `--feature-gates=WatchList=false`.
+    pub fn start_with_args(extra_args: &str) -> Option<RealK8s> {
         let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realk8s");
         if !script_dir.join("start.sh").exists() {
             eprintln!(
@@ -27,8 +33,12 @@ impl RealK8s {
             );
             return None;
         }
-        let output = Command::new("bash")
-            .arg(script_dir.join("start.sh"))
+        let mut command = Command::new("bash");
+        command.arg(script_dir.join("start.sh"));
+        if !extra_args.is_empty() {
+            command.env("APISERVER_EXTRA_ARGS", extra_args);
+        }
+        let output = command
             .stdin(Stdio::null())
             .output()
             .expect("start.sh runs");
