@@ -366,3 +366,127 @@ fn is_full_list(path: &str) -> bool {
         .split('&')
         .any(|p| p.starts_with("watch=") || p.starts_with("limit=") || p.starts_with("continue="))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::core::v1::{Pod, PodList};
+    use crate::api::meta::v1::{ListMeta, ObjectMeta};
+    use crate::api::ObjectList;
+    use prost::Message;
+
+    fn pod(name: &str) -> Pod {
+        Pod {
+            metadata: Some(ObjectMeta {
+                name: Some(name.to_string()),
+                namespace: Some("default".to_string()),
+                uid: Some(format!("uid-{name}")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn pod_list(names: &[&str]) -> PodList {
+        PodList {
+            metadata: Some(ListMeta {
+                resource_version: Some("5".to_string()),
+                ..Default::default()
+            }),
+            items: names.iter().map(|n| pod(n)).collect(),
+        }
+    }
+
+    fn rendered(files: &[(&str, Vec<u8>)]) -> String {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let inputs: Vec<PathBuf> = files
+            .iter()
+            .map(|(name, bytes)| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, bytes).expect("written");
+                path
+            })
+            .collect();
+        let options = RenderOptions {
+            resources: vec!["pods".to_string()],
+            ..RenderOptions::default()
+        };
+        let mut out = Vec::new();
+        run(&options, &inputs, &mut out).expect("renders");
+        String::from_utf8(out).expect("text")
+    }
+
+    fn pod_names(text: &str) -> Vec<String> {
+        let mut names: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("kube_pod_info{"))
+            .filter_map(|l| l.split("pod=\"").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_input_shape_is_read_incrementally_or_whole_as_it_needs() {
+        let protobuf = crate::api::envelope::seal(
+            "v1",
+            "PodList",
+            bytes::Bytes::from(pod_list(&["a", "b"]).encode_to_vec()),
+        );
+        // JSON written with its kind after the items: the items wait for it.
+        let mut json = ObjectList::Pod(pod_list(&["c", "d"]))
+            .to_json_value()
+            .expect("serializes");
+        let items = json["items"].take();
+        let object = json.as_object_mut().expect("an object");
+        object.remove("items");
+        let kind = object.remove("kind").expect("kind");
+        let mut reordered = serde_json::Map::new();
+        reordered.insert("items".to_string(), items);
+        reordered.extend(object.clone());
+        reordered.insert("kind".to_string(), kind);
+        let kind_last = serde_json::to_vec_pretty(&reordered).expect("prints");
+        let single = serde_json::to_vec(
+            &Object::Pod(Box::new(pod("e")))
+                .to_json_value()
+                .expect("serializes"),
+        )
+        .expect("prints");
+        let mut lines = serde_json::to_vec(
+            &Object::Pod(Box::new(pod("f")))
+                .to_json_value()
+                .expect("serializes"),
+        )
+        .expect("prints");
+        lines.push(b'\n');
+        lines.extend_from_slice(&single);
+        lines.push(b'\n');
+        let text = rendered(&[
+            ("list.pb", protobuf),
+            ("kind-last.json", kind_last),
+            ("single.json", single.clone()),
+            ("lines.jsonl", lines),
+        ]);
+        assert_eq!(pod_names(&text), ["a", "b", "c", "d", "e", "f"], "{text}");
+    }
+
+    #[test]
+    fn a_damaged_list_names_the_file_and_the_byte() {
+        let mut protobuf = crate::api::envelope::seal(
+            "v1",
+            "PodList",
+            bytes::Bytes::from(pod_list(&["a", "b"]).encode_to_vec()),
+        );
+        protobuf.truncate(protobuf.len() - 3);
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("cut.pb");
+        std::fs::write(&path, &protobuf).expect("written");
+        let error =
+            run(&RenderOptions::default(), &[path], &mut Vec::new()).expect_err("a cut body");
+        let text = error.to_string();
+        assert!(text.contains("cut.pb"), "{text}");
+        assert!(text.contains("at byte"), "{text}");
+    }
+}
