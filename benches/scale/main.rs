@@ -175,6 +175,11 @@ fn main() -> anyhow::Result<()> {
         eprintln!("scale: the kube-runtime baseline against the replay apiserver");
         report.baseline = Some(run_baseline(&format!("http://{addr}"), settle)?);
     }
+    // Without the in-process figures, the pods the exporter itself says it holds.
+    let expected_pods = match (&report.exporter, expected_pods) {
+        (Some(exporter), 0) => exporter.pods.unwrap_or(0),
+        _ => expected_pods,
+    };
     report.print(expected_pods);
     if let Some(exporter) = &report.exporter {
         let mode = match (args.serve_watch_list, args.one_response) {
