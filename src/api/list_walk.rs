@@ -1,6 +1,6 @@
 //! Walks a list response as its bytes arrive, yielding each item's bytes as soon as
 //! they are complete, so neither the whole body nor all its decoded objects are ever
-//! held. Two walkers share one shape (`push` chunks, `next` pieces, `end`):
+//! held. Two walkers share one shape (`push` chunks, `next` pieces with `next_piece`, `end`):
 //!
 //! - [`ProtobufListWalker`]: `k8s\0`, then a `runtime.Unknown` (field 1 `typeMeta`,
 //!   2 `raw`, 3 `contentEncoding`, 4 `contentType`), whose `raw` is the list message:
@@ -200,7 +200,7 @@ impl ProtobufListWalker {
 
     /// The next piece; `Ok(None)` when more bytes are needed (or, after [`end`](Self::end),
     /// when the walk is complete).
-    pub fn next(&mut self) -> Result<Option<ListPiece>, WalkError> {
+    pub fn next_piece(&mut self) -> Result<Option<ListPiece>, WalkError> {
         loop {
             let at = self.offset;
             match self.state {
@@ -255,7 +255,7 @@ impl ProtobufListWalker {
                                 ProtoState::Raw { left: field.len }
                             }
                         }
-                        (1 | 2 | 3 | 4, 2) => ProtoState::Hold {
+                        (1..=4, 2) => ProtoState::Hold {
                             field: field.number,
                             len: self.check_len(field.len, at)?,
                             in_raw: false,
@@ -689,7 +689,7 @@ impl JsonListWalker {
         })
     }
 
-    pub fn next(&mut self) -> Result<Option<ListPiece>, WalkError> {
+    pub fn next_piece(&mut self) -> Result<Option<ListPiece>, WalkError> {
         loop {
             // Whitespace between tokens only; never inside a value being scanned.
             if self.scan.pos == 0 {

@@ -391,8 +391,8 @@ impl ListDecoder {
                 }
             }
             let piece = match &mut self.walker {
-                Walker::Protobuf(walker) => walker.next(),
-                Walker::Json(walker) => walker.next(),
+                Walker::Protobuf(walker) => walker.next_piece(),
+                Walker::Json(walker) => walker.next_piece(),
                 Walker::Whole(body, ended) => {
                     if !*ended || body.is_empty() && self.items > 0 {
                         return Ok(None);
