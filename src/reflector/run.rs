@@ -197,6 +197,11 @@ impl Reflector {
             let listed = match self.options.watch_list {
                 WatchListMode::Off => self.list(&list_options).await,
                 WatchListMode::Auto if self.watch_list_refused => self.list(&list_options).await,
+                // A Table watch's bookmarks are Tables too; the server-side Table kinds
+                // (secrets: one short row each) are listed.
+                WatchListMode::Auto if self.resource().view == crate::api::View::Table => {
+                    self.list(&list_options).await
+                }
                 WatchListMode::On => self.stream_initial().await,
                 WatchListMode::Auto => match self.stream_initial().await {
                     Err(error) if is_refusal(&error) => {
@@ -204,7 +209,7 @@ impl Reflector {
                         tracing::info!(resource = %self.label, %error, "the apiserver does not serve streaming lists (WatchList); using list requests");
                         self.list(&list_options).await
                     }
-                    Err(error) if !matches!(error, ClientError::Decode { .. }) => {
+                    Err(error) => {
                         // As client-go does: making progress beats waiting on a
                         // streaming list; the next relist tries it again.
                         tracing::warn!(resource = %self.label, %error, "streaming list failed; listing with list requests this time");
@@ -214,7 +219,7 @@ impl Reflector {
                             .inc();
                         self.list(&list_options).await
                     }
-                    other => other,
+                    ok => ok,
                 },
             };
             let mut resource_version = match listed {
