@@ -203,9 +203,11 @@ async fn start_demo() -> anyhow::Result<(ApiClient, ReplayHandle)> {
 fn reflector_options(options: &Options) -> ReflectorOptions {
     let mut reflector = ReflectorOptions {
         content_type: options.content_type,
+        watch_list: options.watch_list,
         ..Default::default()
     };
     reflector.list.use_apiserver_cache = options.use_apiserver_cache;
+    reflector.list.stall_timeout = options.apiserver_stall_timeout;
     reflector
 }
 

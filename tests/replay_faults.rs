@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use kube_state_exporter::api::ResourceType;
 use kube_state_exporter::client::{ClientMetrics, Format, Target};
-use kube_state_exporter::reflector::{Reflector, ReflectorOptions};
+use kube_state_exporter::reflector::{Reflector, ReflectorOptions, WatchListMode};
 use kube_state_exporter::replay::{Faults, ReplayHandle, ReplayServer};
 use replay_support::{eventually, fast_options, plain_client, recording, MapSink};
 
@@ -525,7 +525,7 @@ fn self_metrics_register_under_the_exporter_prefix() {
 
 fn streaming_options() -> ReflectorOptions {
     ReflectorOptions {
-        streaming_list: true,
+        watch_list: WatchListMode::Auto,
         ..fast_options()
     }
 }
@@ -543,14 +543,20 @@ async fn streaming_list_fills_the_store_without_a_list_request() {
     assert!(requests
         .iter()
         .any(|r| r.path_and_query.contains("sendInitialEvents=true")));
+    // Pods: no plain list. (Secrets, a server-side Table kind, are always listed.)
     assert!(
         requests
             .iter()
+            .filter(|r| r.path_and_query.starts_with("/api/v1/pods"))
             .all(|r| r.path_and_query.contains("watch=1")),
-        "no plain list: {requests:?}"
+        "no plain list of pods: {requests:?}"
     );
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
     assert_eq!(run.sink.inits("pods"), 1);
+    assert_eq!(
+        run.count(&run.metrics.lists_total, &["pods", "watch_list"]),
+        1
+    );
 }
 
 #[tokio::test]
@@ -566,7 +572,13 @@ async fn streaming_list_falls_back_to_list_and_watch_when_refused() {
     assert!(requests
         .iter()
         .any(|r| r.path_and_query == "/api/v1/pods?limit=3"));
-    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 1);
+    // A refusal is the server's answer, not a failed list.
+    assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
+    assert!(run.count(&run.metrics.lists_total, &["pods", "list"]) >= 1);
+    assert_eq!(
+        run.count(&run.metrics.lists_total, &["pods", "watch_list"]),
+        0
+    );
 }
 
 /// `kube_state_metrics_watch_total` counts a watch when it starts, as KSM does: an open

@@ -18,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod baseline;
 mod inprocess;
+mod ksm;
 mod measure;
 mod report;
 mod sharding;
@@ -38,13 +39,20 @@ use report::Report;
 const USAGE: &str = "\
 usage: cargo bench --bench scale -- [--nodes N] [--pods-per-node M] [--seed S]
                                     [--recording DIR] [--out DIR] [--skip-baseline]
+                                    [--one-response] [--serve-watch-list] [--exporter-only]
   --nodes, --pods-per-node  cluster size to synthesize [bench: 500 x 30; test: 10 x 10]
   --seed                    synth seed [1]
   --recording DIR           use this synth recording (made with --json) instead of a new one
   --out DIR                 synthesize into DIR and keep it (default: a temporary directory)
   --skip-baseline           measure this exporter only
   --in-process-only         skip the process figures (sync, RSS, scrapes over HTTP)
-  --shards N                only memory per shard: unsharded, then each shard of N";
+  --shards N                only memory per shard: unsharded, then each shard of N
+  --one-response            serve every list in one response, ignoring limit, as the
+                            apiserver's watch cache does for resourceVersion=0
+  --serve-watch-list        serve streaming lists (sendInitialEvents), as 1.34+ does;
+                            without it they are refused (422), as 1.28 does
+  --exporter-only           skip the in-process figures and the baseline: the exporter
+                            process only (start-up, RSS, scrapes, the KSM table)";
 
 #[derive(Debug)]
 struct Args {
@@ -55,6 +63,9 @@ struct Args {
     out: Option<PathBuf>,
     skip_baseline: bool,
     in_process_only: bool,
+    one_response: bool,
+    serve_watch_list: bool,
+    exporter_only: bool,
     /// `--bench` is what `cargo bench` passes; without it this is a smoke run.
     bench: bool,
     /// Internal: run as the baseline child against this apiserver.
@@ -75,6 +86,9 @@ fn parse_args() -> anyhow::Result<Args> {
         out: None,
         skip_baseline: false,
         in_process_only: false,
+        one_response: false,
+        serve_watch_list: false,
+        exporter_only: false,
         bench,
         baseline_child: None,
         shards: None,
@@ -95,6 +109,12 @@ fn parse_args() -> anyhow::Result<Args> {
             "--out" => args.out = Some(value()?.into()),
             "--skip-baseline" => args.skip_baseline = true,
             "--in-process-only" => args.in_process_only = true,
+            "--one-response" => args.one_response = true,
+            "--serve-watch-list" => args.serve_watch_list = true,
+            "--exporter-only" => {
+                args.exporter_only = true;
+                args.skip_baseline = true;
+            }
             "--baseline-child" => args.baseline_child = Some(value()?),
             "--shards" => args.shards = Some(value()?.parse().context("--shards")?),
             "--help" | "-h" => {
@@ -121,8 +141,10 @@ fn main() -> anyhow::Result<()> {
         return shards(&dir, scratch.path(), &args, total, &report.cluster);
     }
 
-    eprintln!("scale: in-process figures");
-    in_process(&dir, &args, &mut report)?;
+    if !args.exporter_only {
+        eprintln!("scale: in-process figures");
+        in_process(&dir, &args, &mut report)?;
+    }
     // From the recording itself (it may not be the size of --nodes/--pods-per-node).
     let expected_pods = report.ingest.map_or(0, |(_, pods, _)| pods);
     if args.in_process_only {
@@ -136,8 +158,12 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (addr, _apiserver) =
-        runtime.block_on(ReplayServer::start(&recording, Faults::default()))?;
+    let faults = Faults {
+        ignore_limit: args.one_response,
+        streaming_list: args.serve_watch_list,
+        ..Faults::default()
+    };
+    let (addr, _apiserver) = runtime.block_on(ReplayServer::start(&recording, faults))?;
     drop(recording);
     report.note(format!(
         "replay apiserver on {addr}, loaded in {:.1} s (its memory is not counted)",
@@ -158,7 +184,21 @@ fn main() -> anyhow::Result<()> {
         eprintln!("scale: the kube-runtime baseline against the replay apiserver");
         report.baseline = Some(run_baseline(&format!("http://{addr}"), settle)?);
     }
+    // Without the in-process figures, the pods the exporter itself says it holds.
+    let expected_pods = match (&report.exporter, expected_pods) {
+        (Some(exporter), 0) => exporter.pods.unwrap_or(0),
+        _ => expected_pods,
+    };
     report.print(expected_pods);
+    if let Some(exporter) = &report.exporter {
+        let mode = match (args.serve_watch_list, args.one_response) {
+            (true, _) => "as a streaming list (WatchList)",
+            (false, true) => "in one response (watch-cache read)",
+            (false, false) => "paged (limit 500)",
+        };
+        let pods = exporter.pods.unwrap_or(expected_pods);
+        ksm::print(exporter, pods, mode);
+    }
     Ok(())
 }
 
@@ -290,6 +330,9 @@ pub struct ProcessFigures {
     pub scrape_gzip: Option<measure::Fetched>,
     /// The baseline renders in its own process: (seconds, bytes).
     pub render: Option<(f64, u64)>,
+    /// The exporter's own account (telemetry): pods held, and how pods were listed.
+    pub pods: Option<u64>,
+    pub pods_listed_by: Option<String>,
 }
 
 /// Lets the start-up finish (the recorded watches replay), then reads the memory.
@@ -316,6 +359,26 @@ fn run_exporter(kubeconfig: &Path, settle: Duration) -> anyhow::Result<ProcessFi
     wait_for_200(telemetry_port, "/readyz", Duration::from_secs(1800))?;
     let sync_seconds = started.elapsed().as_secs_f64();
     let settled = settled_memory(pid, settle);
+    let telemetry =
+        measure::get_text(telemetry_port, "/metrics", Duration::from_secs(30)).unwrap_or_default();
+    let sample = |prefix: &str| -> Option<f64> {
+        telemetry
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+    };
+    let pods = sample("kube_state_exporter_objects{resource=\"pods\"}").map(|v| v as u64);
+    let pods_listed_by = ["watch_list", "list"]
+        .into_iter()
+        .filter(|mode| {
+            sample(&format!(
+                "kube_state_exporter_lists_total{{mode=\"{mode}\",resource=\"pods\"}}"
+            ))
+            .is_some_and(|count| count > 0.0)
+        })
+        .map(str::to_string)
+        .next();
     let timeout = Duration::from_secs(600);
     let scrape = get(port, "/metrics", false, timeout)?;
     let scrape_gzip = get(port, "/metrics", true, timeout)?;
@@ -335,6 +398,8 @@ fn run_exporter(kubeconfig: &Path, settle: Duration) -> anyhow::Result<ProcessFi
         scrape: Some(scrape),
         scrape_gzip: Some(scrape_gzip),
         render: None,
+        pods,
+        pods_listed_by,
     };
     Ok(figures)
 }
@@ -379,5 +444,7 @@ fn run_baseline(apiserver: &str, settle: Duration) -> anyhow::Result<ProcessFigu
         scrape: None,
         scrape_gzip: None,
         render: Some((seconds, bytes)),
+        pods: None,
+        pods_listed_by: None,
     })
 }

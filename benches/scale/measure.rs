@@ -159,3 +159,16 @@ pub fn machine() -> String {
         .map_or(0, |kb| kb / 1024 / 1024);
     format!("{cores} cores ({cpu}), {memory} GiB RAM")
 }
+
+/// HTTP/1.0 GET of a small document (the telemetry metrics): its body as text.
+pub fn get_text(port: u16, path: &str, timeout: Duration) -> io::Result<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, body)| body.to_string()))
+}

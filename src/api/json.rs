@@ -9,7 +9,7 @@
 mod duration;
 pub mod fields;
 #[cfg(test)]
-mod roundtrip_tests;
+pub(crate) mod roundtrip_tests;
 mod special;
 
 use serde::de::DeserializeOwned;

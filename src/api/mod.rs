@@ -31,6 +31,7 @@ pub use resources::{Object, ObjectList, RESOURCES};
 pub mod diagnose;
 pub mod envelope;
 pub mod json;
+pub mod list_walk;
 pub mod schema;
 pub mod table;
 

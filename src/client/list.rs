@@ -3,9 +3,15 @@
 
 use crate::api::Object;
 
-use super::decode::{decode_body, page_from_body, Format};
+use http_body_util::BodyExt;
+
+use super::decode::{Format, ListDecodeError, ListDecoder};
 use super::request::{accept, view_query, with_query, Target};
 use super::{ApiClient, ClientError};
+
+/// Default longest silence inside a list body (and inside a streaming list's initial
+/// events): an apiserver that is serving a list sends bytes far more often.
+pub const DEFAULT_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How a list is made.
 #[derive(Debug, Clone)]
@@ -17,9 +23,12 @@ pub struct ListOptions {
     pub use_apiserver_cache: bool,
     /// How many times an expired continue token may restart the list.
     pub max_restarts: u32,
-    /// Longest wait for one page (kube sets no read timeout; a dead connection would
-    /// otherwise hang the list forever).
+    /// Longest wait for a page's response to start (its status and headers; kube sets
+    /// no read timeout, and a dead connection would otherwise hang the list forever).
     pub page_timeout: std::time::Duration,
+    /// Longest silence inside a response body: a list that sends no bytes for this
+    /// long is abandoned (and retried), however long the whole body takes.
+    pub stall_timeout: std::time::Duration,
 }
 
 impl Default for ListOptions {
@@ -29,6 +38,7 @@ impl Default for ListOptions {
             use_apiserver_cache: false,
             max_restarts: 3,
             page_timeout: std::time::Duration::from_secs(120),
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         }
     }
 }
@@ -51,7 +61,8 @@ pub struct ListOutcome {
 pub enum ListProgress {
     /// The continue token expired and the list starts over: forget the pages so far.
     Restarted,
-    /// One page's objects, in order.
+    /// The next objects of the list, in order (a few at a time: a page is handed on
+    /// while it is read).
     Page(Vec<Object>),
 }
 
@@ -97,9 +108,11 @@ pub async fn list_all(
     })
 }
 
-/// Lists every object of `target` page by page, handing each decoded page to
-/// `on_progress` before the next is requested. Only one page is ever held (its body,
-/// then its objects): this is what keeps the start-up peak near the steady state.
+/// Lists every object of `target` page by page, each page read as it arrives and its
+/// objects handed to `on_progress` a few at a time. Neither a whole body nor a whole
+/// page of objects is ever held, so a list the server answers in one response (a
+/// watch-cache read ignores `limit`) costs no more than a paged one: this is what
+/// keeps the start-up peak near the steady state.
 pub async fn list_pages(
     client: &ApiClient,
     target: &Target,
@@ -128,10 +141,10 @@ pub async fn list_pages(
                 None => {}
             }
             let url = with_query(&path, &query);
-            let page = tokio::time::timeout(options.page_timeout, client.get_bytes(&url, &accept))
+            let response = tokio::time::timeout(options.page_timeout, client.get(&url, &accept))
                 .await
                 .unwrap_or(Err(ClientError::IdleTimeout(options.page_timeout)));
-            let (content_type, bytes) = match page {
+            let response = match response {
                 Ok(ok) => ok,
                 Err(error)
                     if error.is_expired()
@@ -146,25 +159,10 @@ pub async fn list_pages(
                 }
                 Err(error) => return Err(error),
             };
-            let format = Format::of_content_type(&content_type).unwrap_or(preferred);
-            let page = match decode_body(&content_type, bytes.clone())
-                .and_then(|body| page_from_body(target.resource, body))
-            {
-                Ok(page) => page,
-                Err(source) => {
-                    return Err(ClientError::Decode {
-                        format: format.label(),
-                        source,
-                        bytes: super::kept_for_diagnosis(target.resource, bytes),
-                    })
-                }
-            };
-            // The body is only kept for a decode error's diagnosis; free it before the
-            // objects travel on.
-            drop(bytes);
+            let page = read_page(target, response, options, &mut on_progress).await?;
             pages += 1;
-            objects += page.objects.len();
-            on_progress(ListProgress::Page(page.objects));
+            objects += page.objects;
+            let format = page.format;
             match page.continue_token {
                 Some(token) => continue_token = Some(token),
                 None => {
@@ -179,4 +177,87 @@ pub async fn list_pages(
             }
         }
     }
+}
+
+/// Objects handed on together while a response is read: small, so that neither the
+/// body nor its decoded objects pile up, large enough to spare per-call overhead.
+pub const BATCH: usize = 64;
+
+/// What one response of a list held, its objects already handed on.
+struct PageRead {
+    objects: usize,
+    resource_version: String,
+    continue_token: Option<String>,
+    format: Format,
+}
+
+/// Reads one list response as it arrives, handing its objects on in batches of
+/// [`BATCH`]. A body that sends nothing for `options.stall_timeout` is abandoned.
+async fn read_page(
+    target: &Target,
+    response: super::Response,
+    options: &ListOptions,
+    on_progress: &mut impl FnMut(ListProgress),
+) -> Result<PageRead, ClientError> {
+    let decode_error = |error: ListDecodeError| ClientError::Decode {
+        format: error.format.label(),
+        source: error.source,
+        bytes: error.bytes,
+    };
+    let mut decoder =
+        ListDecoder::new(target.resource, &response.content_type).map_err(decode_error)?;
+    let mut body = response.body;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut objects = 0;
+    let mut received: u64 = 0;
+    let mut ended = false;
+    loop {
+        while let Some(object) = decoder.next_object().map_err(decode_error)? {
+            batch.push(object);
+            if batch.len() == BATCH {
+                objects += batch.len();
+                on_progress(ListProgress::Page(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(BATCH),
+                )));
+            }
+        }
+        if ended {
+            break;
+        }
+        let frame = match tokio::time::timeout(options.stall_timeout, body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) => {
+                return Err(ClientError::Stalled {
+                    what: "list response body",
+                    after: options.stall_timeout,
+                    received,
+                    objects: objects + batch.len(),
+                })
+            }
+        };
+        match frame {
+            None => {
+                decoder.end();
+                ended = true;
+            }
+            Some(Err(error)) => return Err(ClientError::Body(error.to_string())),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    received += data.len() as u64;
+                    decoder.push(data);
+                }
+            }
+        }
+    }
+    objects += batch.len();
+    if !batch.is_empty() {
+        on_progress(ListProgress::Page(batch));
+    }
+    Ok(PageRead {
+        objects,
+        resource_version: decoder.resource_version().to_string(),
+        continue_token: decoder.continue_token().map(str::to_string),
+        format: decoder.format(),
+    })
 }

@@ -14,6 +14,9 @@ pub struct ClientMetrics {
     /// as error.
     pub watch_total: IntCounterVec,
     pub relists_total: IntCounterVec,
+    /// `{resource,mode}`: completed (re)lists by how they were made: `watch_list` (a
+    /// streaming list, `sendInitialEvents=true`) or `list` (paged list requests).
+    pub lists_total: IntCounterVec,
     pub bookmarks_total: IntCounterVec,
     /// `{resource,format}`: bodies or frames that did not decode.
     pub decode_errors_total: IntCounterVec,
@@ -89,6 +92,11 @@ impl ClientMetrics {
                 "relists_total",
                 "Relists after the first list (expired watch, errors).",
                 &["resource"],
+            )?,
+            lists_total: counter(
+                "lists_total",
+                "Completed lists by how they were made (watch_list: streaming list; list: list requests).",
+                &["resource", "mode"],
             )?,
             bookmarks_total: counter(
                 "watch_bookmarks_total",

@@ -16,9 +16,12 @@ use http_body_util::BodyExt;
 use thiserror::Error;
 
 pub use connect::{connect, resolve_config, ConnectError, ConnectOptions};
-pub use decode::{DecodeError, Format};
+pub use decode::{DecodeError, Format, ListDecodeError, ListDecoder};
 pub use frame::{FrameError, DEFAULT_MAX_FRAME};
-pub use list::{list_all, list_pages, ListOptions, ListOutcome, ListProgress, ListSummary};
+pub use list::{
+    list_all, list_pages, ListOptions, ListOutcome, ListProgress, ListSummary,
+    DEFAULT_STALL_TIMEOUT,
+};
 pub use metrics::ClientMetrics;
 pub use request::Target;
 pub use status::ApiError;
@@ -42,6 +45,13 @@ pub enum ClientError {
     },
     #[error("{0}")]
     Frame(#[from] FrameError),
+    #[error("{what} stalled: no bytes for {after:?} ({received} bytes, {objects} objects received before); abandoned")]
+    Stalled {
+        what: &'static str,
+        after: std::time::Duration,
+        received: u64,
+        objects: usize,
+    },
     #[error("no answer within {0:?}: connection presumed dead")]
     IdleTimeout(std::time::Duration),
     #[error("could not build the request for {path}: {reason}")]

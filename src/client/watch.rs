@@ -82,6 +82,12 @@ pub struct WatchStream {
     columns: Columns,
     deadline: Instant,
     budget: Duration,
+    /// Longest silence between body chunks, and what to call the stream when it
+    /// stalls (a streaming list's initial events; an ordinary watch may be quiet).
+    stall: Option<(Duration, &'static str)>,
+    /// Body bytes and events so far (what a stall error reports).
+    received: u64,
+    events: usize,
     ended: bool,
 }
 
@@ -157,6 +163,9 @@ async fn open_watch(
         columns: Columns::default(),
         deadline,
         budget,
+        stall: None,
+        received: 0,
+        events: 0,
         ended: false,
     })
 }
@@ -166,24 +175,50 @@ impl WatchStream {
         self.format
     }
 
+    /// Abandon the stream when its body sends nothing for `after` (until the
+    /// overall deadline, which still applies).
+    pub fn set_stall_timeout(&mut self, after: Duration, what: &'static str) {
+        self.stall = Some((after, what));
+    }
+
     /// The next event; `Ok(None)` at a clean end of stream.
     pub async fn next(&mut self) -> Result<Option<WatchEvent>, ClientError> {
         loop {
             if let Some(frame) = self.frames.next_frame()? {
+                self.events += 1;
                 return self.decode(frame).map(Some);
             }
             if self.ended {
                 self.frames.finish()?;
                 return Ok(None);
             }
-            let next = tokio::time::timeout_at(self.deadline, self.body.frame())
-                .await
-                .map_err(|_| ClientError::IdleTimeout(self.budget))?;
+            let stall_deadline = self
+                .stall
+                .map(|(after, what)| (Instant::now() + after, after, what));
+            let deadline = match stall_deadline {
+                Some((at, _, _)) if at < self.deadline => at,
+                _ => self.deadline,
+            };
+            let next = match tokio::time::timeout_at(deadline, self.body.frame()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    return Err(match stall_deadline {
+                        Some((at, after, what)) if at <= self.deadline => ClientError::Stalled {
+                            what,
+                            after,
+                            received: self.received,
+                            objects: self.events,
+                        },
+                        _ => ClientError::IdleTimeout(self.budget),
+                    })
+                }
+            };
             match next {
                 None => self.ended = true,
                 Some(Err(error)) => return Err(ClientError::Body(error.to_string())),
                 Some(Ok(frame)) => {
                     if let Some(data) = frame.data_ref() {
+                        self.received += data.len() as u64;
                         self.frames.push(data);
                     }
                 }

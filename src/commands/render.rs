@@ -8,18 +8,20 @@
 //! - JSON Lines: one object, list or watch event (`{"type":…,"object":…}`) per line.
 //!
 //! Single objects and list items are applied in input order, keyed by uid, so a
-//! later version of an object replaces an earlier one.
+//! later version of an object replaces an earlier one. Lists (files and recording
+//! bodies) are decoded as they are read, with the same incremental walker as the
+//! client's lists: memory does not grow with the size of the input.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use serde::Deserialize;
 use thiserror::Error;
 
 use crate::api::envelope::{self, Body};
 use crate::api::{json, Object};
+use crate::client::{Format, ListDecoder};
 use crate::metrics::resources;
 use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use crate::reflector::Event;
@@ -61,12 +63,9 @@ pub struct RenderOptions {
     pub openmetrics: bool,
 }
 
-/// One unit of input for the store.
-enum Feed {
-    Objects(Vec<Object>),
-    /// A complete list: replaces every object of its resource.
-    Relist(&'static str, Vec<Object>),
-}
+/// Bytes read from an input file at a time: lists are decoded as they are read, so
+/// a recording of any size costs one chunk plus the item being decoded.
+const READ_CHUNK: usize = 256 * 1024;
 
 pub fn run(
     options: &RenderOptions,
@@ -75,9 +74,7 @@ pub fn run(
 ) -> Result<(), RenderError> {
     let store = build_store(options)?;
     for path in inputs {
-        for feed in read_input(path)? {
-            apply(&store, feed);
-        }
+        read_input(&store, path)?;
     }
     let request = RenderRequest {
         format: if options.openmetrics {
@@ -103,69 +100,170 @@ fn build_store(options: &RenderOptions) -> Result<Store, RenderError> {
     Ok(Store::new(&wanted, &options.store)?)
 }
 
-fn apply(store: &Store, feed: Feed) {
-    match feed {
-        Feed::Objects(objects) => {
-            for object in objects {
-                let plural = object.resource().plural;
-                store.apply(plural, Event::Apply(object));
-            }
-        }
-        Feed::Relist(plural, objects) => {
-            store.apply(plural, Event::Init);
-            for object in objects {
-                store.apply(plural, Event::InitApply(object));
-            }
-            store.apply(plural, Event::InitDone);
-        }
+fn apply_all(store: &Store, objects: Vec<Object>) {
+    for object in objects {
+        let plural = object.resource().plural;
+        store.apply(plural, Event::Apply(object));
     }
 }
 
-fn read_input(path: &Path) -> Result<Vec<Feed>, RenderError> {
-    if path.is_dir() {
-        return read_recording(path);
-    }
-    let bytes = std::fs::read(path).map_err(|source| RenderError::Read {
+fn open(path: &Path) -> Result<std::fs::File, RenderError> {
+    std::fs::File::open(path).map_err(|source| RenderError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    })
+}
+
+/// Why a file did not decode.
+enum StreamFailure {
+    Read(io::Error),
+    Decode(String),
+}
+
+/// Reads `file` chunk by chunk through a discovering list decoder, handing each
+/// object to `on_object` as soon as it is decoded (`false` from it: stop reading).
+/// Returns the decoder, which says whether the body was a list and of what.
+fn stream_file(
+    mut file: impl io::Read,
+    head: &[u8],
+    format: Format,
+    mut on_object: impl FnMut(&'static crate::api::ResourceType, Object) -> bool,
+) -> Result<ListDecoder, StreamFailure> {
+    let mut decoder = ListDecoder::discovering(format);
+    let mut chunk = vec![0u8; READ_CHUNK];
+    decoder.push(head);
+    loop {
+        while let Some(object) = decoder
+            .next_object()
+            .map_err(|e| StreamFailure::Decode(e.source.to_string()))?
+        {
+            let resource = decoder.resource().unwrap_or_else(|| object.resource());
+            if !on_object(resource, object) {
+                return Ok(decoder);
+            }
+        }
+        let read = match file.read(&mut chunk) {
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(StreamFailure::Read(error)),
+        };
+        if read == 0 {
+            break;
+        }
+        decoder.push(&chunk[..read]);
+    }
+    decoder.end();
+    while let Some(object) = decoder
+        .next_object()
+        .map_err(|e| StreamFailure::Decode(e.source.to_string()))?
+    {
+        let resource = decoder.resource().unwrap_or_else(|| object.resource());
+        if !on_object(resource, object) {
+            break;
+        }
+    }
+    Ok(decoder)
+}
+
+/// The first bytes of a file (to tell protobuf from JSON) and the file after them.
+fn head_of(path: &Path) -> Result<(Vec<u8>, std::fs::File), RenderError> {
+    use std::io::Read;
+    let mut file = open(path)?;
+    let mut head = Vec::with_capacity(4);
+    (&mut file)
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(|source| RenderError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok((head, file))
+}
+
+fn read_input(store: &Store, path: &Path) -> Result<(), RenderError> {
+    if path.is_dir() {
+        return read_recording(store, path);
+    }
     let decode_error = |reason: String| RenderError::Decode {
         path: path.to_path_buf(),
         reason,
     };
-    if bytes.starts_with(b"k8s\0") {
-        let body = envelope::decode(Bytes::from(bytes)).map_err(|e| decode_error(e.to_string()))?;
-        return Ok(vec![Feed::Objects(objects_of(body))]);
-    }
-    match json::decode(&bytes) {
-        Ok(body) => Ok(vec![Feed::Objects(objects_of(body))]),
-        Err(whole) => read_json_lines(&bytes).map_err(|line_error| {
-            decode_error(if bytes.iter().filter(|&&b| b == b'\n').count() > 1 {
-                line_error
-            } else {
-                whole.to_string()
+    let read_error = |source: io::Error| RenderError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (head, file) = head_of(path)?;
+    let format = if head.starts_with(envelope::MAGIC) {
+        Format::Protobuf
+    } else {
+        Format::Json
+    };
+    let streamed = stream_file(file, &head, format, |resource, object| {
+        store.apply(resource.plural, Event::Apply(object));
+        true
+    });
+    match streamed {
+        Ok(decoder) if format == Format::Protobuf || decoder.is_list() => Ok(()),
+        // One JSON object (its members were skipped by the list walk): small, read whole.
+        Ok(_) => {
+            let bytes = std::fs::read(path).map_err(read_error)?;
+            let body = json::decode(&bytes).map_err(|e| decode_error(e.to_string()))?;
+            apply_all(store, objects_of(body));
+            Ok(())
+        }
+        Err(StreamFailure::Read(source)) => Err(read_error(source)),
+        Err(StreamFailure::Decode(reason)) if format == Format::Protobuf => {
+            Err(decode_error(reason))
+        }
+        // Not one JSON document: JSON Lines, read line by line.
+        Err(StreamFailure::Decode(whole)) => {
+            let file = open(path)?;
+            read_json_lines(store, io::BufReader::new(file)).map_err(|failure| match failure {
+                LinesFailure::Read(source) => read_error(source),
+                LinesFailure::Decode { line: 1, .. } => decode_error(whole),
+                LinesFailure::Decode { line, reason } => {
+                    decode_error(format!("line {line}: {reason}"))
+                }
             })
-        }),
+        }
     }
 }
 
-fn read_json_lines(bytes: &[u8]) -> Result<Vec<Feed>, String> {
-    let mut objects = Vec::new();
-    for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
+enum LinesFailure {
+    Read(io::Error),
+    Decode { line: usize, reason: String },
+}
+
+fn read_json_lines(store: &Store, mut reader: impl io::BufRead) -> Result<(), LinesFailure> {
+    let mut line = Vec::new();
+    let mut number = 0;
+    loop {
+        line.clear();
+        number += 1;
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(LinesFailure::Read)?;
+        if read == 0 {
+            return Ok(());
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let body = match json::decode(line) {
+        let body = match json::decode(&line) {
             Ok(body) => body,
-            Err(error) => match json::decode_watch_event(line) {
+            Err(error) => match json::decode_watch_event(&line) {
                 Ok(event) if event.event_type == "DELETED" => continue,
                 Ok(event) => event.object,
-                Err(_) => return Err(format!("line {}: {error}", number + 1)),
+                Err(_) => {
+                    return Err(LinesFailure::Decode {
+                        line: number,
+                        reason: error.to_string(),
+                    })
+                }
             },
         };
-        objects.extend(objects_of(body));
+        apply_all(store, objects_of(body));
     }
-    Ok(vec![Feed::Objects(objects)])
 }
 
 fn objects_of(body: Body) -> Vec<Object> {
@@ -192,8 +290,9 @@ struct Capture {
     status: u16,
 }
 
-/// The first complete list of each resource in a recording, as relists.
-fn read_recording(dir: &Path) -> Result<Vec<Feed>, RenderError> {
+/// The first complete list of each resource in a recording, fed as relists while
+/// each body is read.
+fn read_recording(store: &Store, dir: &Path) -> Result<(), RenderError> {
     let manifest_path = dir.join("manifest.json");
     let text = std::fs::read(&manifest_path).map_err(|source| RenderError::Read {
         path: manifest_path.clone(),
@@ -205,33 +304,57 @@ fn read_recording(dir: &Path) -> Result<Vec<Feed>, RenderError> {
             source,
         })?;
     let mut seen = BTreeSet::new();
-    let mut feeds = Vec::new();
     for capture in manifest
         .captures
         .iter()
         .filter(|c| c.status == 200 && is_full_list(&c.path))
     {
         let path = dir.join(&capture.body);
-        let bytes = std::fs::read(&path).map_err(|source| RenderError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let body = if bytes.starts_with(b"k8s\0") {
-            envelope::decode(Bytes::from(bytes)).map_err(|e| e.to_string())
+        let (head, file) = head_of(&path)?;
+        let format = if head.starts_with(envelope::MAGIC) {
+            Format::Protobuf
         } else {
-            json::decode(&bytes).map_err(|e| e.to_string())
-        }
-        .map_err(|reason| RenderError::Decode {
-            path: path.clone(),
-            reason,
+            Format::Json
+        };
+        // The resource this body relists, once its first object (or its end) says.
+        let mut relisting: Option<&'static str> = None;
+        let mut skipped = false;
+        let streamed = stream_file(file, &head, format, |resource, object| {
+            if relisting.is_none() {
+                if !seen.insert(resource.plural) {
+                    skipped = true;
+                    return false;
+                }
+                relisting = Some(resource.plural);
+                store.apply(resource.plural, Event::Init);
+            }
+            store.apply(resource.plural, Event::InitApply(object));
+            true
+        });
+        let decoder = streamed.map_err(|failure| match failure {
+            StreamFailure::Read(source) => RenderError::Read {
+                path: path.clone(),
+                source,
+            },
+            StreamFailure::Decode(reason) => RenderError::Decode {
+                path: path.clone(),
+                reason,
+            },
         })?;
-        let Body::List(list) = body else { continue };
-        let plural = list.resource().plural;
-        if seen.insert(plural) {
-            feeds.push(Feed::Relist(plural, list.into_items()));
+        if skipped || !decoder.is_list() {
+            continue;
+        }
+        match (relisting, decoder.resource()) {
+            (Some(plural), _) => store.apply(plural, Event::InitDone),
+            // An empty list still replaces (empties) its resource.
+            (None, Some(resource)) if seen.insert(resource.plural) => {
+                store.apply(resource.plural, Event::Init);
+                store.apply(resource.plural, Event::InitDone);
+            }
+            _ => {}
         }
     }
-    Ok(feeds)
+    Ok(())
 }
 
 fn is_full_list(path: &str) -> bool {
@@ -242,4 +365,128 @@ fn is_full_list(path: &str) -> bool {
     !query
         .split('&')
         .any(|p| p.starts_with("watch=") || p.starts_with("limit=") || p.starts_with("continue="))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::core::v1::{Pod, PodList};
+    use crate::api::meta::v1::{ListMeta, ObjectMeta};
+    use crate::api::ObjectList;
+    use prost::Message;
+
+    fn pod(name: &str) -> Pod {
+        Pod {
+            metadata: Some(ObjectMeta {
+                name: Some(name.to_string()),
+                namespace: Some("default".to_string()),
+                uid: Some(format!("uid-{name}")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn pod_list(names: &[&str]) -> PodList {
+        PodList {
+            metadata: Some(ListMeta {
+                resource_version: Some("5".to_string()),
+                ..Default::default()
+            }),
+            items: names.iter().map(|n| pod(n)).collect(),
+        }
+    }
+
+    fn rendered(files: &[(&str, Vec<u8>)]) -> String {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let inputs: Vec<PathBuf> = files
+            .iter()
+            .map(|(name, bytes)| {
+                let path = dir.path().join(name);
+                std::fs::write(&path, bytes).expect("written");
+                path
+            })
+            .collect();
+        let options = RenderOptions {
+            resources: vec!["pods".to_string()],
+            ..RenderOptions::default()
+        };
+        let mut out = Vec::new();
+        run(&options, &inputs, &mut out).expect("renders");
+        String::from_utf8(out).expect("text")
+    }
+
+    fn pod_names(text: &str) -> Vec<String> {
+        let mut names: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("kube_pod_info{"))
+            .filter_map(|l| l.split("pod=\"").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_input_shape_is_read_incrementally_or_whole_as_it_needs() {
+        let protobuf = crate::api::envelope::seal(
+            "v1",
+            "PodList",
+            bytes::Bytes::from(pod_list(&["a", "b"]).encode_to_vec()),
+        );
+        // JSON written with its kind after the items: the items wait for it.
+        let mut json = ObjectList::Pod(pod_list(&["c", "d"]))
+            .to_json_value()
+            .expect("serializes");
+        let items = json["items"].take();
+        let object = json.as_object_mut().expect("an object");
+        object.remove("items");
+        let kind = object.remove("kind").expect("kind");
+        let mut reordered = serde_json::Map::new();
+        reordered.insert("items".to_string(), items);
+        reordered.extend(object.clone());
+        reordered.insert("kind".to_string(), kind);
+        let kind_last = serde_json::to_vec_pretty(&reordered).expect("prints");
+        let single = serde_json::to_vec(
+            &Object::Pod(Box::new(pod("e")))
+                .to_json_value()
+                .expect("serializes"),
+        )
+        .expect("prints");
+        let mut lines = serde_json::to_vec(
+            &Object::Pod(Box::new(pod("f")))
+                .to_json_value()
+                .expect("serializes"),
+        )
+        .expect("prints");
+        lines.push(b'\n');
+        lines.extend_from_slice(&single);
+        lines.push(b'\n');
+        let text = rendered(&[
+            ("list.pb", protobuf),
+            ("kind-last.json", kind_last),
+            ("single.json", single.clone()),
+            ("lines.jsonl", lines),
+        ]);
+        assert_eq!(pod_names(&text), ["a", "b", "c", "d", "e", "f"], "{text}");
+    }
+
+    #[test]
+    fn a_damaged_list_names_the_file_and_the_byte() {
+        let mut protobuf = crate::api::envelope::seal(
+            "v1",
+            "PodList",
+            bytes::Bytes::from(pod_list(&["a", "b"]).encode_to_vec()),
+        );
+        protobuf.truncate(protobuf.len() - 3);
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("cut.pb");
+        std::fs::write(&path, &protobuf).expect("written");
+        let error =
+            run(&RenderOptions::default(), &[path], &mut Vec::new()).expect_err("a cut body");
+        let text = error.to_string();
+        assert!(text.contains("cut.pb"), "{text}");
+        assert!(text.contains("at byte"), "{text}");
+    }
 }

@@ -248,6 +248,21 @@ const KLOG_IGNORED: &str =
     "klog logging flag; logs go to stderr, shaped by --log-level and --log-format";
 const NOT_YET_HEADING: &str = "kube-state-metrics flags not supported yet";
 
+const WATCH_LIST_MODES: &[Choice] = &[
+    Choice {
+        name: "auto",
+        help: "A streaming list where the API server serves one, else list requests (one log line per resource)",
+    },
+    Choice {
+        name: "on",
+        help: "Streaming lists only; a refusal is retried",
+    },
+    Choice {
+        name: "off",
+        help: "List requests only",
+    },
+];
+
 const CONTENT_TYPES: &[Choice] = &[
     Choice {
         name: "auto",
@@ -486,6 +501,20 @@ pub const CONTENT_TYPE: Flag = flag(
     "auto",
     "Encoding asked of the API server (not in KSM)",
 );
+pub const WATCH_LIST: Flag = flag(
+    "watch-list",
+    "MODE",
+    Kind::Choice(WATCH_LIST_MODES),
+    "auto",
+    "How the current objects are read before watching: a streaming list (sendInitialEvents, the WatchList feature) or list requests (not in KSM)",
+);
+pub const APISERVER_STALL_TIMEOUT: Flag = flag(
+    "apiserver-stall-timeout",
+    "DURATION",
+    Kind::Duration,
+    "1m0s",
+    "Longest silence inside a list response or a streaming list's initial events before it is abandoned and retried (not in KSM)",
+);
 pub const LOG_LEVEL: Flag = flag(
     "log-level",
     "LEVEL",
@@ -660,6 +689,8 @@ pub const EXPORTER: &[Flag] = &[
     MAX_CONCURRENT_SCRAPES,
     SCRAPE_STALL_TIMEOUT,
     CONTENT_TYPE,
+    WATCH_LIST,
+    APISERVER_STALL_TIMEOUT,
     LOG_LEVEL,
     LOG_FORMAT,
     DEMO,

@@ -20,7 +20,7 @@ use crate::client::ConnectOptions;
 use crate::logging::{LogFormat, LogLevel};
 use crate::metrics::filter::{FamilyPatterns, FilterError, MetricFilter, OptInPatterns};
 use crate::metrics::labelmap::AllowListFlag;
-use crate::reflector::ContentTypeMode;
+use crate::reflector::{ContentTypeMode, WatchListMode};
 use crate::server::Timeouts;
 use crate::sharding::{NodeFilter, ShardAssignment, Sharding};
 use crate::store::StoreOptions;
@@ -314,6 +314,9 @@ pub struct Options {
     pub sharding: Sharding,
     /// `--node` / `--track-unscheduled-pods` (pods only).
     pub node_filter: Option<NodeFilter>,
+    pub watch_list: WatchListMode,
+    /// Longest silence inside a list body (or a streaming list's initial events).
+    pub apiserver_stall_timeout: std::time::Duration,
     /// `None`: not set by flag or file (then `RUST_LOG`, else info).
     pub log_level: Option<LogLevel>,
     pub log_format: LogFormat,
@@ -446,6 +449,8 @@ impl Options {
             content_type: src.value(&flags::CONTENT_TYPE, str::parse)?,
             sharding,
             node_filter,
+            watch_list: src.value(&flags::WATCH_LIST, str::parse)?,
+            apiserver_stall_timeout: src.value(&flags::APISERVER_STALL_TIMEOUT, duration::parse)?,
             log_level: src.optional(&flags::LOG_LEVEL, |text, origin| {
                 text.parse()
                     .map_err(|message: String| ConfigError::new(origin, message))
@@ -565,6 +570,11 @@ impl Options {
                 self.node_filter
                     .as_ref()
                     .map_or(String::new(), NodeFilter::selector),
+            ),
+            ("watch-list", self.watch_list.as_str().to_string()),
+            (
+                "apiserver-stall-timeout",
+                duration::format(self.apiserver_stall_timeout),
             ),
             ("log-level", crate::logging::describe(self.log_level)),
             ("log-format", self.log_format.as_str().to_string()),

@@ -9,4 +9,7 @@ mod run;
 pub use auth::AuthFailures;
 pub use backoff::{Backoff, BackoffOptions};
 pub use event::{Event, Sink};
-pub use run::{exclude_namespaces, plan, spawn_all, ContentTypeMode, Reflector, ReflectorOptions};
+pub use run::{
+    exclude_namespaces, plan, spawn_all, ContentTypeMode, Reflector, ReflectorOptions,
+    WatchListMode,
+};

@@ -58,12 +58,59 @@ pub struct ReflectorOptions {
     pub watch: WatchOptions,
     pub backoff: BackoffOptions,
     pub content_type: ContentTypeMode,
-    /// Try a streaming list (`sendInitialEvents`) before list+watch; on any error the
-    /// reflector falls back to list+watch for good. Off by default: servers before
-    /// Kubernetes 1.32 refuse it unless the WatchList feature gate is on.
-    pub streaming_list: bool,
     /// Where refused requests (401/403) are recorded for the health endpoints.
     pub auth_failures: AuthFailures,
+    /// `--watch-list`: whether the initial state comes from a streaming list
+    /// (`sendInitialEvents=true`) or from list requests.
+    pub watch_list: WatchListMode,
+}
+
+/// `--watch-list`: how a reflector gets the current objects before it watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WatchListMode {
+    /// A streaming list where the server has it (Kubernetes 1.34+, or the WatchList
+    /// feature gate); a server that refuses it (1.28–1.33 without the gate answer 422
+    /// Invalid) is listed with list requests from then on.
+    #[default]
+    Auto,
+    /// Always a streaming list; a refusal is an error, retried with backoff.
+    On,
+    /// Always list requests (paged by `limit`).
+    Off,
+}
+
+impl WatchListMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchListMode::Auto => "auto",
+            WatchListMode::On => "on",
+            WatchListMode::Off => "off",
+        }
+    }
+}
+
+impl std::str::FromStr for WatchListMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(WatchListMode::Auto),
+            "on" | "true" => Ok(WatchListMode::On),
+            "off" | "false" => Ok(WatchListMode::Off),
+            other => Err(format!(
+                "unknown watch-list mode {other:?}: expected auto, on or off"
+            )),
+        }
+    }
+}
+
+/// Whether a streaming-list request was refused by a server that does not offer
+/// the feature (as opposed to failing): 1.28–1.33 without the WatchList gate answer
+/// 422 Invalid ("sendInitialEvents is forbidden for watch unless the WatchList
+/// feature gate is enabled"); 400 BadRequest from a server that does not know the
+/// parameters at all; 405/501 from a proxy that serves no watches of this kind.
+/// Transport errors, throttling and 5xx are failures: retried, not a refusal.
+fn is_refusal(error: &ClientError) -> bool {
+    matches!(error, ClientError::Api(api) if matches!(api.code, 400 | 405 | 422 | 501))
 }
 
 /// How one watch ended.
@@ -91,8 +138,8 @@ pub struct Reflector {
     /// Label values of the `schema_drift` series this reflector set, to remove
     /// exactly those when the resource decodes cleanly again.
     drift_series: Vec<[String; 4]>,
-    /// Streaming list failed once: list+watch from now on.
-    streaming_failed: bool,
+    /// The server refused a streaming list (auto mode): list requests from now on.
+    watch_list_refused: bool,
     label: String,
 }
 
@@ -119,7 +166,7 @@ impl Reflector {
             known: HashSet::new(),
             diagnosed: false,
             drift_series: Vec::new(),
-            streaming_failed: false,
+            watch_list_refused: false,
         }
     }
 
@@ -148,27 +195,35 @@ impl Reflector {
                     .with_label_values(&[self.plural()])
                     .inc();
             }
-            let streamed = if self.options.streaming_list && !self.streaming_failed {
-                match self.stream_initial().await {
-                    Ok(resource_version) => Some(resource_version),
+            let mut list_options = self.options.list.clone();
+            list_options.use_apiserver_cache &= !after_expired;
+            let listed = match self.options.watch_list {
+                WatchListMode::Off => self.list(&list_options).await,
+                WatchListMode::Auto if self.watch_list_refused => self.list(&list_options).await,
+                // A Table watch's bookmarks are Tables too; the server-side Table kinds
+                // (secrets: one short row each) are listed.
+                WatchListMode::Auto if self.resource().view == crate::api::View::Table => {
+                    self.list(&list_options).await
+                }
+                WatchListMode::On => self.stream_initial().await,
+                WatchListMode::Auto => match self.stream_initial().await {
+                    Err(error) if is_refusal(&error) => {
+                        self.watch_list_refused = true;
+                        tracing::info!(resource = %self.label, %error, "the apiserver does not serve streaming lists (WatchList); using list requests");
+                        self.list(&list_options).await
+                    }
                     Err(error) => {
-                        self.streaming_failed = true;
+                        // As client-go does: making progress beats waiting on a
+                        // streaming list; the next relist tries it again.
+                        tracing::warn!(resource = %self.label, %error, "streaming list failed; listing with list requests this time");
                         self.metrics
                             .list_total
                             .with_label_values(&[self.plural(), "error"])
                             .inc();
-                        tracing::info!(resource = %self.label, %error, "streaming list not available; using list+watch");
-                        None
+                        self.list(&list_options).await
                     }
-                }
-            } else {
-                None
-            };
-            let mut list_options = self.options.list.clone();
-            list_options.use_apiserver_cache &= !after_expired;
-            let listed = match streamed {
-                Some(resource_version) => Ok(resource_version),
-                None => self.list(&list_options).await,
+                    ok => ok,
+                },
             };
             let mut resource_version = match listed {
                 Ok(resource_version) => {
@@ -262,25 +317,51 @@ impl Reflector {
         self.known = known;
         self.publish_count();
         self.metrics.mark_synced(self.plural());
+        self.metrics
+            .lists_total
+            .with_label_values(&[self.plural(), "list"])
+            .inc();
         Ok(summary.resource_version)
     }
 
     /// A streaming list: the initial ADDED events up to the `initial-events-end`
-    /// bookmark become one Init..InitDone; returns the bookmark's resourceVersion. The
-    /// stream is then dropped and an ordinary watch resumes from there.
+    /// bookmark become one Init..InitDone, each object handed to the sink as its
+    /// event arrives; returns the bookmark's resourceVersion. The stream is then
+    /// dropped and an ordinary watch resumes from there. Between events, the stream
+    /// may be silent at most the list stall timeout.
     async fn stream_initial(&mut self) -> Result<String, ClientError> {
         let mut stream =
             start_streaming_list(&self.client, &self.target, self.format, &self.options.watch)
                 .await?;
-        let mut objects = Vec::new();
+        stream.set_stall_timeout(
+            self.options.list.stall_timeout,
+            "streaming list (initial events)",
+        );
+        let resource = self.resource();
+        let sink = Arc::clone(&self.sink);
+        let mut known = HashSet::new();
+        sink.handle(resource, Event::Init);
         loop {
             match stream.next().await? {
-                Some(WatchEvent::Added(object)) => objects.push(object),
+                Some(WatchEvent::Added(object)) => {
+                    if let Some(uid) = uid_of(&object) {
+                        known.insert(uid);
+                    }
+                    sink.handle(resource, Event::InitApply(object));
+                }
                 Some(WatchEvent::Bookmark {
                     resource_version,
                     initial_events_end: true,
                 }) => {
-                    self.replace_all(objects);
+                    sink.handle(resource, Event::InitDone);
+                    tracing::debug!(resource = %self.label, objects = known.len(), rv = %resource_version, "streaming list complete");
+                    self.known = known;
+                    self.publish_count();
+                    self.metrics.mark_synced(self.plural());
+                    self.metrics
+                        .lists_total
+                        .with_label_values(&[self.plural(), "watch_list"])
+                        .inc();
                     return Ok(resource_version);
                 }
                 Some(WatchEvent::Bookmark { .. }) => {}
@@ -490,21 +571,6 @@ impl Reflector {
                 .remove_label_values(&labels.each_ref().map(String::as_str));
         }
         self.diagnosed = false;
-    }
-
-    fn replace_all(&mut self, objects: Vec<Object>) {
-        let resource = self.resource();
-        self.sink.handle(resource, Event::Init);
-        self.known.clear();
-        for object in objects {
-            if let Some(uid) = uid_of(&object) {
-                self.known.insert(uid);
-            }
-            self.sink.handle(resource, Event::InitApply(object));
-        }
-        self.sink.handle(resource, Event::InitDone);
-        self.publish_count();
-        self.metrics.mark_synced(self.plural());
     }
 
     fn apply(&mut self, object: Object, kind: &str) {

@@ -27,6 +27,9 @@ pub struct Faults {
     pub expired_continue: bool,
     /// Answer the first list request with 429 and this Retry-After.
     pub throttle: Option<Duration>,
+    /// Send the first this-many bytes of a list body, then nothing, holding the
+    /// connection open (a list response that stalls mid-body).
+    pub stall_list_after_bytes: Option<usize>,
     /// Answer this many list requests with 500.
     pub error_500: u32,
     /// Pause between watch frames.
@@ -37,6 +40,10 @@ pub struct Faults {
     /// with 422 as a 1.28 apiserver without the WatchList gate does. (A capability,
     /// not a fault; it lives here so one struct configures the server.)
     pub streaming_list: bool,
+    /// Answer every list in one response, ignoring `limit`, as a kube-apiserver's
+    /// watch cache does for `resourceVersion=0` reads (1.28 to 1.35 alike). (Also a
+    /// behaviour, not a fault.)
+    pub ignore_limit: bool,
 }
 
 /// The watch faults, in the order they are checked.
@@ -60,6 +67,7 @@ pub(crate) struct Pending {
     pub expired_continue: bool,
     pub throttle: Option<Duration>,
     pub error_500: u32,
+    pub stall_list_after_bytes: Option<usize>,
 }
 
 impl Pending {
@@ -73,6 +81,7 @@ impl Pending {
             expired_continue: faults.expired_continue,
             throttle: faults.throttle,
             error_500: faults.error_500,
+            stall_list_after_bytes: faults.stall_list_after_bytes,
         }
     }
 

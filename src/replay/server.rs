@@ -388,7 +388,11 @@ impl ReplayState {
         query: &HashMap<String, String>,
     ) -> Response<ResponseBody> {
         let metadata_only = view != View::Full;
-        let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
+        let limit: usize = if self.faults.ignore_limit {
+            0
+        } else {
+            query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0)
+        };
         let offset: usize = query
             .get("continue")
             .and_then(|token| token.rsplit(':').next())
@@ -428,7 +432,7 @@ impl ReplayState {
                 } else {
                     seal(resource.api_version, resource.list_kind, raw)
                 };
-                full(StatusCode::OK, PROTOBUF_CONTENT_TYPE, Bytes::from(body))
+                self.list_response(resource, PROTOBUF_CONTENT_TYPE, Bytes::from(body))
             }
             Format::Json => {
                 let Some(timeline) = world.json.as_mut() else {
@@ -454,8 +458,8 @@ impl ReplayState {
                         .map(|e| table::row(resource, &e.object))
                         .collect();
                     let body = table::table(resource, list_meta, rows, true);
-                    return full(
-                        StatusCode::OK,
+                    return self.list_response(
+                        resource,
                         "application/json",
                         Bytes::from(body.to_string()),
                     );
@@ -481,13 +485,49 @@ impl ReplayState {
                     metadata: list_meta,
                     items,
                 };
-                full(
-                    StatusCode::OK,
+                self.list_response(
+                    resource,
                     "application/json",
                     Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
                 )
             }
         }
+    }
+
+    /// A list body, or (the stall fault) its first bytes and then silence, the
+    /// connection held open until the client gives up.
+    fn list_response(
+        &self,
+        resource: &ResourceType,
+        content_type: &str,
+        body: Bytes,
+    ) -> Response<ResponseBody> {
+        let stall_after = if self.applies_to(resource) {
+            lock(&self.pending).stall_list_after_bytes.take()
+        } else {
+            None
+        };
+        let Some(after) = stall_after else {
+            return full(StatusCode::OK, content_type, body);
+        };
+        tracing::info!(
+            resource = resource.plural,
+            after,
+            of = body.len(),
+            "replay: stalling a list body"
+        );
+        let (tx, rx) = mpsc::channel(1);
+        let head = body.slice(..after.min(body.len()));
+        tokio::spawn(async move {
+            if tx.send(Ok(head)).await.is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(3600), tx.closed()).await;
+            }
+        });
+        let mut response = Response::new(ChannelBody { rx }.boxed());
+        if let Ok(value) = header::HeaderValue::from_str(content_type) {
+            response.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+        response
     }
 
     fn watch(

@@ -23,6 +23,12 @@ impl RealK8s {
         RealK8s::start_with(&[])
     }
 
+    /// Starts the apiserver with extra kube-apiserver flags (`APISERVER_EXTRA_ARGS`,
+    /// word-split), e.g. `--feature-gates=WatchList=false`.
+    pub fn start_with_args(extra_args: &str) -> Option<RealK8s> {
+        RealK8s::start_with(&[("APISERVER_EXTRA_ARGS", extra_args)])
+    }
+
     /// As [`RealK8s::start`], with extra environment for `start.sh`
     /// (`APISERVER_EXTRA_ARGS`, …).
     pub fn start_with(envs: &[(&str, &str)]) -> Option<RealK8s> {

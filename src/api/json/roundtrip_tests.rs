@@ -211,7 +211,7 @@ fn container_status() -> impl Strategy<Value = ContainerStatus> {
         )
 }
 
-fn pod() -> impl Strategy<Value = Pod> {
+pub(crate) fn pod() -> impl Strategy<Value = Pod> {
     let condition =
         (text(), text(), option::of(time())).prop_map(|(kind, status, at)| PodCondition {
             r#type: Some(kind),
