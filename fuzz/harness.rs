@@ -15,7 +15,7 @@ use kube_state_exporter::api::json;
 use kube_state_exporter::api::schema::compiled_pool;
 use kube_state_exporter::api::table::Columns;
 use kube_state_exporter::api::RESOURCES;
-use kube_state_exporter::client::decode::{decode_body, page_from_body};
+use kube_state_exporter::client::decode::{decode_body, page_from_body, ListDecoder};
 use kube_state_exporter::client::frame::FrameDecoder;
 use kube_state_exporter::client::watch::decode_event_frame;
 use kube_state_exporter::client::Format;
@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("watch_frames", watch_frames),
     ("json_decode", json_decode),
     ("diagnose", diagnose_body),
+    ("list_decoder", list_decoder),
 ];
 
 /// The protobuf envelope (`k8s\0` + runtime.Unknown) and the body inside it, as a
@@ -110,4 +111,61 @@ pub fn diagnose_body(data: &[u8]) {
     let _ = diagnosis.summary();
     let _ = diagnosis.drifts();
     let _ = diagnosis.to_string();
+}
+
+/// The incremental list decoder (`client::decode::ListDecoder` over the walkers of
+/// `api::list_walk`): a list body in arbitrary chunks, objects drained after each
+/// chunk as the list client does. Byte 0 chooses the format and whether the resource
+/// is given or discovered, byte 1 the chunk size, byte 2 the resource. Checked: the
+/// decoder never holds more than the body it was given, and once it has failed it
+/// keeps failing or stops (no objects after an error).
+pub fn list_decoder(data: &[u8]) {
+    let [mode, chunking, selector, body @ ..] = data else {
+        return;
+    };
+    let format = if mode & 1 == 0 {
+        Format::Protobuf
+    } else {
+        Format::Json
+    };
+    let content_type = match format {
+        Format::Protobuf => "application/vnd.kubernetes.protobuf",
+        Format::Json => "application/json",
+    };
+    let mut decoder = if mode & 2 == 0 {
+        let resource = &RESOURCES[usize::from(*selector) % RESOURCES.len()];
+        match ListDecoder::new(resource, content_type) {
+            Ok(decoder) => decoder,
+            Err(_) => return,
+        }
+    } else {
+        ListDecoder::discovering(format)
+    };
+    let chunk = usize::from(*chunking).max(1);
+    let mut pushed = 0usize;
+    let drain = |decoder: &mut ListDecoder| -> bool {
+        // Bounded: each object consumes at least one byte of the body.
+        for _ in 0..=body.len() {
+            match decoder.next_object() {
+                Ok(Some(_)) => {}
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+        panic!("more objects than bytes in the body");
+    };
+    for piece in body.chunks(chunk) {
+        decoder.push(piece);
+        pushed += piece.len();
+        assert!(
+            decoder.held() <= pushed,
+            "holds {} bytes of a {pushed}-byte body",
+            decoder.held()
+        );
+        if !drain(&mut decoder) {
+            return;
+        }
+    }
+    decoder.end();
+    drain(&mut decoder);
 }

@@ -14,7 +14,7 @@ shift || true
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=$ROOT/../shared
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(envelope watch_frames json_decode diagnose)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(envelope watch_frames json_decode diagnose list_decoder)
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --help >/dev/null 2>&1; then
@@ -69,6 +69,9 @@ seed diagnose '' "${pb[@]}" "${lists_pb[@]}" "${watch_pb[@]}"
 seed json_decode '' "${js[@]}"
 seed watch_frames '\000\007\000' "${watch_pb[@]}"
 seed watch_frames '\001\005\000' "${watch_json[@]}"
+# List bodies with a discovering decoder (the resource comes from the body's kind).
+seed list_decoder '\002\020\000' "${pb[@]}" "${lists_pb[@]}"
+seed list_decoder '\003\020\000' "${js[@]}"
 
 status=0
 summary=()

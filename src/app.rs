@@ -259,6 +259,8 @@ impl StoreSynced {
             .iter()
             .copied()
             .filter(|plural| !store.is_synced(plural))
+            // A resource the apiserver does not serve (404) can never sync.
+            .filter(|plural| !self.auth_failures.is_not_served(plural))
             .collect()
     }
 }

@@ -975,10 +975,7 @@ mod tests {
     fn unimplemented_flags_warn_at_harmless_values_and_fail_otherwise() {
         let options = resolved(&["-v=2", "--logtostderr"]);
         assert_eq!(options.warnings.len(), 2, "{:?}", options.warnings);
-        for bad in [
-            "--custom-resource-state-config=x",
-            "--object-limit=10",
-        ] {
+        for bad in ["--custom-resource-state-config=x", "--object-limit=10"] {
             let error = resolve(&[bad])
                 .err()
                 .map(|e| e.to_string())

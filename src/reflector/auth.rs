@@ -1,4 +1,6 @@
-//! Credentials the apiserver refuses (401) and RBAC rules it enforces (403).
+//! Credentials the apiserver refuses (401), RBAC rules it enforces (403), and
+//! resources it does not serve at all (404: an API group/version not enabled, such as
+//! `admissionregistration.k8s.io/v1beta1` on a stock 1.35, which is off by default).
 //!
 //! Retrying cannot cure either on its own, so a reflector says once per resource
 //! and verb what the operator has to fix (which kubeconfig user or token file, which
@@ -18,6 +20,10 @@ pub enum Refusal {
     Unauthenticated,
     /// 403: authenticated, but RBAC does not allow the verb on the resource.
     Forbidden,
+    /// 404 on the collection: this apiserver does not serve the resource (its API
+    /// group/version is not enabled). It cannot be listed, so it must not hold
+    /// `/readyz` back; the reflector keeps retrying in case the API is enabled later.
+    NotServed,
 }
 
 impl Refusal {
@@ -26,6 +32,7 @@ impl Refusal {
         match error {
             ClientError::Api(api) if api.code == 401 => Some(Refusal::Unauthenticated),
             ClientError::Api(api) if api.code == 403 => Some(Refusal::Forbidden),
+            ClientError::Api(api) if api.code == 404 => Some(Refusal::NotServed),
             _ => None,
         }
     }
@@ -105,7 +112,26 @@ impl AuthFailures {
                 forbidden.join(", ")
             ));
         }
+        let not_served = self.refused(Refusal::NotServed);
+        if !not_served.is_empty() {
+            parts.push(format!(
+                "the apiserver does not serve (HTTP 404) {} ({}): not waited for",
+                resources(not_served.len()),
+                not_served.join(", ")
+            ));
+        }
         (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// True when a list or watch of some target of `plural` was answered 404 since
+    /// its last success: the apiserver does not serve that resource.
+    pub fn is_not_served(&self, plural: &str) -> bool {
+        self.refused(Refusal::NotServed).iter().any(|label| {
+            label == plural
+                || label
+                    .strip_prefix(plural)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 }
 
@@ -133,9 +159,10 @@ mod tests {
     }
 
     #[test]
-    fn classifies_401_and_403_only() {
+    fn classifies_401_403_and_404_only() {
         assert_eq!(Refusal::of(&api_error(401)), Some(Refusal::Unauthenticated));
         assert_eq!(Refusal::of(&api_error(403)), Some(Refusal::Forbidden));
+        assert_eq!(Refusal::of(&api_error(404)), Some(Refusal::NotServed));
         assert_eq!(Refusal::of(&api_error(410)), None);
         assert_eq!(Refusal::of(&api_error(500)), None);
     }

@@ -214,8 +214,13 @@ impl Reflector {
                     }
                     Err(error) => {
                         // As client-go does: making progress beats waiting on a
-                        // streaming list; the next relist tries it again.
-                        tracing::warn!(resource = %self.label, %error, "streaming list failed; listing with list requests this time");
+                        // streaming list; the next relist tries it again. A refusal
+                        // (401/403/404) will refuse the list too, which reports it once.
+                        if Refusal::of(&error).is_some() {
+                            tracing::debug!(resource = %self.label, %error, "streaming list refused; listing with list requests this time");
+                        } else {
+                            tracing::warn!(resource = %self.label, %error, "streaming list failed; listing with list requests this time");
+                        }
                         self.metrics
                             .list_total
                             .with_label_values(&[self.plural(), "error"])
@@ -455,8 +460,8 @@ impl Reflector {
         }
     }
 
-    /// Logs a failed list or watch. A refusal (401/403) is logged once, with what to
-    /// fix, until the same request succeeds again; retries in between log at debug.
+    /// Logs a failed list or watch. A refusal (401/403/404) is logged once, with what
+    /// to fix, until the same request succeeds again; retries in between log at debug.
     fn report_failure(&self, verb: &'static str, error: &ClientError, retry_in: Duration) {
         let Some(refusal) = Refusal::of(error) else {
             tracing::warn!(resource = %self.label, %error, ?retry_in, "{verb} failed");
@@ -485,6 +490,15 @@ impl Reflector {
                 "{verb} forbidden by RBAC (HTTP 403): the exporter's identity needs a rule with {}; \
                  other resources keep serving; retrying with backoff, further refusals are logged at debug",
                 missing_rule(verb, &self.target)
+            ),
+            Refusal::NotServed => tracing::warn!(
+                resource = %self.label,
+                %error,
+                ?retry_in,
+                "{verb}: the apiserver does not serve this resource (HTTP 404): API {} is not \
+                 enabled there; /readyz does not wait for it; retrying with backoff in case it \
+                 is enabled (leave it out with --resources to stop this)",
+                self.target.resource.api_version
             ),
         }
     }

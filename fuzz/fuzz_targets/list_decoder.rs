@@ -1,0 +1,7 @@
+//! See `fuzz/harness.rs`: `list_decoder`.
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::list_decoder(data));
