@@ -43,7 +43,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -51,7 +51,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
-use support::{get, recording_dir, served_prefixes, ChildGuard};
+use support::{get, recording_dir, served_prefixes};
 
 /// Rules whose results differ between our output and KSM v2.11's on purpose: rule id
 /// (as printed in the report) → the reason.
@@ -489,18 +489,14 @@ impl Drop for ExpositionServer {
     }
 }
 
-/// A `prometheus` process scraping one exposition server; stopped (by PID) and its
-/// storage removed on drop (fields drop in order: the process, then its directory).
+/// A `prometheus` process scraping one exposition server (`what` names it in failures).
 struct Prometheus {
-    child: ChildGuard,
-    dir: tempfile::TempDir,
-    port: u16,
+    process: support::PrometheusProcess,
     what: String,
 }
 
 impl Prometheus {
     fn start(what: &str, target_port: u16, rules: &RuleFiles) -> Prometheus {
-        let dir = tempfile::tempdir().expect("a temp dir for Prometheus");
         let rule_files: Vec<String> = rules
             .paths
             .iter()
@@ -516,37 +512,19 @@ impl Prometheus {
              \x20 relabel_configs:\n  - target_label: instance\n    replacement: kube-state-metrics\n",
             rule_files.concat()
         );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("the Prometheus config is written");
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("a log file");
-        let port = support::free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus starts");
         Prometheus {
-            child: ChildGuard(child),
-            dir,
-            port,
+            process: support::PrometheusProcess::start(&config),
             what: what.to_string(),
         }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+        self.process.log()
     }
 
     /// Panics with the process's log unless it is still running.
     fn check_running(&mut self) {
-        if let Ok(Some(status)) = self.child.0.try_wait() {
+        if let Ok(Some(status)) = self.process.child.0.try_wait() {
             panic!(
                 "prometheus ({}) exited with {status}:\n{}",
                 self.what,
@@ -556,7 +534,7 @@ impl Prometheus {
     }
 
     fn api(&self, path: &str) -> Json {
-        let (status, body) = get(self.port, path)
+        let (status, body) = get(self.process.port, path)
             .unwrap_or_else(|| panic!("prometheus ({}) answers {path}", self.what));
         assert_eq!(status, 200, "prometheus ({}) {path}: {body}", self.what);
         let json: Json = serde_json::from_str(&body)
@@ -571,7 +549,7 @@ impl Prometheus {
 
     /// Evaluations per group (`<path>;<group>`): iterations scheduled minus missed.
     fn evaluations(&self) -> BTreeMap<String, u64> {
-        let Some((200, text)) = get(self.port, "/metrics") else {
+        let Some((200, text)) = get(self.process.port, "/metrics") else {
             return BTreeMap::new();
         };
         let mut scheduled: BTreeMap<String, u64> = BTreeMap::new();
@@ -597,7 +575,7 @@ impl Prometheus {
 
     /// The first active target's health is "up" (the API answers once Prometheus is ready).
     fn scraped(&self) -> bool {
-        let Some((200, body)) = get(self.port, "/api/v1/targets") else {
+        let Some((200, body)) = get(self.process.port, "/api/v1/targets") else {
             return false;
         };
         serde_json::from_str::<Json>(&body).is_ok_and(|json| {

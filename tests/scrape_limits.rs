@@ -12,7 +12,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use flate2::read::MultiGzDecoder;
@@ -20,7 +20,7 @@ use kube_state_exporter::replay::{Faults, Recording, ReplayHandle, ReplayServer}
 use kube_state_exporter::synth::{generate, SynthOptions};
 use serde_json::Value as Json;
 
-use support::{free_port, get, tool_available, ChildGuard, Exporter};
+use support::{get, tool_available, Exporter, PrometheusProcess};
 
 /// A synthetic cluster served by a list-only replay apiserver, and its kubeconfig.
 struct Cluster {
@@ -221,7 +221,7 @@ fn gzip_and_zstd_bodies_decode_to_the_identity_body_and_prometheus_reads_gzip() 
         assert!(
             Instant::now() < deadline,
             "Prometheus never scraped the exporter: targets {:?}\n{}",
-            get(prometheus.port, "/api/v1/targets"),
+            get(prometheus.0.port, "/api/v1/targets"),
             prometheus.log()
         );
         std::thread::sleep(Duration::from_millis(250));
@@ -234,45 +234,19 @@ fn gzip_and_zstd_bodies_decode_to_the_identity_body_and_prometheus_reads_gzip() 
     assert_eq!(pods, Some(300.0));
 }
 
-/// A Prometheus process scraping `target_port` every second; stopped on drop.
-struct Prometheus {
-    _child: ChildGuard,
-    dir: tempfile::TempDir,
-    port: u16,
-}
+/// A Prometheus process scraping `target_port` every five seconds; stopped on drop.
+struct Prometheus(PrometheusProcess);
 
 impl Prometheus {
     fn start(target_port: u16) -> Prometheus {
-        let dir = tempfile::tempdir().expect("a temp dir for Prometheus");
-        let config = format!(
+        Prometheus(PrometheusProcess::start(&format!(
             "global:\n  scrape_interval: 5s\n  scrape_timeout: 5s\n\
              scrape_configs:\n- job_name: kse\n  static_configs:\n  - targets: ['127.0.0.1:{target_port}']\n"
-        );
-        let config_path = dir.path().join("prometheus.yml");
-        std::fs::write(&config_path, config).expect("the Prometheus config is written");
-        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("a log file");
-        let port = free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("prometheus starts");
-        Prometheus {
-            _child: ChildGuard(child),
-            dir,
-            port,
-        }
+        )))
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+        self.0.log()
     }
 
     /// The single value of an instant query, once there is one.
@@ -284,7 +258,7 @@ impl Prometheus {
                 other => format!("%{other:02X}"),
             })
             .collect();
-        let (status, body) = get(self.port, &format!("/api/v1/query?query={encoded}"))?;
+        let (status, body) = get(self.0.port, &format!("/api/v1/query?query={encoded}"))?;
         if status != 200 {
             return None;
         }

@@ -221,3 +221,43 @@ pub fn lifecycle_series(text: &str) -> std::collections::BTreeMap<String, f64> {
         .filter(|(_, value)| *value != 0.0)
         .collect()
 }
+
+/// A `prometheus` process running `config` (prometheus.yml text) on a free loopback
+/// port; stopped (by PID) and its storage removed on drop (fields drop in order: the
+/// process, then its directory).
+pub struct PrometheusProcess {
+    pub child: ChildGuard,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl PrometheusProcess {
+    pub fn start(config: &str) -> PrometheusProcess {
+        let dir = tempfile::tempdir().expect("a temp dir for Prometheus");
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("the Prometheus config is written");
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("a log file");
+        let port = free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus starts");
+        PrometheusProcess {
+            child: ChildGuard(child),
+            dir,
+            port,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+}
