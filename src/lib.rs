@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod lifecycle;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod reflector;
 pub mod replay;

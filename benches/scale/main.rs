@@ -40,6 +40,7 @@ const USAGE: &str = "\
 usage: cargo bench --bench scale -- [--nodes N] [--pods-per-node M] [--seed S]
                                     [--recording DIR] [--out DIR] [--skip-baseline]
                                     [--one-response] [--serve-watch-list] [--exporter-only]
+                                    [--serve-only SECONDS]
   --nodes, --pods-per-node  cluster size to synthesize [bench: 500 x 30; test: 10 x 10]
   --seed                    synth seed [1]
   --recording DIR           use this synth recording (made with --json) instead of a new one
@@ -52,7 +53,9 @@ usage: cargo bench --bench scale -- [--nodes N] [--pods-per-node M] [--seed S]
   --serve-watch-list        serve streaming lists (sendInitialEvents), as 1.34+ does;
                             without it they are refused (422), as 1.28 does
   --exporter-only           skip the in-process figures and the baseline: the exporter
-                            process only (start-up, RSS, scrapes, the KSM table)";
+                            process only (start-up, RSS, scrapes, the KSM table)
+  --serve-only SECONDS      measure nothing: serve the recording for SECONDS and print a
+                            kubeconfig for it (for profiling the exporter by hand)";
 
 #[derive(Debug)]
 struct Args {
@@ -72,6 +75,8 @@ struct Args {
     baseline_child: Option<String>,
     /// `--shards N`: only the memory-per-shard figures (benches/scale/sharding.rs).
     shards: Option<u32>,
+    /// `--serve-only SECONDS`: only the replay apiserver, for that long.
+    serve_only: Option<u64>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -92,6 +97,7 @@ fn parse_args() -> anyhow::Result<Args> {
         bench,
         baseline_child: None,
         shards: None,
+        serve_only: None,
     };
     let mut it = raw.into_iter();
     while let Some(flag) = it.next() {
@@ -117,6 +123,11 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--baseline-child" => args.baseline_child = Some(value()?),
             "--shards" => args.shards = Some(value()?.parse().context("--shards")?),
+            "--serve-only" => {
+                args.serve_only = Some(value()?.parse().context("--serve-only")?);
+                args.exporter_only = true;
+                args.skip_baseline = true;
+            }
             "--help" | "-h" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -175,9 +186,15 @@ fn main() -> anyhow::Result<()> {
         Duration::from_secs(1)
     };
 
-    eprintln!("scale: this exporter against the replay apiserver");
     let kubeconfig = scratch.path().join("kubeconfig");
     write_kubeconfig(&kubeconfig, &format!("http://{addr}"))?;
+    if let Some(seconds) = args.serve_only {
+        println!("{}", std::fs::read_to_string(&kubeconfig)?);
+        eprintln!("scale: serving {addr} for {seconds} s (kubeconfig above)");
+        std::thread::sleep(Duration::from_secs(seconds));
+        return Ok(());
+    }
+    eprintln!("scale: this exporter against the replay apiserver");
     report.exporter = Some(run_exporter(&kubeconfig, settle)?);
 
     if !args.skip_baseline {

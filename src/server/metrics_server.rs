@@ -221,6 +221,7 @@ fn scrape(
         write_exposition(source.as_ref(), &render, writer, encoding);
         // The slot is free once the scrape's thread, snapshot and buffers are.
         drop(permit);
+        crate::memory::release_freed();
     });
 
     let body = ScrapeBody {

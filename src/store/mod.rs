@@ -297,6 +297,8 @@ impl ResourceStore {
                 let old = self.write_live().insert(partition.clone(), fresh);
                 self.synced.store(true, Ordering::Release);
                 drop(old); // freed outside the lock
+                           // The list's decoded objects and the replaced set were just freed.
+                crate::memory::release_freed();
             }
             Event::Apply(object) => {
                 if let Some((key, compact)) = self.compile(&object) {
