@@ -25,7 +25,20 @@ fn release_freed_memory() {
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
+/// No transparent huge pages for this process. mimalloc asks for them on its arenas, and
+/// a 2 MiB page stays resident as long as one small object lives in it: at 15,000 pods the
+/// steady RSS was 90 MiB with them and 66 MiB without; scrapes were about 6 % slower
+/// (docs/performance.md, issue 12).
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and only sets a flag of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 fn main() -> ExitCode {
+    disable_transparent_huge_pages();
     kube_state_exporter::memory::set_release_hook(release_freed_memory);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

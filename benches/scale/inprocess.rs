@@ -262,13 +262,13 @@ pub fn render(store: &Store) -> anyhow::Result<Render> {
     let (seconds, plain) = timed(MIN_TIME, 5, || {
         let mut counter = Counter::default();
         store
-            .write_exposition(&request, &mut counter)
+            .stream_exposition(&request, &mut counter)
             .map(|()| counter.0)
     });
     let (gzip_seconds, gzip) = timed(Duration::ZERO, 3, || {
         let mut encoder = ParallelEncoder::with_default_level(Counter::default(), Encoding::Gzip);
         store
-            .write_exposition(&request, &mut encoder)
+            .stream_exposition(&request, &mut encoder)
             .and_then(|()| encoder.finish())
             .map(|counter| counter.0)
     });

@@ -138,6 +138,9 @@ impl Write for Counter {
     }
 }
 
+/// Rendered buffers are counted and handed back, as the server's body does once sent.
+impl kube_state_exporter::metrics::ExpositionSink for Counter {}
+
 /// The machine, for the report.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

@@ -9,8 +9,10 @@
 //! - `labelmap`: label/annotation allowlists and key sanitising; `filter`: family
 //!   allow/deny/opt-in lists; `kube`: accessors over the generated types;
 //! - `overlay`: families declared by the selected schema overlays (generated);
-//! - `reference`: docs/metrics.md, generated from the family tables.
+//! - `reference`: docs/metrics.md, generated from the family tables;
+//! - `pool`: the render/compress worker threads; `buffer`: a scrape's reused output buffers.
 
+pub mod buffer;
 pub mod family;
 pub mod filter;
 pub mod format;
@@ -25,4 +27,4 @@ pub mod resource;
 pub mod resources;
 mod source;
 
-pub use source::{ExpositionFormat, MetricsSource, RenderRequest};
+pub use source::{CopyingSink, ExpositionFormat, ExpositionSink, MetricsSource, RenderRequest};

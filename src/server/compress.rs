@@ -11,12 +11,15 @@
 //! each holding its input and output, whatever the client's reading speed.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use super::negotiate::Encoding;
+use crate::metrics::buffer::{Buffer, BufferPool};
 use crate::metrics::pool::{self, Ordered};
+use crate::metrics::ExpositionSink;
 
 /// Uncompressed bytes per gzip member / zstd frame.
 pub const BLOCK_SIZE: usize = 256 * 1024;
@@ -37,40 +40,69 @@ pub fn in_flight() -> usize {
 
 /// One block compressed on its own, as a complete gzip member or zstd frame.
 pub fn compress_block(encoding: Encoding, level: i32, block: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(block.len() / 4);
+    compress_block_into(encoding, level, block, &mut out)?;
+    Ok(out)
+}
+
+/// [`compress_block`] appending to `out`, whose capacity is reused.
+pub fn compress_block_into(
+    encoding: Encoding,
+    level: i32,
+    block: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
     match encoding {
-        Encoding::Identity => Ok(block.to_vec()),
+        Encoding::Identity => out.extend_from_slice(block),
         Encoding::Gzip => {
             let level = Compression::new(level.clamp(0, 9) as u32);
-            let mut encoder = GzEncoder::new(Vec::with_capacity(block.len() / 4), level);
+            let mut encoder = GzEncoder::new(std::mem::take(out), level);
             encoder.write_all(block)?;
-            encoder.finish()
+            *out = encoder.finish()?;
         }
-        Encoding::Zstd => zstd::bulk::compress(block, level),
+        Encoding::Zstd => {
+            out.reserve(zstd::zstd_safe::compress_bound(block.len()));
+            zstd::bulk::Compressor::new(level)?.compress_to_buffer(block, out)?;
+        }
     }
+    Ok(())
 }
 
 /// A writer that compresses what it is given on the render pool and writes the compressed
 /// blocks to `inner` in order. Call [`ParallelEncoder::finish`] at the end: dropping it
 /// loses what was not yet written.
-pub struct ParallelEncoder<W: Write> {
+/// Input blocks and compressed blocks come from two pools of this encoder, so a scrape
+/// reuses the same few buffers.
+pub struct ParallelEncoder<W: ExpositionSink> {
     inner: W,
     encoding: Encoding,
     level: i32,
-    block: Vec<u8>,
-    ordered: Ordered<io::Result<Vec<u8>>>,
+    block: Buffer,
+    inputs: Arc<BufferPool>,
+    outputs: Arc<BufferPool>,
+    ordered: Ordered<io::Result<Buffer>>,
     limit: usize,
     blocks_written: u64,
 }
 
-impl<W: Write> ParallelEncoder<W> {
+/// Compressed blocks a streaming body may still hold once written (its channel and the
+/// one on the socket).
+const OUTPUTS_HELD_BY_THE_BODY: usize = 6;
+
+impl<W: ExpositionSink> ParallelEncoder<W> {
     pub fn new(inner: W, encoding: Encoding, level: i32) -> Self {
+        let limit = in_flight();
+        let inputs = BufferPool::new(limit + 1, BLOCK_SIZE);
+        let outputs = BufferPool::new(limit + OUTPUTS_HELD_BY_THE_BODY, BLOCK_SIZE / 4);
         ParallelEncoder {
             inner,
             encoding,
             level,
-            block: Vec::with_capacity(BLOCK_SIZE),
+            block: inputs.take(),
+            inputs,
+            outputs,
             ordered: Ordered::new(),
-            limit: in_flight(),
+            limit,
             blocks_written: 0,
         }
     }
@@ -87,7 +119,7 @@ impl<W: Write> ParallelEncoder<W> {
     fn write_next(&mut self) -> io::Result<()> {
         if let Some(compressed) = self.ordered.next_result() {
             let compressed = compressed??;
-            self.inner.write_all(&compressed)?;
+            self.inner.write_buffer(compressed)?;
             self.blocks_written += 1;
         }
         Ok(())
@@ -97,10 +129,13 @@ impl<W: Write> ParallelEncoder<W> {
         while self.ordered.pending() >= self.limit {
             self.write_next()?;
         }
-        let block = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK_SIZE));
+        let block = std::mem::replace(&mut self.block, self.inputs.take());
+        let mut out = self.outputs.take();
         let (encoding, level) = (self.encoding, self.level);
-        self.ordered
-            .submit(move || compress_block(encoding, level, &block));
+        self.ordered.submit(move || {
+            compress_block_into(encoding, level, &block, &mut out)?;
+            Ok(out)
+        });
         Ok(())
     }
 
@@ -117,7 +152,9 @@ impl<W: Write> ParallelEncoder<W> {
     }
 }
 
-impl<W: Write> Write for ParallelEncoder<W> {
+impl<W: ExpositionSink> ExpositionSink for ParallelEncoder<W> {}
+
+impl<W: ExpositionSink> Write for ParallelEncoder<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let mut rest = data;
         while !rest.is_empty() {

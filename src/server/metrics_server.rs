@@ -253,11 +253,11 @@ fn write_exposition(
     let outcome = catch_unwind(AssertUnwindSafe(|| -> io::Result<()> {
         if encoding == Encoding::Identity {
             let mut writer = writer;
-            source.write_exposition(request, &mut writer)?;
+            source.stream_exposition(request, &mut writer)?;
             writer.finish()
         } else {
             let mut encoder = ParallelEncoder::with_default_level(writer, encoding);
-            source.write_exposition(request, &mut encoder)?;
+            source.stream_exposition(request, &mut encoder)?;
             encoder.finish()?.finish()
         }
     }));

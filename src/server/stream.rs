@@ -2,7 +2,9 @@
 //!
 //! The metrics source writes with `std::io::Write` on a blocking thread; [`ChannelWriter`]
 //! cuts what it writes into chunks and hands them over a small bounded channel to
-//! [`ChannelBody`], which hyper sends as chunked transfer encoding. The bound gives
+//! [`ChannelBody`], which hyper sends as chunked transfer encoding. Whole rendered buffers
+//! ([`ExpositionSink::write_buffer`]) go over the channel as they are, without a copy, and
+//! return to their pool once hyper has written them. The bound gives
 //! back-pressure: a slow client slows the writer instead of the server buffering the whole
 //! exposition. When the client goes away the channel closes and the writer gets
 //! `BrokenPipe`, which stops the source early. A client that takes nothing for the stall
@@ -20,10 +22,16 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
 
+use crate::metrics::buffer::{Buffer, BufferPool};
+use crate::metrics::ExpositionSink;
+
 /// Bytes gathered before a chunk is handed to the body (the channel holds a few of these).
 pub const CHUNK_SIZE: usize = 64 * 1024;
 /// Chunks in flight between writer and body.
 const CHANNEL_DEPTH: usize = 4;
+/// Buffers smaller than this are copied into the current chunk rather than sent on their
+/// own: every frame costs a channel hand-over and a chunk header.
+const SMALLEST_SENT_WHOLE: usize = 16 * 1024;
 
 type Chunk = Result<Bytes, io::Error>;
 
@@ -41,9 +49,12 @@ pub fn channel_with_stall_timeout(stall_timeout: Option<Duration>) -> (ChannelWr
     let deadline = stall_timeout
         .filter(|timeout| !timeout.is_zero())
         .and_then(|timeout| Some((tokio::runtime::Handle::try_current().ok()?, timeout)));
+    // The channel's chunks, the one being filled and the one hyper is writing.
+    let chunks = BufferPool::new(CHANNEL_DEPTH + 2, CHUNK_SIZE);
     (
         ChannelWriter {
-            buffer: Vec::with_capacity(CHUNK_SIZE),
+            buffer: chunks.take(),
+            chunks,
             sender,
             deadline,
             aborted: Arc::clone(&aborted),
@@ -54,7 +65,8 @@ pub fn channel_with_stall_timeout(stall_timeout: Option<Duration>) -> (ChannelWr
 
 /// The writing half; use from a blocking thread only (it blocks when the channel is full).
 pub struct ChannelWriter {
-    buffer: Vec<u8>,
+    buffer: Buffer,
+    chunks: Arc<BufferPool>,
     sender: mpsc::Sender<Chunk>,
     deadline: Option<(tokio::runtime::Handle, Duration)>,
     aborted: Arc<AtomicBool>,
@@ -65,10 +77,12 @@ impl ChannelWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = Ok(Bytes::from(std::mem::replace(
-            &mut self.buffer,
-            Vec::with_capacity(CHUNK_SIZE),
-        )));
+        let chunk = std::mem::replace(&mut self.buffer, self.chunks.take());
+        self.send(chunk.into_bytes())
+    }
+
+    fn send(&mut self, chunk: Bytes) -> io::Result<()> {
+        let chunk = Ok(chunk);
         let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "client went away");
         let Some((runtime, timeout)) = &self.deadline else {
             return self.sender.blocking_send(chunk).map_err(|_| gone());
@@ -130,6 +144,17 @@ impl Write for ChannelWriter {
     }
 }
 
+impl ExpositionSink for ChannelWriter {
+    fn write_buffer(&mut self, buffer: Buffer) -> io::Result<()> {
+        if buffer.len() < SMALLEST_SENT_WHOLE {
+            return self.write_all(&buffer);
+        }
+        // What was gathered before goes first.
+        self.send_buffer()?;
+        self.send(buffer.into_bytes())
+    }
+}
+
 /// The reading half: an HTTP body of unknown length.
 pub struct ChannelBody {
     receiver: mpsc::Receiver<Chunk>,
@@ -155,5 +180,47 @@ impl Body for ChannelBody {
     fn size_hint(&self) -> SizeHint {
         // Unknown length: hyper uses chunked transfer encoding.
         SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+    use crate::metrics::buffer::BufferPool;
+
+    /// Small and large buffers, plain writes between them: the body is the same bytes in
+    /// the same order, and every buffer went back to its pool once the body was read.
+    #[tokio::test]
+    async fn handed_over_buffers_keep_their_place_in_the_body() {
+        let (writer, body) = channel();
+        let pool = BufferPool::new(16, 1024);
+        let writing = tokio::task::spawn_blocking({
+            let pool = Arc::clone(&pool);
+            move || -> io::Result<Vec<u8>> {
+                let mut writer = writer;
+                let mut expected = Vec::new();
+                for (index, size) in [10, SMALLEST_SENT_WHOLE, 3, CHUNK_SIZE * 2, 1, 70_000]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let text = vec![b'a' + index as u8; size];
+                    writer.write_all(b"plain,")?;
+                    expected.extend_from_slice(b"plain,");
+                    let mut buffer = pool.take();
+                    buffer.extend_from_slice(&text);
+                    writer.write_buffer(buffer)?;
+                    expected.extend_from_slice(&text);
+                }
+                writer.finish()?;
+                Ok(expected)
+            }
+        });
+        let received = body.collect().await.expect("body").to_bytes();
+        let expected = writing.await.expect("writer thread").expect("writes");
+        assert_eq!(received.len(), expected.len());
+        assert!(received == expected, "bytes out of order");
+        assert!(pool.spare() > 0, "sent buffers return to their pool");
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::client::{ApiClient, ClientMetrics, Target};
-use crate::metrics::{MetricsSource, RenderRequest};
+use crate::metrics::{ExpositionSink, MetricsSource, RenderRequest};
 use crate::reflector::{self, ReflectorOptions, Sink};
 use crate::store::{PartitionSink, Store, StoreOptions};
 
@@ -62,6 +62,14 @@ impl MetricsSource for ServedStore {
     fn write_exposition(&self, request: &RenderRequest, out: &mut dyn io::Write) -> io::Result<()> {
         // The Arc keeps a generation being replaced alive until this scrape is written.
         self.current().write_exposition(request, out)
+    }
+
+    fn stream_exposition(
+        &self,
+        request: &RenderRequest,
+        out: &mut dyn ExpositionSink,
+    ) -> io::Result<()> {
+        self.current().stream_exposition(request, out)
     }
 }
 

@@ -95,6 +95,11 @@ impl CompactObject {
             pos: *cursor,
         };
         let count = reader.varint();
+        if count == 0 {
+            // Most (object, family) pairs have no sample: skip setting up the label table.
+            *cursor = reader.pos;
+            return;
+        }
         let mut labels: [(&[u8], &[u8]); INLINE_LABELS] = [(&[], &[]); INLINE_LABELS];
         for _ in 0..count {
             let value = match reader.byte() {

@@ -32,6 +32,7 @@ use thiserror::Error;
 use crate::api::meta::v1::ObjectMeta;
 use crate::api::{Object, ResourceType};
 use crate::lifecycle::Tracker;
+use crate::metrics::buffer::{Buffer, BufferPool};
 use crate::metrics::family::{Context, FamilyMeta, Stability};
 use crate::metrics::filter::MetricFilter;
 use crate::metrics::format::escape_help;
@@ -39,7 +40,7 @@ use crate::metrics::labelmap::AllowListFlag;
 use crate::metrics::pool;
 use crate::metrics::resource::ResourceMetrics;
 use crate::metrics::resources;
-use crate::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
+use crate::metrics::{CopyingSink, ExpositionFormat, ExpositionSink, MetricsSource, RenderRequest};
 use crate::reflector::{Event, Sink};
 
 pub use compact::CompactObject;
@@ -207,6 +208,14 @@ impl Sink for PartitionSink {
 
 impl MetricsSource for Store {
     fn write_exposition(&self, request: &RenderRequest, out: &mut dyn io::Write) -> io::Result<()> {
+        self.stream_exposition(request, &mut CopyingSink(out))
+    }
+
+    fn stream_exposition(
+        &self,
+        request: &RenderRequest,
+        out: &mut dyn ExpositionSink,
+    ) -> io::Result<()> {
         let openmetrics = request.format == ExpositionFormat::OpenMetrics;
         let mut buffer = Vec::with_capacity(CHUNK * 2);
         for store in self
@@ -291,6 +300,8 @@ impl ResourceStore {
                         .or_default()
                         .insert(key, compact);
                 }
+                drop(object);
+                crate::memory::object_dropped();
             }
             Event::InitDone => {
                 let fresh = self.pending().remove(partition).unwrap_or_default();
@@ -338,7 +349,7 @@ impl ResourceStore {
         &self,
         openmetrics: bool,
         buffer: &mut Vec<u8>,
-        out: &mut dyn io::Write,
+        out: &mut dyn ExpositionSink,
     ) -> io::Result<()> {
         let objects = self.snapshot();
         if objects.is_empty() {
@@ -392,7 +403,7 @@ fn write_sequential(
 /// One job's output: family `f` (with its header when the range is the first) for the
 /// objects of one range, and the range's cursors moved past family `f`.
 struct RenderedPart {
-    bytes: Vec<u8>,
+    bytes: Buffer,
     range: usize,
     cursors: Vec<usize>,
 }
@@ -400,12 +411,13 @@ struct RenderedPart {
 /// Renders families × object ranges on the pool and writes them in output order, so the
 /// bytes equal [`write_sequential`]'s. A range's job for family `f + 1` starts only after
 /// its job for `f` returned the cursors; at most `2 × workers + 2` parts are held at once.
+/// Parts are handed to `out` whole, in buffers that return to this call's pool once sent.
 fn write_parallel(
     families: &[FamilyMeta],
     headers: &[Vec<u8>],
     objects: Snapshot,
     workers: usize,
-    out: &mut dyn io::Write,
+    out: &mut dyn ExpositionSink,
 ) -> io::Result<()> {
     let objects = Arc::new(objects);
     let ranges: Vec<std::ops::Range<usize>> = (0..objects.len())
@@ -417,14 +429,16 @@ fn write_parallel(
         .map(|range| Some(vec![0; range.len()]))
         .collect();
     let limit = 2 * workers + 2;
+    // Parts in flight plus those the body still holds (a streaming body queues a few).
+    let buffers = BufferPool::new(2 * limit, CHUNK);
     let mut ordered: pool::Ordered<RenderedPart> = pool::Ordered::new();
     let mut emit = |ordered: &mut pool::Ordered<RenderedPart>,
                     cursors: &mut Vec<Option<Vec<usize>>>|
      -> io::Result<()> {
         if let Some(part) = ordered.next_result() {
             let part = part?;
-            out.write_all(&part.bytes)?;
             cursors[part.range] = Some(part.cursors);
+            out.write_buffer(part.bytes)?;
         }
         Ok(())
     };
@@ -438,8 +452,8 @@ fn write_parallel(
             let meta = *meta;
             let range = range.clone();
             let objects = Arc::clone(&objects);
+            let mut bytes = buffers.take();
             ordered.submit(move || {
-                let mut bytes = Vec::with_capacity(CHUNK);
                 if let Some(header) = header {
                     bytes.extend_from_slice(&header);
                 }
