@@ -457,8 +457,12 @@ fn write_parallel(
                 if let Some(header) = header {
                     bytes.extend_from_slice(&header);
                 }
-                for ((_, object), cursor) in objects[range].iter().zip(range_cursors.iter_mut()) {
-                    object.write_family(&meta, cursor, &mut bytes);
+                let objects = &objects[range];
+                for (index, (_, object)) in objects.iter().enumerate() {
+                    prefetch_ahead(objects, &range_cursors, index);
+                    if let Some(cursor) = range_cursors.get_mut(index) {
+                        object.write_family(&meta, cursor, &mut bytes);
+                    }
                 }
                 RenderedPart {
                     bytes,
@@ -472,6 +476,40 @@ fn write_parallel(
         emit(&mut ordered, &mut cursors)?;
     }
     Ok(())
+}
+
+/// Objects ahead whose memory is requested before it is needed. A job walks a range's
+/// objects once per family; past a few tens of thousands of objects they no longer fit
+/// in the cache, and each object costs two dependent misses (its `Arc`, then its data and
+/// default labels). Asking early overlaps those misses instead of paying them in turn.
+const PREFETCH_OBJECT: usize = 16;
+const PREFETCH_DATA: usize = 8;
+
+fn prefetch_ahead(objects: &[(Arc<str>, Arc<CompactObject>)], cursors: &[usize], index: usize) {
+    if let Some((_, far)) = objects.get(index + PREFETCH_OBJECT) {
+        prefetch(Arc::as_ptr(far).cast());
+    }
+    if let (Some((_, near)), Some(&cursor)) = (
+        objects.get(index + PREFETCH_DATA),
+        cursors.get(index + PREFETCH_DATA),
+    ) {
+        let (data, prefix) = near.memory_at(cursor);
+        prefetch(data);
+        prefetch(prefix);
+    }
+}
+
+/// A hint to load the cache line at `address`; never faults, whatever the address.
+#[inline(always)]
+fn prefetch(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing architecturally visible and cannot fault.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }
 
 /// metadata.uid, or namespace/name for objects without one (hand-written inputs).
