@@ -161,8 +161,22 @@ impl Enabled {
 /// Writes the enabled families of `workloads` (sorted by key). Nothing at all when
 /// there is no workload, as a resource without objects writes no headers.
 pub fn write(workloads: &Workloads, enabled: Enabled, openmetrics: bool, out: &mut Vec<u8>) {
+    let mut keep = |_: &mut Vec<u8>| Ok(());
+    // Nothing can fail when the whole text stays in `out`.
+    let _ = write_flushing(workloads, enabled, openmetrics, out, &mut keep);
+}
+
+/// [`write`], handing `out` to `flush` whenever it holds [`FLUSH_AT`] bytes or more (between
+/// two workloads), so the exposition of many workloads is never held whole.
+pub fn write_flushing(
+    workloads: &Workloads,
+    enabled: Enabled,
+    openmetrics: bool,
+    out: &mut Vec<u8>,
+    flush: &mut dyn FnMut(&mut Vec<u8>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     if workloads.is_empty() {
-        return;
+        return Ok(());
     }
     for (index, family) in FAMILIES.iter().enumerate() {
         if !enabled.0[index] {
@@ -191,9 +205,16 @@ pub fn write(workloads: &Workloads, enabled: Enabled, openmetrics: bool, out: &m
                 openmetrics,
             };
             write_samples(index, family.name, workload, line);
+            if out.len() >= FLUSH_AT {
+                flush(out)?;
+            }
         }
     }
+    Ok(())
 }
+
+/// Bytes gathered before [`write_flushing`] hands them on.
+pub const FLUSH_AT: usize = 64 * 1024;
 
 fn write_samples(index: usize, name: &str, w: &Workload, mut line: Line<'_>) {
     match index {
@@ -356,5 +377,44 @@ mod tests {
         }
         assert_eq!(w.waiting.len(), MAX_REASON_SERIES + 1);
         assert_eq!(w.waiting.get(&("c".into(), "Other".into())), Some(&5));
+    }
+
+    /// Thousands of workloads: the text leaves in pieces of at least `FLUSH_AT` bytes (the
+    /// last may be shorter), and the pieces are exactly the whole text.
+    #[test]
+    fn many_workloads_are_handed_on_in_pieces() {
+        let mut many = Workloads::new();
+        for index in 0..3000 {
+            let key = WorkloadKey {
+                namespace: "ns".into(),
+                owner_kind: "ReplicaSet".into(),
+                owner_name: format!("web-{index}").into(),
+            };
+            let workload = Workload {
+                creations: index,
+                ..Workload::default()
+            };
+            many.insert(Arc::new(key), workload);
+        }
+        let mut whole = Vec::new();
+        write(&many, all(), false, &mut whole);
+        assert!(whole.len() > 4 * FLUSH_AT, "{} bytes", whole.len());
+
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        let mut buffer = Vec::new();
+        let mut flush = |buffer: &mut Vec<u8>| {
+            pieces.push(std::mem::take(buffer));
+            Ok(())
+        };
+        write_flushing(&many, all(), false, &mut buffer, &mut flush).expect("no failure");
+        pieces.push(buffer);
+        assert!(pieces.len() > 4);
+        let (last, full) = pieces.split_last().expect("pieces");
+        assert!(full.iter().all(|piece| piece.len() >= FLUSH_AT));
+        assert!(last.len() < FLUSH_AT + 4096);
+        assert!(
+            pieces.concat() == whole,
+            "pieces differ from the whole text"
+        );
     }
 }

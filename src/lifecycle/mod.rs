@@ -130,12 +130,35 @@ impl Tracker {
 
     /// Appends the enabled families (after dropping workloads idle past the retention).
     pub fn write(&self, openmetrics: bool, out: &mut Vec<u8>) {
-        let snapshot = {
-            let mut inner = self.lock();
-            inner.forget_idle(self.retention);
-            inner.workloads.clone()
+        counters::write(&self.snapshot(), self.enabled, openmetrics, out);
+    }
+
+    /// [`Tracker::write`] in pieces: `buffer` goes to `sink` whenever it holds 64 KiB or
+    /// more, so a scrape never holds the counters of every workload at once.
+    pub fn stream(
+        &self,
+        openmetrics: bool,
+        buffer: &mut Vec<u8>,
+        sink: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut flush = |buffer: &mut Vec<u8>| {
+            sink.write_all(buffer)?;
+            buffer.clear();
+            Ok(())
         };
-        counters::write(&snapshot, self.enabled, openmetrics, out);
+        counters::write_flushing(
+            &self.snapshot(),
+            self.enabled,
+            openmetrics,
+            buffer,
+            &mut flush,
+        )
+    }
+
+    fn snapshot(&self) -> counters::Workloads {
+        let mut inner = self.lock();
+        inner.forget_idle(self.retention);
+        inner.workloads.clone()
     }
 
     /// Pods tracked now (for tests and memory figures).

@@ -226,7 +226,7 @@ impl MetricsSource for Store {
             store.write(openmetrics, &mut buffer, out)?;
             if store.metrics.plural() == LIFECYCLE_RESOURCE {
                 if let Some(tracker) = &self.lifecycle {
-                    tracker.write(openmetrics, &mut buffer);
+                    tracker.stream(openmetrics, &mut buffer, out)?;
                 }
             }
         }
