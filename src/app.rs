@@ -28,6 +28,15 @@ mod demo_recording {
 
 /// Runs until SIGTERM/Ctrl-C.
 pub async fn run(options: Options) -> anyhow::Result<()> {
+    // Ports first: a port in use fails the start at once, before any list is made, and
+    // the addresses (port 0: chosen by the system) are known from the first log lines.
+    let metrics_listener = server::bind(&options.host, options.port).await?;
+    let telemetry_listener = server::bind(&options.telemetry_host, options.telemetry_port).await?;
+    tracing::info!(
+        metrics = %metrics_listener.local_addr()?,
+        telemetry = %telemetry_listener.local_addr()?,
+        "listening"
+    );
     let telemetry = Telemetry::new()?;
     let client_metrics = ClientMetrics::register(telemetry.registry())
         .context("registering the client's self-metrics")?;
@@ -97,11 +106,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let (store, _generation) =
         start_sharded(pipeline, &options.sharding, &client, &shard_metrics).await?;
 
-    let metrics_listener = server::bind(&options.host, options.port).await?;
-    let telemetry_listener = server::bind(&options.telemetry_host, options.telemetry_port).await?;
     tracing::info!(
-        metrics = %metrics_listener.local_addr()?,
-        telemetry = %telemetry_listener.local_addr()?,
         resources = %served.iter().map(|r| r.plural).collect::<Vec<_>>().join(","),
         demo = options.demo,
         tls = security.web.as_ref().is_some_and(|web| web.serves_tls()),

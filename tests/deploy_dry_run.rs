@@ -14,10 +14,10 @@
 //! Needs kubectl and helm (`.ci/run` exports both); skips without ../shared/realk8s.
 
 mod helm_support;
-mod realk8s_support;
+mod support;
 
 use helm_support::{chart_dir, describe, helm_available, template_text, value_sets};
-use realk8s_support::{kubectl_available, RealK8s};
+use support::realk8s::{kubectl_available, RealK8s};
 
 /// Objects reported by kubectl as accepted in a server-side dry run.
 fn accepted(output: &std::process::Output) -> usize {

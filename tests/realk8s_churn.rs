@@ -10,14 +10,15 @@
 //! Printed: writes/s, watch events/s the exporter applied, scrapes served, the lag
 //! from the writers' stop to equality, objects lost.
 
-mod realk8s_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use realk8s_support::{kubectl_available, kubectl_names, series_keys, ExporterProcess, RealK8s};
+use support::realk8s::{kubectl_available, kubectl_names, RealK8s};
+use support::{series_keys, ExporterProcess};
 
 const NS: &str = "churn";
 
@@ -127,7 +128,7 @@ fn pods_equal_the_server_after_churn() {
         std::thread::spawn(move || {
             let (mut served, mut failed) = (0u64, Vec::new());
             while !stop.load(Ordering::Relaxed) {
-                match realk8s_support::http_get(port, "/metrics") {
+                match support::get(port, "/metrics") {
                     Some((200, _)) => served += 1,
                     Some((status, body)) => failed.push(format!(
                         "{status}: {}",

@@ -15,7 +15,7 @@
 //! - pagination of a few thousand configmaps (500 per page in the binary; 97 per page
 //!   through the client library, so the last page is a partial one).
 
-mod realk8s_support;
+mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use kube_state_exporter::api::ResourceType;
 use kube_state_exporter::client::list::{list_pages, ListOptions, ListProgress};
 use kube_state_exporter::client::{connect, ApiClient, ConnectOptions, Format, Target};
-use realk8s_support::{kubectl_available, kubectl_names, ExporterProcess, RealK8s};
+use support::realk8s::{kubectl_available, kubectl_names, RealK8s};
+use support::ExporterProcess;
 
 const CONFIGMAP: (&str, &[&str]) = ("kube_configmap_info", &["namespace", "configmap"]);
 const CONVERGE: Duration = Duration::from_secs(60);

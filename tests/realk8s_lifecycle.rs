@@ -4,7 +4,6 @@
 //! gracefully (unbound: gone at once) and one with `gracePeriodSeconds=0` (bound),
 //! and checks that the counters say exactly what it did.
 
-mod realk8s_support;
 mod support;
 
 use std::collections::BTreeMap;
@@ -16,7 +15,7 @@ use kube_state_exporter::client::{connect, ApiClient, ClientMetrics, ConnectOpti
 use kube_state_exporter::metrics::{ExpositionFormat, MetricsSource, RenderRequest};
 use kube_state_exporter::reflector::{Reflector, ReflectorOptions};
 use kube_state_exporter::store::{Store, StoreOptions};
-use realk8s_support::{kubectl_available, RealK8s};
+use support::realk8s::{kubectl_available, RealK8s};
 
 const NS: &str = "lifecycle";
 const DEADLINE: Duration = Duration::from_secs(30);

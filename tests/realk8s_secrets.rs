@@ -6,7 +6,6 @@
 //! objects (what the store is fed), the logs, or `/metrics` — even with every
 //! annotation of secrets allowlisted. Each check looks for the values themselves.
 
-mod realk8s_support;
 mod support;
 
 use std::time::Duration;
@@ -15,7 +14,7 @@ use kube_state_exporter::api::{Object, ResourceType};
 use kube_state_exporter::client::list::{list_all, ListOptions};
 use kube_state_exporter::client::watch::{start_watch, WatchEvent, WatchOptions};
 use kube_state_exporter::client::{connect, ApiClient, ConnectOptions, Format, Target};
-use realk8s_support::{kubectl_available, RealK8s};
+use support::realk8s::{kubectl_available, RealK8s};
 
 /// Values no output may contain: plain (stringData, and what last-applied copies)
 /// and base64 (data).

@@ -13,25 +13,22 @@
 //! the instances, which must give the unsharded value (pods created and deleted after
 //! start make the sums non-zero).
 
-mod realk8s_support;
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use realk8s_support::{kubectl_available, RealK8s};
-use support::{free_port, get, ChildGuard};
+use support::realk8s::{kubectl_available, RealK8s};
+use support::ExporterProcess;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 const NS: &str = "sharded";
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
-/// An exporter started here: its two ports, stopped (by PID) on drop.
+/// An exporter started here (stderr in the realk8s run directory), stopped by PID on
+/// drop.
 struct Instance {
-    _child: ChildGuard,
-    port: u16,
-    telemetry_port: u16,
+    process: ExporterProcess,
     name: String,
 }
 
@@ -40,7 +37,6 @@ impl Instance {
     /// `mutatingadmissionpolicies` kinds, which realk8s does not serve (404: never
     /// listed, never ready).
     fn start(k8s: &RealK8s, name: &str, args: &[&str]) -> Instance {
-        let (port, telemetry_port) = (free_port(), free_port());
         let resources = format!(
             "--resources={}",
             kube_state_exporter::config::DEFAULT_RESOURCES
@@ -50,49 +46,45 @@ impl Instance {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let defaults =
-            (!args.iter().any(|a| a.starts_with("--resources"))).then_some(resources.as_str());
-        let kubeconfig = k8s.kubeconfig();
-        let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(args)
-            .args(defaults)
-            .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
-            .args(["--telemetry-port", &telemetry_port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the exporter binary starts");
+        let mut all_args: Vec<&str> = args.to_vec();
+        if !args.iter().any(|a| a.starts_with("--resources")) {
+            all_args.push(&resources);
+        }
+        let log_name: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let process = ExporterProcess::start(
+            &k8s.kubeconfig(),
+            &all_args,
+            k8s.run_dir()
+                .join(format!("exporter-sharding-{log_name}.log")),
+        );
         Instance {
-            _child: ChildGuard(child),
-            port,
-            telemetry_port,
+            process,
             name: name.to_string(),
         }
     }
 
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + DEADLINE;
-        while get(self.telemetry_port, "/readyz").map(|(status, _)| status) != Some(200) {
-            assert!(
-                Instant::now() < deadline,
-                "{} never became ready",
-                self.name
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+    fn wait_ready(&mut self) {
+        self.process.wait_ready();
     }
 
     fn metrics(&self) -> String {
-        let (status, body) = get(self.port, "/metrics").expect("/metrics answers");
-        assert_eq!(status, 200, "{}: {body}", self.name);
-        body
+        match self.process.try_get("/metrics") {
+            Ok((200, body)) => body,
+            Ok((status, body)) => panic!("{}: /metrics answered {status}: {body}", self.name),
+            Err(error) => panic!(
+                "{}: /metrics did not answer ({error}); log:\n{}",
+                self.name,
+                self.process.log_text()
+            ),
+        }
     }
 
     fn telemetry(&self) -> String {
-        get(self.telemetry_port, "/metrics")
+        self.process
+            .get_telemetry("/metrics")
             .map(|(_, body)| body)
             .unwrap_or_default()
     }
@@ -288,7 +280,7 @@ fn static_and_node_shards_together_serve_exactly_the_unsharded_series() {
     let Some(k8s) = setup() else {
         return;
     };
-    let unsharded = Instance::start(&k8s, "unsharded", &[]);
+    let mut unsharded = Instance::start(&k8s, "unsharded", &[]);
     let mut fleets: Vec<(u32, Vec<Instance>)> = Vec::new();
     for total in 1..=3u32 {
         let instances = (0..total)
@@ -305,7 +297,7 @@ fn static_and_node_shards_together_serve_exactly_the_unsharded_series() {
             .collect();
         fleets.push((total, instances));
     }
-    let pods_only = Instance::start(&k8s, "pods unsharded", &["--resources=pods"]);
+    let mut pods_only = Instance::start(&k8s, "pods unsharded", &["--resources=pods"]);
     let mut per_node: Vec<Instance> = NODES
         .iter()
         .map(|node| Instance::start(&k8s, node, &["--resources=pods", &format!("--node={node}")]))
@@ -315,10 +307,10 @@ fn static_and_node_shards_together_serve_exactly_the_unsharded_series() {
         "unscheduled",
         &["--resources=pods", "--track-unscheduled-pods"],
     ));
-    for instance in std::iter::once(&unsharded)
-        .chain(fleets.iter().flat_map(|(_, f)| f))
-        .chain(std::iter::once(&pods_only))
-        .chain(&per_node)
+    for instance in std::iter::once(&mut unsharded)
+        .chain(fleets.iter_mut().flat_map(|(_, f)| f))
+        .chain(std::iter::once(&mut pods_only))
+        .chain(&mut per_node)
     {
         instance.wait_ready();
     }
@@ -426,9 +418,9 @@ fn auto_sharding_follows_the_statefulset_from_two_to_three_replicas() {
             &[&format!("--pod=kse-{n}"), &format!("--pod-namespace={NS}")],
         )
     };
-    let unsharded = Instance::start(&k8s, "unsharded", &[]);
-    let (first, second) = (seat(0), seat(1));
-    for instance in [&unsharded, &first, &second] {
+    let mut unsharded = Instance::start(&k8s, "unsharded", &[]);
+    let (mut first, mut second) = (seat(0), seat(1));
+    for instance in [&mut unsharded, &mut first, &mut second] {
         instance.wait_ready();
     }
     let before = assert_union_converges("2 replicas", &unsharded, &[&first, &second]);
@@ -440,7 +432,7 @@ fn auto_sharding_follows_the_statefulset_from_two_to_three_replicas() {
         &["scale", "statefulset", "-n", NS, "kse", "--replicas=3"],
         None,
     );
-    let third = seat(2);
+    let mut third = seat(2);
     third.wait_ready();
     // The two running instances re-shard without a restart (same PIDs, same ports).
     let deadline = Instant::now() + DEADLINE;

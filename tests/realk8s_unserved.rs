@@ -5,11 +5,12 @@
 //! resource is in KSM's default set. The list is answered 404; the exporter must say
 //! so once, serve everything else, and become ready.
 
-mod realk8s_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use realk8s_support::{kubectl_available, ExporterProcess, RealK8s};
+use support::realk8s::{kubectl_available, RealK8s};
+use support::ExporterProcess;
 
 #[test]
 fn an_api_the_server_does_not_serve_is_reported_and_not_waited_for() {

@@ -5,8 +5,8 @@
 //! answers) it says so in one info line and lists instead. Either way the watch then
 //! resumes where the initial state ended: an object created afterwards arrives.
 
-mod realk8s_support;
 mod replay_support;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +15,8 @@ use kube_state_exporter::api::ResourceType;
 use kube_state_exporter::client::{connect, ApiClient, ClientMetrics, ConnectOptions, Target};
 use kube_state_exporter::reflector::{Reflector, ReflectorOptions, WatchListMode};
 use kube_state_exporter::store::{Store, StoreOptions};
-use realk8s_support::{kubectl_available, RealK8s};
 use replay_support::{eventually, subscriber, Captured};
+use support::realk8s::{kubectl_available, RealK8s};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 

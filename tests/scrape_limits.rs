@@ -269,7 +269,7 @@ impl Prometheus {
 }
 
 fn rss_bytes(exporter: &Exporter) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", exporter.0.id()))
+    let status = std::fs::read_to_string(format!("/proc/{}/status", exporter.pid()))
         .expect("the exporter's /proc status");
     status
         .lines()

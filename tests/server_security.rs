@@ -3,11 +3,10 @@
 //! kube-apiserver of `../shared/realk8s` answering the TokenReviews and
 //! SubjectAccessReviews. Every case runs against both ports.
 
-mod realk8s_support;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +17,8 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use realk8s_support::RealK8s;
-use support::{free_port, ChildGuard};
+use support::realk8s::RealK8s;
+use support::ExporterProcess;
 
 /// A CA and what it signed.
 struct Pki {
@@ -140,20 +139,11 @@ fn basic(user: &str, password: &str) -> String {
     )
 }
 
-/// Starts the exporter on two free loopback ports.
-fn start_exporter(args: &[&str], dir: &Path) -> (ChildGuard, u16, u16) {
-    let (port, telemetry_port) = (free_port(), free_port());
-    let log = std::fs::File::create(dir.join("exporter.log")).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .args(args)
-        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-        .args(["--port", &port.to_string()])
-        .args(["--telemetry-port", &telemetry_port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("the exporter starts");
-    (ChildGuard(child), port, telemetry_port)
+/// Starts the exporter on loopback ports it chose, its log in `dir`.
+fn start_exporter(args: &[&str], dir: &Path) -> (ExporterProcess, u16, u16) {
+    let exporter = ExporterProcess::spawn(args, Some(dir.join("exporter.log")), &[]);
+    let (port, telemetry_port) = (exporter.port, exporter.telemetry_port);
+    (exporter, port, telemetry_port)
 }
 
 /// Waits for `/readyz` to answer 200 through `config` and `authorization`.
@@ -301,7 +291,7 @@ async fn tls_client_certificates_and_basic_auth_on_both_ports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_filter_reviews_bearer_tokens_with_the_real_apiserver() {
-    if !realk8s_support::kubectl_available() {
+    if !support::realk8s::kubectl_available() {
         return;
     }
     let Some(k8s) = RealK8s::start() else {

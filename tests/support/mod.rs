@@ -1,14 +1,19 @@
 //! Helpers for tests that run the exporter binary (and other programs) as a user does:
-//! loopback ports, a plain HTTP GET, child processes stopped on drop, the list-only
+//! the exporter on ports it chose ([`exporter`]), the real apiserver of `../shared`
+//! ([`realk8s`]), a plain HTTP GET, child processes stopped on drop, the list-only
 //! replay of the demo recording, and "tool missing: skip, unless CI".
 
-#![allow(dead_code)] // each test crate uses a different subset
+#![allow(dead_code, unused_imports)] // each test crate uses a different subset
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+pub mod exporter;
+pub mod realk8s;
+
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+pub use exporter::{get, series_keys, try_get, ExporterProcess};
 
 use kube_state_exporter::metrics::resources;
 use kube_state_exporter::replay::{Faults, Recording, ReplayHandle, ReplayServer};
@@ -18,20 +23,6 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
         .expect("a free loopback port")
-}
-
-/// A plain HTTP/1.0 GET against 127.0.0.1 (no client library needed for this).
-pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
 }
 
 /// A child process, killed (by its own PID) and reaped when dropped.
@@ -45,40 +36,18 @@ impl Drop for ChildGuard {
 }
 
 /// The exporter binary, stopped on drop.
-pub type Exporter = ChildGuard;
+pub type Exporter = ExporterProcess;
 
-/// Starts the binary with `args` on free loopback ports; waits until /readyz is 200.
+/// Starts the binary with `args` on loopback ports it chose; waits until /readyz is 200.
 pub fn start(args: &[&str]) -> (Exporter, u16) {
     start_logged(args, None, &[])
 }
 
 /// As [`start`], with the exporter's stderr written to `log` and extra environment.
 pub fn start_logged(args: &[&str], log: Option<&Path>, envs: &[(&str, &str)]) -> (Exporter, u16) {
-    let (port, telemetry_port) = (free_port(), free_port());
-    let stderr = match log {
-        Some(path) => Stdio::from(std::fs::File::create(path).expect("the log file")),
-        None => Stdio::null(),
-    };
-    let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .args(args)
-        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-        .args([
-            "--port",
-            &port.to_string(),
-            "--telemetry-port",
-            &telemetry_port.to_string(),
-        ])
-        .envs(envs.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("the exporter binary starts");
-    let exporter = ChildGuard(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while get(telemetry_port, "/readyz").map(|(status, _)| status) != Some(200) {
-        assert!(Instant::now() < deadline, "the exporter never became ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut exporter = ExporterProcess::spawn(args, log.map(Path::to_path_buf), envs);
+    exporter.wait_ready();
+    let port = exporter.port;
     (exporter, port)
 }
 
