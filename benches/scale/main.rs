@@ -17,6 +17,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod baseline;
+mod exporter;
 mod inprocess;
 mod ksm;
 mod measure;
@@ -25,7 +26,7 @@ mod sharding;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -33,7 +34,8 @@ use anyhow::{bail, Context};
 use kube_state_exporter::replay::{Faults, Recording, ReplayServer};
 use kube_state_exporter::synth::{self, SynthOptions};
 
-use measure::{free_port, get, memory_of, wait_for_200, Memory};
+use exporter::Running;
+use measure::{get, memory_of, wait_for_200, Memory};
 use report::Report;
 
 const USAGE: &str = "\
@@ -323,15 +325,6 @@ fn write_kubeconfig(path: &Path, server: &str) -> std::io::Result<()> {
 }
 
 /// Kills the child when the measurement ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// What one implementation's process showed.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessFigures {
@@ -359,20 +352,9 @@ fn settled_memory(pid: u32, settle: Duration) -> Memory {
 }
 
 fn run_exporter(kubeconfig: &Path, settle: Duration) -> anyhow::Result<ProcessFigures> {
-    let (port, telemetry_port) = (free_port()?, free_port()?);
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-        .args(["--port", &port.to_string()])
-        .args(["--telemetry-port", &telemetry_port.to_string()])
-        .args(["--enable-gzip-encoding", "--log-level", "warn"])
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting the exporter binary")?;
-    let exporter = Running(child);
-    let pid = exporter.0.id();
+    let exporter = exporter::spawn(kubeconfig, &["--enable-gzip-encoding"])?;
+    let (port, telemetry_port, pid) = (exporter.port, exporter.telemetry_port, exporter.pid());
     wait_for_200(telemetry_port, "/readyz", Duration::from_secs(1800))?;
     let sync_seconds = started.elapsed().as_secs_f64();
     let settled = settled_memory(pid, settle);

@@ -1,8 +1,8 @@
 //! Measuring tools: a process's memory from /proc, loopback HTTP without a client
-//! library, free ports, and repeated timing.
+//! library, and repeated timing.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Resident set size now and its high-water mark, in bytes (Linux `/proc/PID/status`).
@@ -26,10 +26,6 @@ pub fn memory_of(pid: u32) -> Memory {
         rss: field("VmRSS:"),
         peak: field("VmHWM:"),
     }
-}
-
-pub fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// What a GET returned: status, body size, and the time to its last byte.

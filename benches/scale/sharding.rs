@@ -6,13 +6,9 @@
 //! and decodes every object).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-
-use crate::measure::{free_port, memory_of, wait_for_200};
-use crate::Running;
+use crate::measure::{memory_of, wait_for_200};
 
 /// One run of the exporter.
 pub struct ShardRun {
@@ -28,24 +24,14 @@ fn run_one(
     label: String,
     extra: &[String],
 ) -> anyhow::Result<ShardRun> {
-    let (port, telemetry_port) = (free_port()?, free_port()?);
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["--host", "127.0.0.1", "--telemetry-host", "127.0.0.1"])
-        .args(["--port", &port.to_string()])
-        .args(["--telemetry-port", &telemetry_port.to_string()])
-        .args(["--log-level", "warn"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting the exporter binary")?;
-    let exporter = Running(child);
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let exporter = crate::exporter::spawn(kubeconfig, &extra)?;
+    let telemetry_port = exporter.telemetry_port;
     wait_for_200(telemetry_port, "/readyz", Duration::from_secs(1800))?;
     let sync_seconds = started.elapsed().as_secs_f64();
     std::thread::sleep(settle);
-    let memory = memory_of(exporter.0.id());
+    let memory = memory_of(exporter.pid());
     Ok(ShardRun {
         label,
         sync_seconds,
