@@ -349,7 +349,7 @@ pub const PORT: Flag = flag(
     "PORT",
     Kind::Port,
     "8080",
-    "Port of the metrics server (/metrics, /healthz, /livez)",
+    "Port of the metrics server (/metrics, /healthz, /livez); 0: one the system picks (logged at start)",
 );
 pub const TELEMETRY_HOST: Flag = flag(
     "telemetry-host",
@@ -363,7 +363,7 @@ pub const TELEMETRY_PORT: Flag = flag(
     "PORT",
     Kind::Port,
     "8081",
-    "Port of the telemetry server (self-metrics, /readyz)",
+    "Port of the telemetry server (self-metrics, /readyz); 0: one the system picks (logged at start)",
 );
 pub const APISERVER: Flag = flag(
     "apiserver",
