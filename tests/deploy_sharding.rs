@@ -2,8 +2,9 @@
 //! object parses into its Kubernetes type without losing a field, each workload passes
 //! the flags its mode needs (and the downward-API values they name), workloads never
 //! select each other's pods, auto-sharding has exactly the RBAC it uses, and the three
-//! per-node workloads together cover every default resource once. When kubectl is
-//! installed, `kubectl kustomize` builds each directory.
+//! per-node workloads together cover every default resource once; the built exporter
+//! accepts every workload's flags (`--validate-config`). When kubectl is installed,
+//! `kubectl kustomize` builds each directory.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -229,6 +230,69 @@ fn daemonset_mode_covers_every_default_resource_once() {
         served, defaults,
         "each default resource served by exactly one workload"
     );
+}
+
+/// Every workload of every mode passes flags the built exporter accepts
+/// (`--validate-config`), once the kubelet has expanded its `$(VAR)` references, each to a
+/// downward-API variable of the container.
+#[test]
+fn every_workloads_flags_are_accepted_by_the_exporter() {
+    let reference = regex::Regex::new(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)").expect("regex");
+    let samples = [
+        ("NODE_NAME", "node-a"),
+        ("POD_NAME", "kube-state-exporter-1"),
+        ("POD_NAMESPACE", "kube-system"),
+    ];
+    let mut checked = 0;
+    for mode in ["static", "statefulset", "daemonset"] {
+        let objects = objects(mode);
+        let mut templates: Vec<PodTemplateSpec> = Vec::new();
+        for deployment in of_kind::<Deployment>(&objects, "Deployment") {
+            templates.push(deployment.spec.expect("spec").template);
+        }
+        for statefulset in of_kind::<StatefulSet>(&objects, "StatefulSet") {
+            templates.push(statefulset.spec.expect("spec").template);
+        }
+        for daemonset in of_kind::<DaemonSet>(&objects, "DaemonSet") {
+            templates.push(daemonset.spec.expect("spec").template);
+        }
+        for template in &templates {
+            let defined = downward(template);
+            let expanded: Vec<String> = args(template)
+                .into_iter()
+                .map(|arg| {
+                    reference
+                        .replace_all(arg, |captures: &regex::Captures<'_>| {
+                            let name = &captures[1];
+                            assert!(
+                                defined.iter().any(|(var, _)| var == name),
+                                "{mode}: $({name}) is not in the env"
+                            );
+                            samples
+                                .iter()
+                                .find(|(var, _)| *var == name)
+                                .map(|(_, value)| value.to_string())
+                                .unwrap_or_else(|| panic!("no sample value for {name}"))
+                        })
+                        .into_owned()
+                })
+                .collect();
+            let output = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+                .arg("--validate-config")
+                .args(&expanded)
+                .env_remove("RUST_LOG")
+                .output()
+                .expect("the exporter runs");
+            assert!(
+                output.status.success(),
+                "{mode}: {expanded:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            checked += 1;
+        }
+    }
+    // 3 static shards, the StatefulSet, the three per-node workloads.
+    assert_eq!(checked, 7);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The Helm chart `deploy/helm/kube-state-exporter` with a real helm (v4): `helm lint
 //! --strict` is clean and `helm template` renders for the default values and every value
 //! set of the chart's `ci/`; what it renders is checked here (naming, RBAC, arguments,
-//! image, rules); tests/deploy_dry_run.rs has the real apiserver accept it.
+//! image, rules, daemonset sharding, the auth filter), every workload's flags pass the
+//! built exporter's `--validate-config`; tests/deploy_dry_run.rs has the real apiserver
+//! accept it.
 //!
 //! helm comes from `$HELM` or PATH (`.ci/run` exports it from scripts/fetch-helm.sh); a
 //! developer machine without it skips, CI fails.
@@ -165,7 +167,11 @@ fn all_resources() -> BTreeSet<(String, String)> {
 
 /// (group, resource, verb) of the ClusterRole's rules.
 fn cluster_role_grants(objects: &[Value]) -> BTreeSet<(String, String, String)> {
-    let role = one(objects, "ClusterRole");
+    role_grants(one(objects, "ClusterRole"))
+}
+
+/// (group, resource, verb) of a role's resource rules.
+fn role_grants(role: &Value) -> BTreeSet<(String, String, String)> {
     let mut grants = BTreeSet::new();
     for rule in role["rules"].as_array().expect("rules") {
         for group in rule["apiGroups"].as_array().expect("apiGroups") {
@@ -436,4 +442,538 @@ fn chart_rules_are_the_deploy_rules() {
     let rule = one(&objects, "PrometheusRule");
     assert_eq!(rule["spec"]["groups"], Value::Array(groups));
     assert_eq!(rule["metadata"]["labels"]["release"], "prometheus");
+}
+
+/// The workloads (Deployment, StatefulSet, DaemonSet) of a rendering.
+fn workloads(objects: &[Value]) -> Vec<&Value> {
+    objects
+        .iter()
+        .filter(|object| {
+            matches!(
+                object["kind"].as_str(),
+                Some("Deployment" | "StatefulSet" | "DaemonSet")
+            )
+        })
+        .collect()
+}
+
+fn named<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|object| object["kind"] == kind && object["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+fn describe_object(object: &Value) -> String {
+    format!(
+        "{} {}",
+        object["kind"].as_str().unwrap_or_default(),
+        object["metadata"]["name"].as_str().unwrap_or_default()
+    )
+}
+
+fn workload_container(workload: &Value) -> &Value {
+    &workload["spec"]["template"]["spec"]["containers"][0]
+}
+
+fn workload_args(workload: &Value) -> Vec<String> {
+    workload_container(workload)["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|arg| arg.as_str().expect("string arg").to_string())
+        .collect()
+}
+
+/// The resources of `--resources=`.
+fn served(args: &[String]) -> Vec<String> {
+    args.iter()
+        .find_map(|arg| arg.strip_prefix("--resources="))
+        .expect("--resources")
+        .split(',')
+        .map(str::to_string)
+        .collect()
+}
+
+/// (variable, fieldPath) of the container's downward-API environment.
+fn downward(workload: &Value) -> BTreeMap<String, String> {
+    workload_container(workload)["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|var| {
+            Some((
+                var["name"].as_str()?.to_string(),
+                var["valueFrom"]["fieldRef"]["fieldPath"]
+                    .as_str()?
+                    .to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn pod_labels(workload: &Value) -> &Value {
+    &workload["spec"]["template"]["metadata"]["labels"]
+}
+
+/// Whether a label selector selects `labels`: a workload's or NetworkPolicy's
+/// (`matchLabels` and `matchExpressions`) or a Service's (a plain map).
+fn selects(selector: &Value, labels: &Value) -> bool {
+    let structured =
+        selector.get("matchLabels").is_some() || selector.get("matchExpressions").is_some();
+    let match_labels = if structured {
+        &selector["matchLabels"]
+    } else {
+        selector
+    };
+    let equal = match_labels
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(key, value)| &labels[key] == value);
+    let expressions = if structured {
+        selector["matchExpressions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    equal
+        && expressions.iter().all(|expression| {
+            let value = &labels[expression["key"].as_str().expect("key")];
+            let values = expression["values"].as_array().cloned().unwrap_or_default();
+            match expression["operator"].as_str().expect("operator") {
+                "In" => values.contains(value),
+                "NotIn" => !values.contains(value),
+                "Exists" => !value.is_null(),
+                "DoesNotExist" => value.is_null(),
+                other => panic!("operator {other}"),
+            }
+        })
+}
+
+const NODE_ARG: &str = "--node=$(NODE_NAME)";
+const UNSCHEDULED_ARG: &str = "--track-unscheduled-pods";
+
+/// `daemonsetSharding` is KSM's daemonset sharding as deploy/sharding/daemonset lays it
+/// out: pods per node from a DaemonSet, pods of no node from one more Deployment, every
+/// other resource from the main Deployment; no workload selects another's pods, and every
+/// pod is scraped once, as the job the mixin selects.
+#[test]
+fn daemonset_sharding_serves_pods_per_node_like_ksm() {
+    if !helm_available() {
+        return;
+    }
+    let objects = template(
+        "kse",
+        "monitoring",
+        &ci("daemonset-sharding-values.yaml"),
+        &[],
+    );
+    assert!(of_kind(&objects, "StatefulSet").is_empty());
+
+    let daemonset = one(&objects, "DaemonSet");
+    assert_eq!(
+        daemonset["metadata"]["name"],
+        "kse-kube-state-exporter-pods-per-node"
+    );
+    let args = workload_args(daemonset);
+    assert_eq!(served(&args), ["pods"]);
+    assert!(args.iter().any(|arg| arg == NODE_ARG), "{args:?}");
+    assert!(!args.iter().any(|arg| arg == UNSCHEDULED_ARG), "{args:?}");
+    assert_eq!(
+        downward(daemonset),
+        BTreeMap::from([("NODE_NAME".to_string(), "spec.nodeName".to_string())])
+    );
+    // Every taint tolerated by default, so every node's pods have an exporter.
+    assert_eq!(
+        daemonset["spec"]["template"]["spec"]["tolerations"],
+        serde_json::json!([{"operator": "Exists"}])
+    );
+
+    let unscheduled = named(
+        &objects,
+        "Deployment",
+        "kse-kube-state-exporter-unscheduled-pods",
+    );
+    assert_eq!(unscheduled["spec"]["replicas"], 1);
+    let args = workload_args(unscheduled);
+    assert_eq!(served(&args), ["pods"]);
+    assert!(args.iter().any(|arg| arg == UNSCHEDULED_ARG), "{args:?}");
+    assert!(
+        !args.iter().any(|arg| arg.starts_with("--node")),
+        "{args:?}"
+    );
+
+    let main = named(&objects, "Deployment", "kse-kube-state-exporter");
+    let args = workload_args(main);
+    assert!(
+        !args
+            .iter()
+            .any(|arg| arg.starts_with("--node") || arg == UNSCHEDULED_ARG),
+        "{args:?}"
+    );
+    let main_resources = served(&args);
+    assert!(!main_resources.iter().any(|r| r == "pods"), "{args:?}");
+    // The main and the unscheduled-pods instances together serve each default resource
+    // once (the DaemonSet's pods the same pods by node).
+    let mut all_served = main_resources.clone();
+    all_served.extend(served(&workload_args(unscheduled)));
+    all_served.sort();
+    let mut defaults: Vec<String> = kube_state_exporter::config::DEFAULT_RESOURCES
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    defaults.sort();
+    assert_eq!(all_served, defaults);
+
+    // Each workload selects its own pods and nobody else's.
+    let workloads = workloads(&objects);
+    assert_eq!(workloads.len(), 3);
+    for (i, owner) in workloads.iter().enumerate() {
+        for (j, pods) in workloads.iter().enumerate() {
+            assert_eq!(
+                selects(&owner["spec"]["selector"], pod_labels(pods)),
+                i == j,
+                "the selector of {} and the pods of {}",
+                describe_object(owner),
+                describe_object(pods)
+            );
+        }
+    }
+
+    // Prometheus scrapes every pod once: one Service selects each workload's pods, the
+    // ServiceMonitor selects every Service, each as the job the mixin rules select.
+    let monitor = one(&objects, "ServiceMonitor");
+    let services = of_kind(&objects, "Service");
+    assert_eq!(services.len(), 3);
+    for workload in &workloads {
+        let serving = services
+            .iter()
+            .filter(|service| selects(&service["spec"]["selector"], pod_labels(workload)))
+            .count();
+        assert_eq!(serving, 1, "Services of {}", describe_object(workload));
+    }
+    let job = ksm_job_name();
+    for service in &services {
+        let labels = &service["metadata"]["labels"];
+        assert!(
+            selects(&monitor["spec"]["selector"], labels),
+            "{}",
+            describe_object(service)
+        );
+        assert_eq!(operator_job_name(monitor, service, labels), job);
+        let ports: BTreeSet<&str> = service["spec"]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .filter_map(|port| port["name"].as_str())
+            .collect();
+        assert_eq!(ports, BTreeSet::from(["http-metrics", "telemetry"]));
+    }
+    assert_eq!(
+        monitor["spec"]["namespaceSelector"]["matchNames"],
+        serde_json::json!(["monitoring"])
+    );
+
+    // The NetworkPolicy admits scrapes of every pod; the PDB (maxUnavailable, which a
+    // DaemonSet's pods cannot honour) covers the main Deployment's pods only.
+    let policy = one(&objects, "NetworkPolicy");
+    let pdb = one(&objects, "PodDisruptionBudget");
+    for workload in &workloads {
+        assert!(
+            selects(&policy["spec"]["podSelector"], pod_labels(workload)),
+            "{}",
+            describe_object(workload)
+        );
+        assert_eq!(
+            selects(&pdb["spec"]["selector"], pod_labels(workload)),
+            std::ptr::eq(*workload, main),
+            "{}",
+            describe_object(workload)
+        );
+    }
+
+    // One identity for all three, which may list and watch pods.
+    let grants = cluster_role_grants(&objects);
+    for verb in ["list", "watch"] {
+        assert!(grants.contains(&(String::new(), "pods".to_string(), verb.to_string())));
+    }
+    let subject = &one(&objects, "ClusterRoleBinding")["subjects"][0];
+    for workload in &workloads {
+        assert_eq!(
+            workload["spec"]["template"]["spec"]["serviceAccountName"],
+            subject["name"]
+        );
+    }
+
+    // Off by default: one Deployment serving pods too.
+    let objects = template("kse", "monitoring", &None, &[]);
+    assert!(served(&args_of_only(&objects)).iter().any(|r| r == "pods"));
+
+    // Combinations that cannot work are refused with what to change.
+    let chart = chart_dir().to_string_lossy().into_owned();
+    for (set, message) in [
+        (
+            "autosharding.enabled=true,daemonsetSharding.enabled=true",
+            "autosharding.enabled and daemonsetSharding.enabled are mutually exclusive",
+        ),
+        (
+            "daemonsetSharding.enabled=true,collectors={nodes,namespaces}",
+            "collectors must include pods",
+        ),
+        (
+            "daemonsetSharding.enabled=true,collectors={pods}",
+            "nothing but pods",
+        ),
+        (
+            "daemonsetSharding.enabled=true,hostNetwork=true",
+            "with hostNetwork",
+        ),
+    ] {
+        let output = run_helm(&["template", "kse", &chart, "--set", set]);
+        assert!(!output.status.success(), "{set} rendered");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{set}: {stderr}");
+    }
+}
+
+fn args_of_only(objects: &[Value]) -> Vec<String> {
+    match workloads(objects).as_slice() {
+        [workload] => workload_args(workload),
+        other => panic!("{} workloads", other.len()),
+    }
+}
+
+/// NOTES.txt as `helm install --dry-run=client` prints it (no cluster contacted).
+fn notes(values: &Option<std::path::PathBuf>, set: &[&str]) -> String {
+    let chart = chart_dir().to_string_lossy().into_owned();
+    let mut command = std::process::Command::new(helm());
+    command
+        .args(["install", "kse", &chart, "--dry-run=client"])
+        .args(["--namespace", "monitoring"])
+        .env("KUBECONFIG", "/dev/null");
+    if let Some(path) = values {
+        command.arg("--values").arg(path);
+    }
+    for pair in set {
+        command.args(["--set", pair]);
+    }
+    let output = command.output().expect("helm runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    text.split_once("NOTES:")
+        .map(|(_, notes)| notes.to_string())
+        .expect("NOTES")
+}
+
+const TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// `authFilter.enabled` adds `--auth-filter` to every workload, `create` on TokenReviews
+/// and SubjectAccessReviews (what the filter asks the apiserver, src/server/security.rs)
+/// to the ClusterRole, Prometheus' token to every ServiceMonitor endpoint, and the
+/// `get /metrics` role Prometheus needs when its ServiceAccount is named; none of it when
+/// off.
+#[test]
+fn auth_filter_adds_the_flag_the_review_rbac_and_the_scrape_token() {
+    if !helm_available() {
+        return;
+    }
+    let reviews: BTreeSet<(String, String, String)> = [
+        ("authentication.k8s.io", "tokenreviews", "create"),
+        ("authorization.k8s.io", "subjectaccessreviews", "create"),
+    ]
+    .into_iter()
+    .map(|(g, r, v)| (g.to_string(), r.to_string(), v.to_string()))
+    .collect();
+    let main_role = "kse-kube-state-exporter";
+    let reader = "kse-kube-state-exporter-metrics-reader";
+
+    // Off: no flag, no review rights, no token, nothing in the notes.
+    for values in [
+        None,
+        ci("monitoring-values.yaml"),
+        ci("daemonset-sharding-values.yaml"),
+    ] {
+        let objects = template("kse", "monitoring", &values, &[]);
+        for workload in workloads(&objects) {
+            let args = workload_args(workload);
+            assert!(!args.iter().any(|arg| arg.starts_with("--auth-filter")));
+        }
+        assert!(reviews.is_disjoint(&cluster_role_grants(&objects)));
+        for monitor in of_kind(&objects, "ServiceMonitor") {
+            for endpoint in monitor["spec"]["endpoints"].as_array().expect("endpoints") {
+                assert!(
+                    endpoint["bearerTokenFile"].is_null(),
+                    "{}",
+                    describe(&values)
+                );
+            }
+        }
+    }
+    assert!(!notes(&None, &[]).contains("auth-filter"));
+
+    // On, alone and with daemonset sharding: every workload, both endpoints.
+    for set in [&[][..], &["daemonsetSharding.enabled=true"][..]] {
+        let objects = template("kse", "monitoring", &ci("auth-filter-values.yaml"), set);
+        let workloads = workloads(&objects);
+        assert_eq!(workloads.len(), if set.is_empty() { 1 } else { 3 });
+        for workload in &workloads {
+            let args = workload_args(workload);
+            assert_eq!(
+                args.iter().filter(|arg| *arg == "--auth-filter").count(),
+                1,
+                "{}: {args:?}",
+                describe_object(workload)
+            );
+        }
+        // Exactly the two reviews beyond list/watch.
+        let grants = role_grants(named(&objects, "ClusterRole", main_role));
+        let beyond: BTreeSet<_> = grants
+            .into_iter()
+            .filter(|(_, _, verb)| verb != "list" && verb != "watch")
+            .collect();
+        assert_eq!(beyond, reviews, "{set:?}");
+
+        let monitor = one(&objects, "ServiceMonitor");
+        let endpoints = monitor["spec"]["endpoints"].as_array().expect("endpoints");
+        assert_eq!(endpoints.len(), 2);
+        for endpoint in endpoints {
+            assert_eq!(endpoint["bearerTokenFile"], TOKEN_FILE, "{endpoint}");
+        }
+
+        let role = named(&objects, "ClusterRole", reader);
+        assert_eq!(
+            role["rules"],
+            serde_json::json!([{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}])
+        );
+        let binding = named(&objects, "ClusterRoleBinding", reader);
+        assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
+        assert_eq!(binding["roleRef"]["name"], reader);
+        assert_eq!(
+            binding["subjects"],
+            serde_json::json!([
+                {"kind": "ServiceAccount", "name": "prometheus-k8s", "namespace": "monitoring"}
+            ])
+        );
+    }
+
+    // An endpoint's own credentials win over the token file.
+    let objects = template(
+        "kse",
+        "monitoring",
+        &ci("auth-filter-values.yaml"),
+        &[
+            "prometheus.monitor.http.bearerTokenSecret.name=scrape-token",
+            "prometheus.monitor.http.bearerTokenSecret.key=token",
+        ],
+    );
+    let endpoints = &one(&objects, "ServiceMonitor")["spec"]["endpoints"];
+    assert!(endpoints[0]["bearerTokenFile"].is_null());
+    assert_eq!(endpoints[0]["bearerTokenSecret"]["name"], "scrape-token");
+    assert_eq!(endpoints[1]["bearerTokenFile"], TOKEN_FILE);
+
+    // Without Prometheus' ServiceAccount: no reader role, and the notes say what to grant.
+    let unnamed = ["authFilter.prometheusServiceAccount.name="];
+    let objects = template(
+        "kse",
+        "monitoring",
+        &ci("auth-filter-values.yaml"),
+        &unnamed,
+    );
+    assert_eq!(of_kind(&objects, "ClusterRole").len(), 1);
+    assert_eq!(of_kind(&objects, "ClusterRoleBinding").len(), 1);
+    let text = notes(&ci("auth-filter-values.yaml"), &unnamed);
+    for expected in [
+        "Prometheus' ServiceAccount needs a",
+        "nonResourceURLs: [\"/metrics\"]",
+        "verbs: [\"get\"]",
+        "authFilter.prometheusServiceAccount.name",
+    ] {
+        assert!(text.contains(expected), "{expected} not in {text}");
+    }
+    let text = notes(&ci("auth-filter-values.yaml"), &[]);
+    assert!(
+        text.contains(&format!("binds {reader}")) && text.contains("monitoring/prometheus-k8s"),
+        "{text}"
+    );
+}
+
+/// Every workload of every value set (and of both new modes together) passes flags the
+/// built exporter accepts (`--validate-config`), once the kubelet has expanded the
+/// `$(VAR)` references, each to a variable the container defines.
+#[test]
+fn every_workloads_flags_are_accepted_by_the_exporter() {
+    if !helm_available() {
+        return;
+    }
+    let mut renderings: Vec<(String, Vec<Value>)> = value_sets()
+        .into_iter()
+        .map(|values| {
+            (
+                describe(&values),
+                template("kse", "monitoring", &values, &[]),
+            )
+        })
+        .collect();
+    renderings.push((
+        "daemonset sharding with --auth-filter".to_string(),
+        template(
+            "kse",
+            "monitoring",
+            &ci("daemonset-sharding-values.yaml"),
+            &["authFilter.enabled=true"],
+        ),
+    ));
+    let reference = regex::Regex::new(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)").expect("regex");
+    let expansions = BTreeMap::from([
+        ("NODE_NAME", "node-a"),
+        ("POD_NAME", "kse-kube-state-exporter-1"),
+        ("POD_NAMESPACE", "monitoring"),
+    ]);
+    let mut checked = 0;
+    for (what, objects) in &renderings {
+        for workload in workloads(objects) {
+            let defined = downward(workload);
+            let args: Vec<String> = workload_args(workload)
+                .into_iter()
+                .map(|arg| {
+                    reference
+                        .replace_all(&arg, |captures: &regex::Captures<'_>| {
+                            let name = &captures[1];
+                            assert!(
+                                defined.contains_key(name),
+                                "{what}: {}: $({name}) is not in the env",
+                                describe_object(workload)
+                            );
+                            expansions
+                                .get(name)
+                                .unwrap_or_else(|| panic!("no sample value for {name}"))
+                                .to_string()
+                        })
+                        .into_owned()
+                })
+                .collect();
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+                .arg("--validate-config")
+                .args(&args)
+                .env_remove("RUST_LOG")
+                .output()
+                .expect("the exporter runs");
+            assert!(
+                output.status.success(),
+                "{what}: {} {args:?}: {}",
+                describe_object(workload),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            checked += 1;
+        }
+    }
+    // Seven value sets with one workload each, the daemonset ones with three.
+    assert!(checked >= renderings.len() + 4, "{checked}");
 }

@@ -34,8 +34,28 @@ app.kubernetes.io/name: {{ include "kse.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+Selector labels of a pods-only workload of daemonset sharding (dict "root" $ "role" role):
+an instance label of its own, so that no workload's selector matches another's pods.
+*/}}
+{{- define "kse.shardSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "kse.name" .root }}
+app.kubernetes.io/instance: {{ printf "%s-%s" .root.Release.Name .role | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{/* Name of a pods-only workload (and its Service): the full name, then the role. */}}
+{{- define "kse.shardName" -}}
+{{- $max := sub 62 (len .role) | int -}}
+{{- printf "%s-%s" (include "kse.fullname" .root | trunc $max | trimSuffix "-") .role -}}
+{{- end -}}
+
 {{- define "kse.labels" -}}
 {{ include "kse.selectorLabels" . }}
+{{ include "kse.commonLabels" . }}
+{{- end -}}
+
+{{/* The labels of every object and pod beside the selector labels. */}}
+{{- define "kse.commonLabels" -}}
 app.kubernetes.io/component: exporter
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
@@ -108,10 +128,13 @@ validatingwebhookconfigurations: admissionregistration.k8s.io
 volumeattachments: storage.k8s.io
 {{- end -}}
 
-{{/* The exporter's arguments (values → flags), as a YAML list. */}}
+{{/*
+The exporter's arguments (values → flags), as a YAML list, for one workload:
+dict "root" $ "resources" (its collectors) "mode" (its sharding flags).
+*/}}
 {{- define "kse.args" -}}
-{{- $v := .Values -}}
-{{- $args := list "--port=8080" (printf "--telemetry-port=%d" (int $v.selfMonitor.telemetryPort)) (printf "--resources=%s" (join "," $v.collectors)) -}}
+{{- $v := .root.Values -}}
+{{- $args := list "--port=8080" (printf "--telemetry-port=%d" (int $v.selfMonitor.telemetryPort)) (printf "--resources=%s" (join "," .resources)) -}}
 {{- with $v.metricAllowlist }}{{ $args = append $args (printf "--metric-allowlist=%s" (join "," .)) }}{{ end -}}
 {{- with $v.metricDenylist }}{{ $args = append $args (printf "--metric-denylist=%s" (join "," .)) }}{{ end -}}
 {{- with $v.metricOptInList }}{{ $args = append $args (printf "--metric-opt-in-list=%s" (join "," .)) }}{{ end -}}
@@ -119,7 +142,8 @@ volumeattachments: storage.k8s.io
 {{- with $v.metricAnnotationsAllowList }}{{ $args = append $args (printf "--metric-annotations-allowlist=%s" (join "," .)) }}{{ end -}}
 {{- with $v.namespaces }}{{ $args = append $args (printf "--namespaces=%s" .) }}{{ end -}}
 {{- with $v.namespacesDenylist }}{{ $args = append $args (printf "--namespaces-denylist=%s" .) }}{{ end -}}
-{{- if $v.autosharding.enabled }}{{ $args = concat $args (list "--pod=$(POD_NAME)" "--pod-namespace=$(POD_NAMESPACE)") }}{{ end -}}
+{{- $args = concat $args .mode -}}
+{{- if $v.authFilter.enabled }}{{ $args = append $args "--auth-filter" }}{{ end -}}
 {{- $args = concat $args $v.extraArgs -}}
 {{- toYaml $args -}}
 {{- end -}}
@@ -135,10 +159,119 @@ honorLabels: {{ .honorLabels }}
 {{- if .enableHttp2 }}
 enableHttp2: true
 {{- end }}
-{{- range $key := list "tlsConfig" "bearerTokenSecret" "metricRelabelings" "relabelings" }}
+{{- range $key := list "tlsConfig" "bearerTokenSecret" "authorization" "metricRelabelings" "relabelings" }}
 {{- with get $ $key }}
 {{ $key }}:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* Combinations of values the chart refuses, with what to change. */}}
+{{- define "kse.validate" -}}
+{{- if and .Values.autosharding.enabled .Values.daemonsetSharding.enabled -}}
+{{- fail "autosharding.enabled and daemonsetSharding.enabled are mutually exclusive: pick one sharding mode" -}}
+{{- end -}}
+{{- if .Values.daemonsetSharding.enabled -}}
+{{- if not (has "pods" .Values.collectors) -}}
+{{- fail "daemonsetSharding.enabled shards pods by node: collectors must include pods" -}}
+{{- end -}}
+{{- if not (without .Values.collectors "pods") -}}
+{{- fail "daemonsetSharding.enabled: collectors holds nothing but pods, which leaves the main Deployment nothing to serve" -}}
+{{- end -}}
+{{- if .Values.hostNetwork -}}
+{{- fail "daemonsetSharding.enabled with hostNetwork: the DaemonSet takes the exporter's ports on every node, so the Deployments' pods could not be scheduled" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The pod template of one workload: dict "root" $, "selectorLabels" (rendered), "args"
+(rendered kse.args), "env" (its downward-API variables), "resources", "nodeSelector",
+"tolerations", "affinity", "topologySpreadConstraints".
+*/}}
+{{- define "kse.podTemplate" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+metadata:
+  labels:
+    {{- .selectorLabels | nindent 4 }}
+    {{- include "kse.commonLabels" $root | nindent 4 }}
+    {{- with $v.podLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $v.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "kse.serviceAccountName" $root }}
+  automountServiceAccountToken: true
+  hostNetwork: {{ $v.hostNetwork }}
+  {{- with $v.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- if $v.securityContext.enabled }}
+  securityContext:
+    {{- toYaml (omit $v.securityContext "enabled") | nindent 4 }}
+  {{- end }}
+  {{- with $v.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: kube-state-exporter
+      image: {{ include "kse.image" $root }}
+      imagePullPolicy: {{ $v.image.pullPolicy }}
+      args:
+        {{- .args | nindent 8 }}
+      {{- if or .env $v.env }}
+      env:
+        {{- with .env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- with $v.env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- end }}
+      ports:
+        - name: http-metrics
+          containerPort: 8080
+        - name: telemetry
+          containerPort: {{ $v.selfMonitor.telemetryPort }}
+      # /livez reaches the apiserver; /readyz turns 200 once every resource has synced.
+      livenessProbe:
+        httpGet:
+          path: /livez
+          port: http-metrics
+        {{- toYaml $v.livenessProbe | nindent 8 }}
+      readinessProbe:
+        httpGet:
+          path: /readyz
+          port: telemetry
+        {{- toYaml $v.readinessProbe | nindent 8 }}
+      {{- with .resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.containerSecurityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+  {{- with .nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}
