@@ -1,7 +1,8 @@
 //! The sharding examples of deploy/sharding/ (static, StatefulSet, per node): every
 //! object parses into its Kubernetes type without losing a field, each workload passes
-//! the flags its mode needs (and the downward-API values they name), workloads never
-//! select each other's pods, auto-sharding has exactly the RBAC it uses, and the three
+//! the flags its mode needs (and the downward-API values they name), static shards never
+//! select each other's pods (the per-node overlay keeps the base Deployment's selector,
+//! which also matches its other pods: docs/sharding.md), auto-sharding has exactly the RBAC it uses, and the three
 //! per-node workloads together cover every default resource once; the built exporter
 //! accepts every workload's flags (`--validate-config`). When kubectl is installed,
 //! `kubectl kustomize` builds each directory.
