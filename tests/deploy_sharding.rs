@@ -7,6 +7,8 @@
 //! accepts every workload's flags (`--validate-config`). When kubectl is installed,
 //! `kubectl kustomize` builds each directory.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -238,7 +240,6 @@ fn daemonset_mode_covers_every_default_resource_once() {
 /// downward-API variable of the container.
 #[test]
 fn every_workloads_flags_are_accepted_by_the_exporter() {
-    let reference = regex::Regex::new(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)").expect("regex");
     let samples = [
         ("NODE_NAME", "node-a"),
         ("POD_NAME", "kube-state-exporter-1"),
@@ -262,33 +263,17 @@ fn every_workloads_flags_are_accepted_by_the_exporter() {
             let expanded: Vec<String> = args(template)
                 .into_iter()
                 .map(|arg| {
-                    reference
-                        .replace_all(arg, |captures: &regex::Captures<'_>| {
-                            let name = &captures[1];
-                            assert!(
-                                defined.iter().any(|(var, _)| var == name),
-                                "{mode}: $({name}) is not in the env"
-                            );
-                            samples
-                                .iter()
-                                .find(|(var, _)| *var == name)
-                                .map(|(_, value)| value.to_string())
-                                .unwrap_or_else(|| panic!("no sample value for {name}"))
-                        })
-                        .into_owned()
+                    support::expand_references(
+                        arg,
+                        |name| defined.iter().any(|(var, _)| var == name),
+                        &samples,
+                    )
+                    .unwrap_or_else(|error| panic!("{mode}: {error}"))
                 })
                 .collect();
-            let output = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-                .arg("--validate-config")
-                .args(&expanded)
-                .env_remove("RUST_LOG")
-                .output()
-                .expect("the exporter runs");
-            assert!(
-                output.status.success(),
-                "{mode}: {expanded:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            if let Err(error) = support::validate_config(&expanded) {
+                panic!("{mode}: {expanded:?}: {error}");
+            }
             checked += 1;
         }
     }

@@ -9,6 +9,7 @@
 //! developer machine without it skips, CI fails.
 
 mod helm_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -930,12 +931,11 @@ fn every_workloads_flags_are_accepted_by_the_exporter() {
             &["authFilter.enabled=true"],
         ),
     ));
-    let reference = regex::Regex::new(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)").expect("regex");
-    let expansions = BTreeMap::from([
+    let samples = [
         ("NODE_NAME", "node-a"),
         ("POD_NAME", "kse-kube-state-exporter-1"),
         ("POD_NAMESPACE", "monitoring"),
-    ]);
+    ];
     let mut checked = 0;
     for (what, objects) in &renderings {
         for workload in workloads(objects) {
@@ -943,34 +943,15 @@ fn every_workloads_flags_are_accepted_by_the_exporter() {
             let args: Vec<String> = workload_args(workload)
                 .into_iter()
                 .map(|arg| {
-                    reference
-                        .replace_all(&arg, |captures: &regex::Captures<'_>| {
-                            let name = &captures[1];
-                            assert!(
-                                defined.contains_key(name),
-                                "{what}: {}: $({name}) is not in the env",
-                                describe_object(workload)
-                            );
-                            expansions
-                                .get(name)
-                                .unwrap_or_else(|| panic!("no sample value for {name}"))
-                                .to_string()
+                    support::expand_references(&arg, |name| defined.contains_key(name), &samples)
+                        .unwrap_or_else(|error| {
+                            panic!("{what}: {}: {error}", describe_object(workload))
                         })
-                        .into_owned()
                 })
                 .collect();
-            let output = std::process::Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
-                .arg("--validate-config")
-                .args(&args)
-                .env_remove("RUST_LOG")
-                .output()
-                .expect("the exporter runs");
-            assert!(
-                output.status.success(),
-                "{what}: {} {args:?}: {}",
-                describe_object(workload),
-                String::from_utf8_lossy(&output.stderr)
-            );
+            if let Err(error) = support::validate_config(&args) {
+                panic!("{what}: {} {args:?}: {error}", describe_object(workload));
+            }
             checked += 1;
         }
     }

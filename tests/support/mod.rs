@@ -230,3 +230,49 @@ impl PrometheusProcess {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
     }
 }
+
+/// A container argument as the kubelet passes it: each `$(VAR)` replaced by its value in
+/// `samples`. `Err` names a reference to a variable the container does not define
+/// (`defined`) or that `samples` has no value for.
+pub fn expand_references(
+    arg: &str,
+    defined: impl Fn(&str) -> bool,
+    samples: &[(&str, &str)],
+) -> Result<String, String> {
+    let reference = regex::Regex::new(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)").expect("regex");
+    let mut failure = None;
+    let expanded = reference.replace_all(arg, |captures: &regex::Captures<'_>| {
+        let name = &captures[1];
+        let value = samples.iter().find(|(var, _)| *var == name);
+        match value {
+            Some((_, value)) if defined(name) => value.to_string(),
+            Some(_) => {
+                failure = Some(format!("$({name}) is not in the container's env"));
+                String::new()
+            }
+            None => {
+                failure = Some(format!("no sample value for $({name})"));
+                String::new()
+            }
+        }
+    });
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(expanded.into_owned()),
+    }
+}
+
+/// Runs the built exporter with `--validate-config` and `args`; `Err` is its stderr.
+pub fn validate_config(args: &[String]) -> Result<(), String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_kube-state-exporter"))
+        .arg("--validate-config")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the exporter runs");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
