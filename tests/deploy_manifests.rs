@@ -4,6 +4,7 @@
 //! containers are locked down.
 
 mod helm_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Container, PodTemplateSpec};
@@ -283,21 +283,10 @@ fn every_workloads_flags_are_accepted_by_the_exporter() {
 
 #[test]
 fn kustomize_builds_every_mode() {
-    let kubectl = std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into());
-    let available = Command::new(&kubectl)
-        .args(["version", "--client"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is required in CI"
-        );
-        eprintln!("skipped: no kubectl");
+    if !support::realk8s::kubectl_available() {
         return;
     }
+    let kubectl = support::realk8s::kubectl();
     for mode in ["static", "statefulset", "daemonset"] {
         let output = Command::new(&kubectl)
             .arg("kustomize")

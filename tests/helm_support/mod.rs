@@ -20,29 +20,16 @@ pub fn chart_dir() -> PathBuf {
 }
 
 pub fn helm() -> PathBuf {
-    std::env::var_os("HELM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("helm"))
+    crate::support::program_path("HELM", "helm")
 }
 
 /// Whether helm runs; in CI its absence is a failure, elsewhere a skip.
 pub fn helm_available() -> bool {
-    let ok = Command::new(helm())
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "helm is required in CI (.ci/run exports HELM from scripts/fetch-helm.sh)"
-        );
-        eprintln!(
-            "skipped: no helm (set HELM or put it on PATH; scripts/fetch-helm.sh fetches it)"
-        );
-    }
-    ok
+    crate::support::program_runs(
+        &helm(),
+        &["version"],
+        "helm (set HELM or put it on PATH; scripts/fetch-helm.sh fetches it)",
+    )
 }
 
 /// Runs helm with `args`, killed (by its PID) after 60 s.

@@ -115,20 +115,35 @@ pub fn recorded_lists_exposition() -> String {
 /// developer machine: prints why the check is skipped and returns false. Missing with
 /// `CI` set: panics.
 pub fn tool_available(name: &str, what: &str) -> bool {
-    let found = Command::new(name)
-        .arg("--version")
+    program_runs(
+        Path::new(name),
+        &["--version"],
+        &format!("`{name}` ({what}; Debian package `prometheus`, installed by .ci/run)"),
+    )
+}
+
+/// A program the tests run: the path in the environment variable `env` if set, else
+/// `name` on PATH.
+pub fn program_path(env: &str, name: &str) -> PathBuf {
+    std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// Whether `program args` runs and succeeds. Where it does not: a failure in CI (`CI`
+/// set), elsewhere a skip that says so; `what` names the program and where it comes from.
+pub fn program_runs(program: &Path, args: &[&str], what: &str) -> bool {
+    let ok = Command::new(program)
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`{name}` is required in CI (Debian package `prometheus`, installed by .ci/run)"
-        );
-        eprintln!("`{name}` not installed: skipping {what} (CI installs it: .ci/run)");
+        .is_ok_and(|status| status.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "{what} is required in CI");
+        eprintln!("skipped: {what} does not run");
     }
-    found
+    ok
 }
 
 /// The `kube_<kind>_` prefix of every resource that has metrics.

