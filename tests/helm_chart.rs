@@ -110,13 +110,7 @@ fn the_service_monitor_scrapes_as_the_job_the_mixin_rules_select() {
             endpoints.iter().any(|e| e["port"] == "telemetry"),
             "selfMonitor"
         );
-        let ports: BTreeSet<&str> = service["spec"]["ports"]
-            .as_array()
-            .expect("ports")
-            .iter()
-            .filter_map(|port| port["name"].as_str())
-            .collect();
-        assert_eq!(ports, BTreeSet::from(["http-metrics", "telemetry"]));
+        assert_serves_both_ports(service);
     }
     // A different job name is one value away, and the monitor follows it.
     let objects = template(
@@ -665,13 +659,7 @@ fn daemonset_sharding_serves_pods_per_node_like_ksm() {
             describe_object(service)
         );
         assert_eq!(operator_job_name(monitor, service, labels), job);
-        let ports: BTreeSet<&str> = service["spec"]["ports"]
-            .as_array()
-            .expect("ports")
-            .iter()
-            .filter_map(|port| port["name"].as_str())
-            .collect();
-        assert_eq!(ports, BTreeSet::from(["http-metrics", "telemetry"]));
+        assert_serves_both_ports(service);
     }
     assert_eq!(
         monitor["spec"]["namespaceSelector"]["matchNames"],
@@ -957,4 +945,20 @@ fn every_workloads_flags_are_accepted_by_the_exporter() {
     }
     // Seven value sets with one workload each, the daemonset ones with three.
     assert!(checked >= renderings.len() + 4, "{checked}");
+}
+
+/// A Service of the chart exposes the metrics and the telemetry port, by name.
+fn assert_serves_both_ports(service: &Value) {
+    let ports: BTreeSet<&str> = service["spec"]["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .filter_map(|port| port["name"].as_str())
+        .collect();
+    assert_eq!(
+        ports,
+        BTreeSet::from(["http-metrics", "telemetry"]),
+        "{}",
+        describe_object(service)
+    );
 }
