@@ -63,21 +63,50 @@ impl Run {
         self.server.final_state(plural, Format::Protobuf).unwrap().0
     }
 
-    async fn converges(&self, plural: &str) {
-        let truth = self.truth(plural);
+    /// Waits (bounded) until the store holds what a fresh list in `format` would.
+    async fn converges_as(&self, plural: &str, format: Format) {
+        let truth = self.server.final_state(plural, format).unwrap().0;
         assert!(!truth.is_empty(), "the recording has {plural}");
         let ok = eventually(CONVERGE, || self.sink.snapshot(plural) == truth).await;
         assert!(
             ok,
-            "{plural} did not converge:\n store {:?}\n truth {:?}",
+            "{plural} did not converge ({format:?}):\n store {:?}\n truth {:?}",
             self.sink.snapshot(plural),
             truth
         );
     }
 
+    async fn converges(&self, plural: &str) {
+        self.converges_as(plural, Format::Protobuf).await;
+    }
+
     fn count(&self, counter: &prometheus::IntCounterVec, labels: &[&str]) -> u64 {
         counter.with_label_values(labels).get()
     }
+
+    /// Waits (bounded) until `counter{labels}` reaches `at_least`: each fault shows in
+    /// the self-metrics, counted when it happens, which may be after the store converged.
+    async fn counts(&self, counter: &prometheus::IntCounterVec, labels: &[&str], at_least: u64) {
+        use prometheus::core::Collector;
+        let reached = eventually(CONVERGE, || self.count(counter, labels) >= at_least).await;
+        let name = counter
+            .desc()
+            .first()
+            .map_or(String::new(), |desc| desc.fq_name.clone());
+        assert!(
+            reached,
+            "{name}{labels:?} is {} after {CONVERGE:?}, want at least {at_least}",
+            self.count(counter, labels)
+        );
+    }
+}
+
+/// Pod reflectors with `options` against the recording with `faults` on pods, once their
+/// store holds what a fresh list would (`format`).
+async fn pods_converged(faults: Faults, options: ReflectorOptions, format: Format) -> Run {
+    let run = run(&["pods"], pods(faults), options).await;
+    run.converges_as("pods", format).await;
+    run
 }
 
 #[tokio::test]
@@ -105,12 +134,7 @@ async fn converges_without_faults_with_paged_lists_and_bookmarks() {
                 && r.accept.contains("as=PartialObjectMetadataList")),
         "secrets are listed metadata-only"
     );
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.bookmarks_total, &["pods"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.bookmarks_total, &["pods"], 1).await;
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 0);
     assert!(run.count(&run.metrics.list_total, &["pods", "success"]) >= 1);
     assert_eq!(
@@ -140,22 +164,17 @@ fn pods(faults: Faults) -> Faults {
 
 #[tokio::test]
 async fn recovers_from_a_watch_cut_mid_frame() {
-    let run = run(
-        &["pods"],
-        pods(Faults {
+    let run = pods_converged(
+        Faults {
             cut_watch_after: Some(5),
             ..Faults::default()
-        }),
+        },
         fast_options(),
+        Format::Protobuf,
     )
     .await;
-    run.converges("pods").await;
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.watch_total, &["pods", "error"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.watch_total, &["pods", "error"], 1)
+        .await;
     assert_eq!(
         run.sink.inits("pods"),
         1,
@@ -165,45 +184,34 @@ async fn recovers_from_a_watch_cut_mid_frame() {
 
 #[tokio::test]
 async fn relists_after_an_in_band_410() {
-    let run = run(
-        &["pods"],
-        pods(Faults {
+    let run = pods_converged(
+        Faults {
             watch_expired_after: Some(4),
             ..Faults::default()
-        }),
+        },
         fast_options(),
+        Format::Protobuf,
     )
     .await;
-    run.converges("pods").await;
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.relists_total, &["pods"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.relists_total, &["pods"], 1).await;
     // Each waits for its own event: the relist is counted when it starts, the failed
     // watch before that, and the second Init only arrives with the relist's first page.
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.watch_total, &["pods", "error"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.watch_total, &["pods", "error"], 1)
+        .await;
     assert!(eventually(CONVERGE, || run.sink.inits("pods") >= 2).await);
 }
 
 #[tokio::test]
 async fn restarts_a_list_whose_continue_token_expired() {
-    let run = run(
-        &["pods"],
-        pods(Faults {
+    let run = pods_converged(
+        Faults {
             expired_continue: true,
             ..Faults::default()
-        }),
+        },
         fast_options(),
+        Format::Protobuf,
     )
     .await;
-    run.converges("pods").await;
     let requests = run.server.requests();
     let first_pages = requests
         .iter()
@@ -222,69 +230,57 @@ async fn restarts_a_list_whose_continue_token_expired() {
 
 #[tokio::test]
 async fn waits_out_a_429_and_retries() {
-    let faults = pods(Faults {
+    let faults = Faults {
         throttle: Some(Duration::from_secs(1)),
         ..Faults::default()
-    });
-    let run = run(&["pods"], faults, fast_options()).await;
-    run.converges("pods").await;
+    };
+    let run = pods_converged(faults, fast_options(), Format::Protobuf).await;
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 1);
     assert!(run.count(&run.metrics.list_total, &["pods", "success"]) >= 1);
 }
 
 #[tokio::test]
 async fn retries_after_server_errors() {
-    let run = run(
-        &["pods"],
-        pods(Faults {
+    let run = pods_converged(
+        Faults {
             error_500: 3,
             ..Faults::default()
-        }),
+        },
         fast_options(),
+        Format::Protobuf,
     )
     .await;
-    run.converges("pods").await;
     assert_eq!(run.count(&run.metrics.list_total, &["pods", "error"]), 3);
 }
 
 #[tokio::test]
 async fn gives_up_on_a_stalled_watch_and_rewatches() {
-    let run = run(
-        &["pods"],
-        pods(Faults {
+    let run = pods_converged(
+        Faults {
             stall_watch_after: Some(3),
             ..Faults::default()
-        }),
+        },
         fast_options(),
+        Format::Protobuf,
     )
     .await;
-    run.converges("pods").await;
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.watch_total, &["pods", "error"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.watch_total, &["pods", "error"], 1)
+        .await;
 }
 
 #[tokio::test]
 async fn survives_garbage_in_a_watch() {
-    let run = run(
-        &["pods"],
-        pods(Faults {
+    let run = pods_converged(
+        Faults {
             garbage_after: Some(2),
             ..Faults::default()
-        }),
+        },
         fast_options(),
+        Format::Protobuf,
     )
     .await;
-    run.converges("pods").await;
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.decode_errors_total, &["pods", "protobuf"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.decode_errors_total, &["pods", "protobuf"], 1)
+        .await;
     assert_eq!(
         run.count(&run.metrics.json_fallbacks_total, &["pods"]),
         0,
@@ -294,22 +290,17 @@ async fn survives_garbage_in_a_watch() {
 
 #[tokio::test]
 async fn refuses_an_oversized_frame() {
-    let run = run(
-        &["pods"],
-        pods(Faults {
+    let run = pods_converged(
+        Faults {
             oversized_frame_after: Some(6),
             ..Faults::default()
-        }),
+        },
         fast_options(),
+        Format::Protobuf,
     )
     .await;
-    run.converges("pods").await;
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.watch_total, &["pods", "error"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.watch_total, &["pods", "error"], 1)
+        .await;
 }
 
 #[tokio::test]
@@ -321,12 +312,8 @@ async fn one_failing_resource_does_not_stop_the_others() {
     let run = run(&["pods", "nodes", "deployments"], faults, fast_options()).await;
     run.converges("nodes").await;
     run.converges("deployments").await;
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.list_total, &["pods", "error"])
-            >= 1)
-        .await
-    );
+    run.counts(&run.metrics.list_total, &["pods", "error"], 1)
+        .await;
     assert!(run.sink.snapshot("pods").is_empty());
 }
 
@@ -346,11 +333,7 @@ async fn converges_over_json_including_metadata_only_kinds() {
     )
     .await;
     for plural in ["pods", "nodes", "secrets"] {
-        let truth = run.server.final_state(plural, Format::Json).unwrap().0;
-        assert!(
-            eventually(CONVERGE, || run.sink.snapshot(plural) == truth).await,
-            "{plural} over JSON"
-        );
+        run.converges_as(plural, Format::Json).await;
     }
     let requests = run.server.requests();
     assert!(
@@ -365,65 +348,43 @@ async fn converges_over_json_including_metadata_only_kinds() {
 
 #[tokio::test]
 async fn json_watch_recovers_from_a_cut_and_an_expiry() {
-    let faults = pods(Faults {
+    let faults = Faults {
         cut_watch_after: Some(3),
         watch_expired_after: Some(8),
         ..Faults::default()
-    });
-    let run = run(&["pods"], faults, json_options()).await;
-    let truth = run.server.final_state("pods", Format::Json).unwrap().0;
-    assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.relists_total, &["pods"])
-            >= 1)
-        .await
-    );
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.watch_total, &["pods", "error"])
-            >= 2)
-        .await
-    );
+    };
+    let run = pods_converged(faults, json_options(), Format::Json).await;
+    run.counts(&run.metrics.relists_total, &["pods"], 1).await;
+    run.counts(&run.metrics.watch_total, &["pods", "error"], 2)
+        .await;
 }
 
 #[tokio::test]
 async fn json_watch_survives_garbage_and_an_endless_line() {
-    let faults = pods(Faults {
+    let faults = Faults {
         garbage_after: Some(2),
         oversized_frame_after: Some(5),
         ..Faults::default()
-    });
+    };
     let mut options = json_options();
     options.watch.max_frame = 256 * 1024;
-    let run = run(&["pods"], faults, options).await;
-    let truth = run.server.final_state("pods", Format::Json).unwrap().0;
-    assert!(eventually(CONVERGE, || run.sink.snapshot("pods") == truth).await);
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.watch_total, &["pods", "error"])
-            >= 2)
-        .await
-    );
-    assert!(
-        eventually(CONVERGE, || run
-            .count(&run.metrics.decode_errors_total, &["pods", "json"])
-            >= 1)
-        .await
-    );
+    let run = pods_converged(faults, options, Format::Json).await;
+    run.counts(&run.metrics.watch_total, &["pods", "error"], 2)
+        .await;
+    run.counts(&run.metrics.decode_errors_total, &["pods", "json"], 1)
+        .await;
 }
 
 #[tokio::test]
 async fn failures_are_logged() {
     let captured = replay_support::Captured::default();
     let _guard = tracing::subscriber::set_default(replay_support::subscriber(&captured));
-    let faults = pods(Faults {
+    let faults = Faults {
         cut_watch_after: Some(2),
         error_500: 1,
         ..Faults::default()
-    });
-    let run = run(&["pods"], faults, fast_options()).await;
-    run.converges("pods").await;
+    };
+    let _run = pods_converged(faults, fast_options(), Format::Protobuf).await;
     // The store can converge from the relist before the cut watch's failure is
     // logged, so wait for each line itself rather than for convergence.
     let logged = |words: &[&str]| {
