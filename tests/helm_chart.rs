@@ -1,7 +1,7 @@
 //! The Helm chart `deploy/helm/kube-state-exporter` with a real helm (v4): `helm lint
 //! --strict` is clean and `helm template` renders for the default values and every value
 //! set of the chart's `ci/`; what it renders is checked here (naming, RBAC, arguments,
-//! image, rules, daemonset sharding, the auth filter), every workload's flags pass the
+//! image, rules, daemonset sharding, the auth filter, TLS), every workload's flags pass the
 //! built exporter's `--validate-config`; tests/deploy_dry_run.rs has the real apiserver
 //! accept it.
 //!
@@ -919,15 +919,33 @@ fn every_workloads_flags_are_accepted_by_the_exporter() {
             &["authFilter.enabled=true"],
         ),
     ));
+    renderings.push((
+        "daemonset sharding with TLS and client certificates".to_string(),
+        template(
+            "kse",
+            "monitoring",
+            &ci("tls-values.yaml"),
+            &[
+                "daemonsetSharding.enabled=true",
+                "tls.clientCASecretName=kse-client-ca",
+                "tls.minVersion=TLS13",
+            ],
+        ),
+    ));
     let samples = [
         ("NODE_NAME", "node-a"),
         ("POD_NAME", "kse-kube-state-exporter-1"),
         ("POD_NAMESPACE", "monitoring"),
     ];
     let mut checked = 0;
+    let mut with_tls = 0;
     for (what, objects) in &renderings {
         for workload in workloads(objects) {
             let defined = downward(workload);
+            // --tls-config is read by --validate-config: its volume's files, laid out in a
+            // folder of the test's (the rendered web configuration, sample PEM files).
+            let volume = tempfile::tempdir().expect("tempdir");
+            let mounted = tls_volume(objects, workload, volume.path());
             let args: Vec<String> = workload_args(workload)
                 .into_iter()
                 .map(|arg| {
@@ -936,15 +954,326 @@ fn every_workloads_flags_are_accepted_by_the_exporter() {
                             panic!("{what}: {}: {error}", describe_object(workload))
                         })
                 })
+                .map(|arg| match (&mounted, arg.strip_prefix(TLS_CONFIG_ARG)) {
+                    (Some(mounted), Some(_)) => {
+                        format!("{TLS_CONFIG_ARG}{}", mounted.config.display())
+                    }
+                    _ => arg,
+                })
                 .collect();
             if let Err(error) = support::validate_config(&args) {
                 panic!("{what}: {} {args:?}: {error}", describe_object(workload));
             }
             checked += 1;
+            with_tls += usize::from(mounted.is_some());
         }
     }
-    // Seven value sets with one workload each, the daemonset ones with three.
+    // Eight value sets with one workload each, the daemonset ones with three.
     assert!(checked >= renderings.len() + 4, "{checked}");
+    // ci/tls-values.yaml's workload and the three of daemonset sharding with TLS.
+    assert!(with_tls >= 4, "{with_tls}");
+}
+
+const TLS_CONFIG_ARG: &str = "--tls-config=";
+
+/// A workload's `--tls-config` volume, laid out in a folder as the kubelet would.
+struct TlsVolume {
+    /// The `--tls-config` file in that folder.
+    config: std::path::PathBuf,
+    /// (Secret, key, file name) of each Secret file the volume projects.
+    secrets: Vec<(String, String, String)>,
+}
+
+/// The files of the volume mounted where the workload's `--tls-config` points, written
+/// into `dir`: ConfigMap keys with the rendered ConfigMap's text, Secret keys with a
+/// self-signed certificate (`tls.key`: its private key). `None` without `--tls-config`.
+/// Panics unless the file is in a read-only mount of a projected volume whose ConfigMap
+/// the rendering holds.
+fn tls_volume(objects: &[Value], workload: &Value, dir: &std::path::Path) -> Option<TlsVolume> {
+    let what = describe_object(workload);
+    let flags: Vec<String> = workload_args(workload)
+        .into_iter()
+        .filter_map(|arg| arg.strip_prefix(TLS_CONFIG_ARG).map(str::to_string))
+        .collect();
+    let path = match flags.as_slice() {
+        [] => return None,
+        [path] => std::path::PathBuf::from(path),
+        more => panic!("{what}: --tls-config {} times", more.len()),
+    };
+    let mounts = workload_container(workload)["volumeMounts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: --tls-config without volumeMounts"));
+    let (mount, relative) = mounts
+        .iter()
+        .find_map(|mount| {
+            let at = mount["mountPath"].as_str().expect("mountPath");
+            Some((mount, path.strip_prefix(at).ok()?.to_path_buf()))
+        })
+        .unwrap_or_else(|| panic!("{what}: {} is in no volume mount", path.display()));
+    assert_eq!(mount["readOnly"], true, "{what}: {mount}");
+    let volume = workload["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|volume| volume["name"] == mount["name"])
+        .unwrap_or_else(|| panic!("{what}: no volume {}", mount["name"]));
+    let sources = volume["projected"]["sources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: {volume} is not a projected volume"));
+
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let mut secrets = Vec::new();
+    for source in sources {
+        let (kind, from) = if source["configMap"].is_object() {
+            ("ConfigMap", &source["configMap"])
+        } else {
+            ("Secret", &source["secret"])
+        };
+        let name = from["name"].as_str().expect("source name");
+        for item in from["items"].as_array().expect("items") {
+            let key = item["key"].as_str().expect("key");
+            let file = item["path"].as_str().expect("path");
+            let text = match kind {
+                "ConfigMap" => named(objects, "ConfigMap", name)["data"][key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{what}: ConfigMap {name} has no {key}"))
+                    .to_string(),
+                _ if key == "tls.key" => cert.signing_key.serialize_pem(),
+                _ => cert.cert.pem(),
+            };
+            if kind == "Secret" {
+                secrets.push((name.to_string(), key.to_string(), file.to_string()));
+            }
+            std::fs::write(dir.join(file), text).expect("write");
+        }
+    }
+    let config = dir.join(relative);
+    assert!(
+        config.is_file(),
+        "{what}: the volume has no {}",
+        path.display()
+    );
+    Some(TlsVolume { config, secrets })
+}
+
+/// The rendered web configuration (ConfigMap `<fullname>-web-config`), as JSON.
+fn web_config(objects: &[Value]) -> Value {
+    let text = named(objects, "ConfigMap", "kse-kube-state-exporter-web-config")["data"]
+        ["web-config.yml"]
+        .as_str()
+        .expect("web-config.yml");
+    serde_norway::from_str(text).expect("web config YAML")
+}
+
+/// `tls.enabled`: every workload gets `--tls-config` pointing into a read-only projected
+/// volume holding the rendered web configuration and the Secret's `tls.crt`/`tls.key`
+/// under the names it gives, the file loads as the exporter's own web configuration and
+/// serves TLS, the probes use HTTPS, the Services say https, and the ServiceMonitor scrapes
+/// with https, verifying the Service's DNS name with the CA of `tls.scrape` (an endpoint's
+/// own `tlsConfig` winning); client certificates add the CA and turn the probes to TCP;
+/// `tls.enabled` without a Secret is refused; off, none of it.
+#[test]
+fn tls_serves_every_workload_with_the_mounted_web_config_and_https_scrapes() {
+    if !helm_available() {
+        return;
+    }
+    let values = ci("tls-values.yaml");
+    let objects = template(
+        "kse",
+        "monitoring",
+        &values,
+        &["daemonsetSharding.enabled=true"],
+    );
+    let web = web_config(&objects);
+    let server = &web["tls_server_config"];
+    assert!(server.get("client_auth_type").is_none(), "{web}");
+    let tls_workloads = workloads(&objects);
+    assert_eq!(tls_workloads.len(), 3);
+    for workload in &tls_workloads {
+        let what = describe_object(workload);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let volume = tls_volume(&objects, workload, dir.path())
+            .unwrap_or_else(|| panic!("{what}: no --tls-config"));
+        // The files the web configuration names are the Secret's.
+        for (field, key) in [("cert_file", "tls.crt"), ("key_file", "tls.key")] {
+            let file = server[field].as_str().unwrap_or_else(|| panic!("{field}"));
+            assert!(
+                volume.secrets.contains(&(
+                    "kse-tls".to_string(),
+                    key.to_string(),
+                    file.to_string()
+                )),
+                "{what}: {field} {file} is not the Secret's {key}: {:?}",
+                volume.secrets
+            );
+        }
+        let loaded = kube_state_exporter::server::security::WebConfig::load(&volume.config)
+            .unwrap_or_else(|error| panic!("{what}: {error}"));
+        assert!(loaded.tls.is_some(), "{what}: the web config serves no TLS");
+        let container = workload_container(workload);
+        for (probe, port) in [
+            ("livenessProbe", "http-metrics"),
+            ("readinessProbe", "telemetry"),
+        ] {
+            assert_eq!(
+                container[probe]["httpGet"]["scheme"], "HTTPS",
+                "{what} {probe}"
+            );
+            assert_eq!(container[probe]["httpGet"]["port"], port, "{what} {probe}");
+        }
+    }
+    let services = of_kind(&objects, "Service");
+    assert_eq!(services.len(), 3);
+    for service in &services {
+        assert_eq!(
+            service["metadata"]["annotations"]["prometheus.io/scheme"],
+            "https",
+            "{}",
+            describe_object(service)
+        );
+    }
+
+    // Prometheus: https, the main Service's DNS name, the CA of tls.scrape.ca, the token.
+    let tls_config = serde_json::json!({
+        "serverName": "kse-kube-state-exporter.monitoring.svc",
+        "ca": {"secret": {"name": "kse-tls", "key": "ca.crt"}},
+    });
+    let monitor = one(&objects, "ServiceMonitor");
+    let endpoints = monitor["spec"]["endpoints"].as_array().expect("endpoints");
+    assert_eq!(endpoints.len(), 2);
+    for endpoint in endpoints {
+        assert_eq!(endpoint["scheme"], "https", "{endpoint}");
+        assert_eq!(endpoint["tlsConfig"], tls_config, "{endpoint}");
+        assert_eq!(endpoint["bearerTokenFile"], TOKEN_FILE, "{endpoint}");
+    }
+    // insecureSkipVerify only when asked for; an endpoint's own settings win.
+    let objects = template(
+        "kse",
+        "monitoring",
+        &values,
+        &[
+            "tls.scrape.insecureSkipVerify=true",
+            "prometheus.monitor.http.tlsConfig.serverName=kse.example",
+        ],
+    );
+    let endpoints = &one(&objects, "ServiceMonitor")["spec"]["endpoints"];
+    assert_eq!(
+        endpoints[0]["tlsConfig"],
+        serde_json::json!({"serverName": "kse.example"})
+    );
+    assert_eq!(endpoints[1]["tlsConfig"]["insecureSkipVerify"], true);
+    assert_eq!(endpoints[1]["scheme"], "https");
+
+    // Client certificates: required (TCP probes, as the kubelet has no certificate) or
+    // verified when given (HTTPS probes).
+    for (auth_type, probe_kind) in [
+        ("RequireAndVerifyClientCert", "tcpSocket"),
+        ("VerifyClientCertIfGiven", "httpGet"),
+    ] {
+        let auth = format!("tls.clientAuthType={auth_type}");
+        let objects = template(
+            "kse",
+            "monitoring",
+            &values,
+            &["tls.clientCASecretName=kse-client-ca", &auth],
+        );
+        let web = web_config(&objects);
+        assert_eq!(web["tls_server_config"]["client_auth_type"], auth_type);
+        let ca_file = web["tls_server_config"]["client_ca_file"]
+            .as_str()
+            .expect("client_ca_file");
+        let workload = workloads(&objects)[0];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let volume = tls_volume(&objects, workload, dir.path()).expect("--tls-config");
+        assert!(
+            volume.secrets.contains(&(
+                "kse-client-ca".to_string(),
+                "ca.crt".to_string(),
+                ca_file.to_string()
+            )),
+            "{:?}",
+            volume.secrets
+        );
+        kube_state_exporter::server::security::WebConfig::load(&volume.config)
+            .unwrap_or_else(|error| panic!("{auth_type}: {error}"));
+        let container = workload_container(workload);
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert!(
+                container[probe][probe_kind].is_object(),
+                "{auth_type}: {probe} {}",
+                container[probe]
+            );
+        }
+    }
+
+    // Refused, saying what to set.
+    let chart = chart_dir().to_string_lossy().into_owned();
+    for (set, message) in [
+        ("tls.enabled=true", "tls.enabled needs tls.secretName"),
+        (
+            "tls.enabled=true,tls.secretName=kse-tls,tls.clientCASecretName=ca,tls.clientAuthType=RequireAnyClientCert",
+            "use RequireAndVerifyClientCert or VerifyClientCertIfGiven",
+        ),
+        (
+            "tls.enabled=true,tls.secretName=kse-tls,tls.minVersion=TLS11",
+            "serves TLS12 and TLS13",
+        ),
+    ] {
+        let output = run_helm(&["template", "kse", &chart, "--set", set]);
+        assert!(!output.status.success(), "{set} rendered");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{set}: {stderr}");
+    }
+
+    // NOTES: https, and no plain-HTTP warning about the token.
+    let text = notes(&values, &[]);
+    assert!(
+        text.contains("https://kse-kube-state-exporter.monitoring.svc:8080/metrics"),
+        "{text}"
+    );
+    assert!(!text.contains("unencrypted"), "{text}");
+    assert!(text.contains("--auth-filter is on"), "{text}");
+    let text = notes(&ci("auth-filter-values.yaml"), &[]);
+    assert!(text.contains("unencrypted"), "{text}");
+
+    // Off: no flag, volume, ConfigMap, HTTPS probe or https scrape.
+    for values in [
+        None,
+        ci("monitoring-values.yaml"),
+        ci("daemonset-sharding-values.yaml"),
+        ci("auth-filter-values.yaml"),
+    ] {
+        let what = describe(&values);
+        let objects = template("kse", "monitoring", &values, &[]);
+        assert!(of_kind(&objects, "ConfigMap").is_empty(), "{what}");
+        for workload in workloads(&objects) {
+            let args = workload_args(workload);
+            assert!(
+                !args.iter().any(|arg| arg.starts_with("--tls-config")),
+                "{what}: {args:?}"
+            );
+            let pod = &workload["spec"]["template"]["spec"];
+            assert!(pod["volumes"].is_null(), "{what}");
+            let container = workload_container(workload);
+            assert!(container["volumeMounts"].is_null(), "{what}");
+            for probe in ["livenessProbe", "readinessProbe"] {
+                assert!(container[probe]["httpGet"].is_object(), "{what} {probe}");
+                assert!(container[probe]["httpGet"]["scheme"].is_null(), "{what}");
+            }
+        }
+        for service in of_kind(&objects, "Service") {
+            assert!(
+                service["metadata"]["annotations"]["prometheus.io/scheme"].is_null(),
+                "{what}"
+            );
+        }
+        for monitor in of_kind(&objects, "ServiceMonitor") {
+            for endpoint in monitor["spec"]["endpoints"].as_array().expect("endpoints") {
+                assert!(endpoint["scheme"].is_null(), "{what}: {endpoint}");
+                assert!(endpoint["tlsConfig"].is_null(), "{what}: {endpoint}");
+            }
+        }
+    }
 }
 
 /// A Service of the chart exposes the metrics and the telemetry port, by name.

@@ -144,8 +144,70 @@ dict "root" $ "resources" (its collectors) "mode" (its sharding flags).
 {{- with $v.namespacesDenylist }}{{ $args = append $args (printf "--namespaces-denylist=%s" .) }}{{ end -}}
 {{- $args = concat $args .mode -}}
 {{- if $v.authFilter.enabled }}{{ $args = append $args "--auth-filter" }}{{ end -}}
+{{- if $v.tls.enabled }}{{ $args = append $args (printf "--tls-config=%s" (include "kse.tlsConfigPath" .root)) }}{{ end -}}
 {{- $args = concat $args $v.extraArgs -}}
 {{- toYaml $args -}}
+{{- end -}}
+
+{{/*
+TLS (tls.*): the web configuration's file name and folder. The folder is one projected
+volume holding the web configuration and the Secrets' files, so the file's relative paths
+resolve beside it and a renewed Secret rewrites the whole folder, the web configuration
+with it (the exporter reloads when the file changes).
+*/}}
+{{- define "kse.tlsConfigFile" -}}web-config.yml{{- end -}}
+
+{{- define "kse.tlsConfigPath" -}}
+{{- printf "%s/%s" (.Values.tls.mountPath | trimSuffix "/") (include "kse.tlsConfigFile" .) -}}
+{{- end -}}
+
+{{- define "kse.tlsClientCAFile" -}}client-ca.crt{{- end -}}
+
+{{/* Whether every client must present a certificate (the kubelet's probes cannot). */}}
+{{- define "kse.tlsRequiresClientCert" -}}
+{{- if and .Values.tls.enabled .Values.tls.clientCASecretName (eq .Values.tls.clientAuthType "RequireAndVerifyClientCert") -}}true{{- end -}}
+{{- end -}}
+
+{{/* The exporter-toolkit web configuration (--tls-config), paths relative to it. */}}
+{{- define "kse.webConfig" -}}
+{{- $tls := .Values.tls -}}
+tls_server_config:
+  cert_file: tls.crt
+  key_file: tls.key
+  {{- with $tls.minVersion }}
+  min_version: {{ . }}
+  {{- end }}
+  {{- if $tls.clientCASecretName }}
+  client_auth_type: {{ $tls.clientAuthType }}
+  client_ca_file: {{ include "kse.tlsClientCAFile" . }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+The ServiceMonitor endpoints' tlsConfig with tls.enabled: the Service's DNS name, the CA
+and client certificate of tls.scrape, insecureSkipVerify only when set there.
+*/}}
+{{- define "kse.tlsServerName" -}}
+{{- default (printf "%s.%s.svc" (include "kse.fullname" .) (include "kse.namespace" .)) .Values.tls.scrape.serverName -}}
+{{- end -}}
+
+{{- define "kse.scrapeTLSConfig" -}}
+{{- $s := .Values.tls.scrape -}}
+serverName: {{ include "kse.tlsServerName" . }}
+{{- range $key := list "ca" "cert" "keySecret" }}
+{{- with get $s $key }}
+{{ $key }}:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- range $key := list "caFile" "certFile" "keyFile" }}
+{{- with get $s $key }}
+{{ $key }}: {{ . }}
+{{- end }}
+{{- end }}
+{{- if $s.insecureSkipVerify }}
+insecureSkipVerify: true
+{{- end }}
 {{- end -}}
 
 {{/* The settings of one ServiceMonitor endpoint that are set. */}}
@@ -181,6 +243,20 @@ enableHttp2: true
 {{- end -}}
 {{- if .Values.hostNetwork -}}
 {{- fail "daemonsetSharding.enabled with hostNetwork: the DaemonSet takes the exporter's ports on every node, so the Deployments' pods could not be scheduled" -}}
+{{- end -}}
+{{- end -}}
+{{- if .Values.tls.enabled -}}
+{{- if not .Values.tls.secretName -}}
+{{- fail "tls.enabled needs tls.secretName: an existing kubernetes.io/tls Secret (tls.crt, tls.key) in the release namespace, e.g. from cert-manager" -}}
+{{- end -}}
+{{- if and .Values.tls.clientCASecretName (not (has .Values.tls.clientAuthType (list "RequireAndVerifyClientCert" "VerifyClientCertIfGiven"))) -}}
+{{- fail (printf "tls.clientAuthType %q: the exporter verifies client certificates, use RequireAndVerifyClientCert or VerifyClientCertIfGiven" .Values.tls.clientAuthType) -}}
+{{- end -}}
+{{- if not (has .Values.tls.minVersion (list "" "TLS12" "TLS13")) -}}
+{{- fail (printf "tls.minVersion %q: the exporter serves TLS12 and TLS13" .Values.tls.minVersion) -}}
+{{- end -}}
+{{- if not (hasPrefix "/" .Values.tls.mountPath) -}}
+{{- fail "tls.mountPath must be an absolute path" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -239,17 +315,41 @@ spec:
           containerPort: 8080
         - name: telemetry
           containerPort: {{ $v.selfMonitor.telemetryPort }}
+      {{- if include "kse.tlsRequiresClientCert" $root }}
+      # Every client needs a certificate, which the kubelet has not: TCP probes only.
+      livenessProbe:
+        tcpSocket:
+          port: http-metrics
+        {{- toYaml $v.livenessProbe | nindent 8 }}
+      readinessProbe:
+        tcpSocket:
+          port: telemetry
+        {{- toYaml $v.readinessProbe | nindent 8 }}
+      {{- else }}
       # /livez reaches the apiserver; /readyz turns 200 once every resource has synced.
       livenessProbe:
         httpGet:
           path: /livez
           port: http-metrics
+          {{- if $v.tls.enabled }}
+          scheme: HTTPS
+          {{- end }}
         {{- toYaml $v.livenessProbe | nindent 8 }}
       readinessProbe:
         httpGet:
           path: /readyz
           port: telemetry
+          {{- if $v.tls.enabled }}
+          scheme: HTTPS
+          {{- end }}
         {{- toYaml $v.readinessProbe | nindent 8 }}
+      {{- end }}
+      {{- if $v.tls.enabled }}
+      volumeMounts:
+        - name: tls
+          mountPath: {{ $v.tls.mountPath }}
+          readOnly: true
+      {{- end }}
       {{- with .resources }}
       resources:
         {{- toYaml . | nindent 8 }}
@@ -273,5 +373,31 @@ spec:
   {{- with .topologySpreadConstraints }}
   topologySpreadConstraints:
     {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- if $v.tls.enabled }}
+  volumes:
+    # The web configuration and the files it names, side by side (kse.tlsConfigFile).
+    - name: tls
+      projected:
+        sources:
+          - configMap:
+              name: {{ include "kse.fullname" $root }}-web-config
+              items:
+                - key: {{ include "kse.tlsConfigFile" $root }}
+                  path: {{ include "kse.tlsConfigFile" $root }}
+          - secret:
+              name: {{ $v.tls.secretName }}
+              items:
+                - key: tls.crt
+                  path: tls.crt
+                - key: tls.key
+                  path: tls.key
+          {{- with $v.tls.clientCASecretName }}
+          - secret:
+              name: {{ . }}
+              items:
+                - key: {{ $v.tls.clientCAKey }}
+                  path: {{ include "kse.tlsClientCAFile" $root }}
+          {{- end }}
   {{- end }}
 {{- end -}}
