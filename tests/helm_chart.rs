@@ -721,10 +721,7 @@ fn daemonset_sharding_serves_pods_per_node_like_ksm() {
             "with hostNetwork",
         ),
     ] {
-        let output = run_helm(&["template", "kse", &chart, "--set", set]);
-        assert!(!output.status.success(), "{set} rendered");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(message), "{set}: {stderr}");
+        assert_refused(&chart, set, message);
     }
 }
 
@@ -1219,10 +1216,7 @@ fn tls_serves_every_workload_with_the_mounted_web_config_and_https_scrapes() {
             "serves TLS12 and TLS13",
         ),
     ] {
-        let output = run_helm(&["template", "kse", &chart, "--set", set]);
-        assert!(!output.status.success(), "{set} rendered");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(message), "{set}: {stderr}");
+        assert_refused(&chart, set, message);
     }
 
     // NOTES: https, and no plain-HTTP warning about the token.
@@ -1290,4 +1284,12 @@ fn assert_serves_both_ports(service: &Value) {
         "{}",
         describe_object(service)
     );
+}
+
+/// `helm template` with `--set set` fails, and its message says `message`.
+fn assert_refused(chart: &str, set: &str, message: &str) {
+    let output = run_helm(&["template", "kse", chart, "--set", set]);
+    assert!(!output.status.success(), "{set} rendered");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(message), "{set}: {stderr}");
 }
