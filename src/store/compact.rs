@@ -16,6 +16,7 @@
 //! they come from the family table at scrape time.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::metrics::family::{FamilyMeta, Sample};
 use crate::metrics::format::{go_float_bytes, push_escaped_label_value};
@@ -25,14 +26,41 @@ use super::vocab;
 
 /// One allocation per object: `bytes` is the prefix, then the sample stream, then the
 /// arena. A scrape reads the prefix and the stream of every object once per family, so
-/// keeping them together costs one cache miss per object instead of two.
+/// keeping them together costs one cache miss per object instead of two. The fields that
+/// say where things lie are kept beside the pointer, not in the allocation: a clone (a
+/// reference count increment) carries them into a scrape's snapshot, so a family pass finds
+/// an object's data without first loading a header from the object's memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactObject {
-    bytes: Box<[u8]>,
+    bytes: Arc<[u8]>,
     /// `bytes[..prefix_len]` is the prefix (valid UTF-8: it was built from a `String`).
     prefix_len: u32,
     /// `bytes[prefix_len..arena_start]` is the stream, `bytes[arena_start..]` the arena.
     arena_start: u32,
+    /// Which families have samples (see [`FamilySet`]).
+    with_samples: FamilySet,
+}
+
+/// A set of family positions (in the resource's enabled families). A scrape copies each
+/// object's set into its snapshot, so a family pass skips the objects without samples of
+/// that family without touching their memory: most (object, family) pairs are empty, and at
+/// 150,000 pods each touch was a cache miss. Positions past the set's width are always in
+/// it (visited, as before the set existed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FamilySet(u128);
+
+impl FamilySet {
+    const WIDTH: usize = u128::BITS as usize;
+
+    fn insert(&mut self, family: usize) {
+        if family < Self::WIDTH {
+            self.0 |= 1 << family;
+        }
+    }
+
+    pub fn contains(self, family: usize) -> bool {
+        family >= Self::WIDTH || self.0 & (1 << family) != 0
+    }
 }
 
 const TAG_ZERO: u8 = 0;
@@ -60,7 +88,11 @@ impl CompactObject {
             prefix.push(b'"');
         }
         let mut builder = Builder::default();
-        for (meta, samples) in families.iter().zip(&generated.families) {
+        let mut with_samples = FamilySet::default();
+        for (family, (meta, samples)) in families.iter().zip(&generated.families).enumerate() {
+            if !samples.samples.is_empty() {
+                with_samples.insert(family);
+            }
             push_varint(&mut builder.stream, samples.samples.len() as u64);
             for sample in &samples.samples {
                 builder.push_sample(sample, meta.labels.is_none());
@@ -74,10 +106,22 @@ impl CompactObject {
         let arena_start = bytes.len() as u32;
         bytes.extend_from_slice(&builder.arena);
         CompactObject {
-            bytes: bytes.into_boxed_slice(),
+            bytes: Arc::from(bytes),
             prefix_len: prefix.len() as u32,
             arena_start,
+            with_samples,
         }
+    }
+
+    /// The families this object has samples of.
+    pub fn families_with_samples(&self) -> FamilySet {
+        self.with_samples
+    }
+
+    /// Moves `cursor` past a family that [`CompactObject::families_with_samples`] says is
+    /// empty, without reading the object: its stream holds a count of zero, one byte.
+    pub fn skip_empty_family(cursor: &mut usize) {
+        *cursor += 1;
     }
 
     /// Rendered default labels; also the object's position in a scrape.
@@ -99,10 +143,17 @@ impl CompactObject {
         &self.bytes[self.arena_start as usize..]
     }
 
-    /// Where the samples at `cursor` and the default labels lie (for prefetching).
-    pub fn memory_at(&self, cursor: usize) -> (*const u8, *const u8) {
+    /// Where the samples at `cursor`, the default labels and the arena lie (for
+    /// prefetching).
+    pub fn memory_at(&self, cursor: usize) -> [*const u8; 4] {
         let start = self.bytes.as_ptr();
-        (start.wrapping_add(self.prefix_len as usize + cursor), start)
+        [
+            start.wrapping_add(self.prefix_len as usize + cursor),
+            start,
+            // A prefix (namespace, name, uid) is about 100 bytes: its second cache line.
+            start.wrapping_add((self.prefix_len as usize).saturating_sub(1)),
+            start.wrapping_add(self.arena_start as usize),
+        ]
     }
 
     /// Heap bytes owned by this object (for measurements).
@@ -527,5 +578,51 @@ mod tests {
         let mut out = Vec::new();
         object.write_family(&EMPTY, &mut 0, &mut out);
         assert_eq!(out, b"kube_x_empty 2\n");
+    }
+
+    /// Skipping the families the set leaves out moves the cursor exactly as writing them
+    /// does, over more families than the set has positions (those are always visited).
+    #[test]
+    fn skipping_empty_families_keeps_the_cursor_in_step() {
+        let count = FamilySet::WIDTH + 7;
+        let with_samples = |family: usize| family % 3 == 0 || family == FamilySet::WIDTH + 1;
+        let families: Vec<Samples> = (0..count)
+            .map(|family| {
+                let mut samples = Samples::default();
+                if with_samples(family) {
+                    samples.push(["c", "r"], family as f64);
+                }
+                samples
+            })
+            .collect();
+        let generated = Generated {
+            default_values: vec!["ns"],
+            families,
+        };
+        let metas = vec![STATIC; count];
+        let object = CompactObject::build(&["namespace"], &generated, &metas);
+        let set = object.families_with_samples();
+
+        let (mut written, mut skipped) = (Vec::new(), Vec::new());
+        let (mut cursor_written, mut cursor_skipped) = (0, 0);
+        for (family, meta) in metas.iter().enumerate() {
+            assert_eq!(
+                set.contains(family),
+                with_samples(family) || family >= FamilySet::WIDTH,
+                "family {family}"
+            );
+            object.write_family(meta, &mut cursor_written, &mut written);
+            if set.contains(family) {
+                object.write_family(meta, &mut cursor_skipped, &mut skipped);
+            } else {
+                CompactObject::skip_empty_family(&mut cursor_skipped);
+            }
+            assert_eq!(cursor_skipped, cursor_written, "family {family}");
+        }
+        assert_eq!(written, skipped);
+        assert_eq!(
+            String::from_utf8_lossy(&written).lines().count(),
+            (0..count).filter(|&family| with_samples(family)).count()
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The metrics store: per resource, object key (metadata.uid) → compact metrics.
 //!
 //! Fed by reflector events ([`Sink`]), read by scrapes ([`MetricsSource`]).
-//! Concurrency: each resource has one `RwLock<HashMap<key, Arc<CompactObject>>>`.
+//! Concurrency: each resource has one `RwLock<HashMap<key, CompactObject>>` (a
+//! [`CompactObject`] is a handle on shared, immutable bytes; cloning it is an `Arc` clone).
 //! - Ingestion computes an object's metrics *before* taking the lock, then holds the
 //!   write lock only for one map insert/remove.
 //! - A scrape holds the read lock only to clone the `Arc`s of the objects (a few
@@ -43,7 +44,7 @@ use crate::metrics::resources;
 use crate::metrics::{CopyingSink, ExpositionFormat, ExpositionSink, MetricsSource, RenderRequest};
 use crate::reflector::{Event, Sink};
 
-pub use compact::CompactObject;
+pub use compact::{CompactObject, FamilySet};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -60,7 +61,7 @@ pub struct StoreOptions {
     pub annotations_allowlist: AllowListFlag,
 }
 
-type ObjectMap = HashMap<Arc<str>, Arc<CompactObject>>;
+type ObjectMap = HashMap<Arc<str>, CompactObject>;
 
 /// Which reflector's objects a set holds: `None` for a cluster-wide list, the
 /// namespace for per-namespace reflectors (`--namespaces`). A relist swaps only its
@@ -271,13 +272,13 @@ impl ResourceStore {
         self.live.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn compile(&self, object: &Object) -> Option<(Arc<str>, Arc<CompactObject>)> {
+    fn compile(&self, object: &Object) -> Option<(Arc<str>, CompactObject)> {
         let generated = self
             .metrics
             .generate(object, &self.enabled, &self.context)?;
         let compact =
             CompactObject::build(self.metrics.default_labels(), &generated, &self.families);
-        Some((object_key(object), Arc::new(compact)))
+        Some((object_key(object), compact))
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<Partition, ObjectMap>> {
@@ -333,15 +334,22 @@ impl ResourceStore {
     }
 
     /// The objects to write, in output order, without duplicates of default labels.
-    fn snapshot(&self) -> Vec<(Arc<str>, Arc<CompactObject>)> {
-        let mut objects: Vec<_> = self
+    fn snapshot(&self) -> Snapshot {
+        let mut objects: Snapshot = self
             .read()
             .values()
             .flat_map(HashMap::iter)
-            .map(|(k, v)| (Arc::clone(k), Arc::clone(v)))
+            .map(|(key, object)| SnapshotEntry {
+                key: Arc::clone(key),
+                object: object.clone(),
+            })
             .collect();
-        objects.sort_by(|a, b| a.1.prefix().cmp(b.1.prefix()).then_with(|| a.0.cmp(&b.0)));
-        objects.dedup_by(|later, earlier| later.1.prefix() == earlier.1.prefix());
+        objects.sort_by(|a, b| {
+            (a.object.prefix())
+                .cmp(b.object.prefix())
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        objects.dedup_by(|later, earlier| later.object.prefix() == earlier.object.prefix());
         objects
     }
 
@@ -377,7 +385,33 @@ const PARALLEL_MIN_OBJECTS: usize = 1024;
 /// output (one family of this many objects) stays in the hundreds of kilobytes.
 const OBJECTS_PER_JOB: usize = 1024;
 
-type Snapshot = Vec<(Arc<str>, Arc<CompactObject>)>;
+/// One object of a scrape. The snapshot's contiguous memory holds the object's handle,
+/// which says where its data lies and which families it has samples of, so a family pass
+/// touches an object's own memory only when it has something to write.
+struct SnapshotEntry {
+    key: Arc<str>,
+    object: CompactObject,
+}
+
+impl SnapshotEntry {
+    /// Writes the samples of the family at position `family` and moves the cursor past it.
+    #[inline]
+    fn write_family(
+        &self,
+        family: usize,
+        meta: &FamilyMeta,
+        cursor: &mut usize,
+        out: &mut Vec<u8>,
+    ) {
+        if self.object.families_with_samples().contains(family) {
+            self.object.write_family(meta, cursor, out);
+        } else {
+            CompactObject::skip_empty_family(cursor);
+        }
+    }
+}
+
+type Snapshot = Vec<SnapshotEntry>;
 
 fn write_sequential(
     families: &[FamilyMeta],
@@ -387,10 +421,10 @@ fn write_sequential(
     out: &mut dyn io::Write,
 ) -> io::Result<()> {
     let mut cursors = vec![0usize; objects.len()];
-    for (meta, header) in families.iter().zip(headers) {
+    for (family, (meta, header)) in families.iter().zip(headers).enumerate() {
         buffer.extend_from_slice(header);
-        for ((_, object), cursor) in objects.iter().zip(cursors.iter_mut()) {
-            object.write_family(meta, cursor, buffer);
+        for (entry, cursor) in objects.iter().zip(cursors.iter_mut()) {
+            entry.write_family(family, meta, cursor, buffer);
             if buffer.len() >= CHUNK {
                 out.write_all(buffer)?;
                 buffer.clear();
@@ -442,7 +476,7 @@ fn write_parallel(
         }
         Ok(())
     };
-    for (meta, header) in families.iter().zip(headers) {
+    for (family, (meta, header)) in families.iter().zip(headers).enumerate() {
         for (index, range) in ranges.iter().enumerate() {
             while ordered.pending() >= limit || cursors[index].is_none() {
                 emit(&mut ordered, &mut cursors)?;
@@ -458,10 +492,10 @@ fn write_parallel(
                     bytes.extend_from_slice(&header);
                 }
                 let objects = &objects[range];
-                for (index, (_, object)) in objects.iter().enumerate() {
-                    prefetch_ahead(objects, &range_cursors, index);
+                for (index, entry) in objects.iter().enumerate() {
+                    prefetch_ahead(objects, &range_cursors, index, family);
                     if let Some(cursor) = range_cursors.get_mut(index) {
-                        object.write_family(&meta, cursor, &mut bytes);
+                        entry.write_family(family, &meta, cursor, &mut bytes);
                     }
                 }
                 RenderedPart {
@@ -478,24 +512,22 @@ fn write_parallel(
     Ok(())
 }
 
-/// Objects ahead whose memory is requested before it is needed. A job walks a range's
-/// objects once per family; past a few tens of thousands of objects they no longer fit
-/// in the cache, and each object costs two dependent misses (its `Arc`, then its data and
-/// default labels). Asking early overlaps those misses instead of paying them in turn.
-const PREFETCH_OBJECT: usize = 16;
-const PREFETCH_DATA: usize = 8;
+/// How many objects ahead a job requests the memory it will read. A job walks a range's
+/// objects once per family; past a few tens of thousands of objects they no longer fit in
+/// the cache, and every object written costs misses on its samples, default labels and
+/// strings. Asking early overlaps those misses instead of paying them in turn.
+const PREFETCH_AHEAD: usize = 8;
 
-fn prefetch_ahead(objects: &[(Arc<str>, Arc<CompactObject>)], cursors: &[usize], index: usize) {
-    if let Some((_, far)) = objects.get(index + PREFETCH_OBJECT) {
-        prefetch(Arc::as_ptr(far).cast());
-    }
-    if let (Some((_, near)), Some(&cursor)) = (
-        objects.get(index + PREFETCH_DATA),
-        cursors.get(index + PREFETCH_DATA),
+fn prefetch_ahead(objects: &[SnapshotEntry], cursors: &[usize], index: usize, family: usize) {
+    if let (Some(ahead), Some(&cursor)) = (
+        objects.get(index + PREFETCH_AHEAD),
+        cursors.get(index + PREFETCH_AHEAD),
     ) {
-        let (data, prefix) = near.memory_at(cursor);
-        prefetch(data);
-        prefetch(prefix);
+        if ahead.object.families_with_samples().contains(family) {
+            for address in ahead.object.memory_at(cursor) {
+                prefetch(address);
+            }
+        }
     }
 }
 
