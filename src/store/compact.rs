@@ -61,6 +61,11 @@ impl FamilySet {
     pub fn contains(self, family: usize) -> bool {
         family >= Self::WIDTH || self.0 & (1 << family) != 0
     }
+
+    /// The families in either set.
+    pub fn union(self, other: FamilySet) -> FamilySet {
+        FamilySet(self.0 | other.0)
+    }
 }
 
 const TAG_ZERO: u8 = 0;
@@ -118,10 +123,10 @@ impl CompactObject {
         self.with_samples
     }
 
-    /// Moves `cursor` past a family that [`CompactObject::families_with_samples`] says is
-    /// empty, without reading the object: its stream holds a count of zero, one byte.
-    pub fn skip_empty_family(cursor: &mut usize) {
-        *cursor += 1;
+    /// Moves `cursor` past `count` families that [`CompactObject::families_with_samples`]
+    /// says are empty, without reading the object: each holds a count of zero, one byte.
+    pub fn skip_empty_families(cursor: &mut usize, count: usize) {
+        *cursor += count;
     }
 
     /// Rendered default labels; also the object's position in a scrape.
@@ -615,7 +620,7 @@ mod tests {
             if set.contains(family) {
                 object.write_family(meta, &mut cursor_skipped, &mut skipped);
             } else {
-                CompactObject::skip_empty_family(&mut cursor_skipped);
+                CompactObject::skip_empty_families(&mut cursor_skipped, 1);
             }
             assert_eq!(cursor_skipped, cursor_written, "family {family}");
         }

@@ -406,7 +406,7 @@ impl SnapshotEntry {
         if self.object.families_with_samples().contains(family) {
             self.object.write_family(meta, cursor, out);
         } else {
-            CompactObject::skip_empty_family(cursor);
+            CompactObject::skip_empty_families(cursor, 1);
         }
     }
 }
@@ -446,6 +446,8 @@ struct RenderedPart {
 /// bytes equal [`write_sequential`]'s. A range's job for family `f + 1` starts only after
 /// its job for `f` returned the cursors; at most `2 × workers + 2` parts are held at once.
 /// Parts are handed to `out` whole, in buffers that return to this call's pool once sent.
+/// A range none of whose objects has samples of a family gets no job for it (the first
+/// range always does: it writes the header); its next job moves the cursors past it.
 fn write_parallel(
     families: &[FamilyMeta],
     headers: &[Vec<u8>],
@@ -462,6 +464,18 @@ fn write_parallel(
         .iter()
         .map(|range| Some(vec![0; range.len()]))
         .collect();
+    let with_samples: Vec<FamilySet> = ranges
+        .iter()
+        .map(|range| {
+            objects[range.clone()]
+                .iter()
+                .fold(FamilySet::default(), |set, entry| {
+                    set.union(entry.object.families_with_samples())
+                })
+        })
+        .collect();
+    // Per range, the families passed over since its last job.
+    let mut skipped = vec![0usize; ranges.len()];
     let limit = 2 * workers + 2;
     // Parts in flight plus those the body still holds (a streaming body queues a few).
     let buffers = BufferPool::new(2 * limit, CHUNK);
@@ -478,6 +492,11 @@ fn write_parallel(
     };
     for (family, (meta, header)) in families.iter().zip(headers).enumerate() {
         for (index, range) in ranges.iter().enumerate() {
+            if index > 0 && !with_samples[index].contains(family) {
+                skipped[index] += 1;
+                continue;
+            }
+            let skip = std::mem::take(&mut skipped[index]);
             while ordered.pending() >= limit || cursors[index].is_none() {
                 emit(&mut ordered, &mut cursors)?;
             }
@@ -492,6 +511,11 @@ fn write_parallel(
                     bytes.extend_from_slice(&header);
                 }
                 let objects = &objects[range];
+                if skip > 0 {
+                    for cursor in &mut range_cursors {
+                        CompactObject::skip_empty_families(cursor, skip);
+                    }
+                }
                 for (index, entry) in objects.iter().enumerate() {
                     prefetch_ahead(objects, &range_cursors, index, family);
                     if let Some(cursor) = range_cursors.get_mut(index) {
@@ -581,7 +605,7 @@ fn header(family: &FamilyMeta, openmetrics: bool) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::api::core::v1::{Node, Pod, PodStatus};
-    use crate::api::meta::v1::ObjectMeta;
+    use crate::api::meta::v1::{ObjectMeta, Time};
 
     fn pod(name: &str, uid: &str, phase: &str) -> Object {
         Object::Pod(Box::new(Pod {
@@ -671,10 +695,21 @@ mod tests {
         let count = 3 * OBJECTS_PER_JOB + 17;
         for index in 0..count {
             let phase = ["Running", "Pending", "Failed"][index % 3];
-            store.apply(
-                "pods",
-                Event::Apply(pod(&format!("p-{index:05}"), &format!("u-{index}"), phase)),
-            );
+            let mut object = pod(&format!("p-{index:05}"), &format!("u-{index}"), phase);
+            // Only the second range's pods are being deleted: the other ranges have no
+            // sample of kube_pod_deletion_timestamp, so the first writes its header alone
+            // and the later ones get no job for it.
+            if index / OBJECTS_PER_JOB == 1 {
+                if let Object::Pod(pod) = &mut object {
+                    if let Some(metadata) = &mut pod.metadata {
+                        metadata.deletion_timestamp = Some(Time {
+                            seconds: Some(1_700_000_000 + index as i64),
+                            nanos: Some(0),
+                        });
+                    }
+                }
+            }
+            store.apply("pods", Event::Apply(object));
         }
         for format in [ExpositionFormat::Text, ExpositionFormat::OpenMetrics] {
             let parallel = scrape(&store, format, None);
@@ -714,6 +749,13 @@ mod tests {
             assert!(
                 parallel == String::from_utf8_lossy(&sequential),
                 "{format:?}: parallel output differs"
+            );
+            assert_eq!(
+                parallel
+                    .lines()
+                    .filter(|line| line.starts_with("kube_pod_deletion_timestamp{"))
+                    .count(),
+                OBJECTS_PER_JOB
             );
         }
     }
