@@ -24,21 +24,61 @@ use crate::metrics::resource::Generated;
 
 use super::vocab;
 
-/// One allocation per object: `bytes` is the prefix, then the sample stream, then the
-/// arena. A scrape reads the prefix and the stream of every object once per family, so
-/// keeping them together costs one cache miss per object instead of two. The fields that
-/// say where things lie are kept beside the pointer, not in the allocation: a clone (a
-/// reference count increment) carries them into a scrape's snapshot, so a family pass finds
-/// an object's data without first loading a header from the object's memory.
+/// An object's metrics as the store keeps them: one shared allocation holding a header
+/// (which families have samples, where the stream and the arena start), the prefix, the
+/// sample stream and the arena. A scrape reads the prefix and the stream of every object
+/// once per family, so keeping them together costs one cache miss per object instead of
+/// two. Cloning is a reference count increment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    bytes: Arc<[u8]>,
+}
+
+/// Header bytes: the [`FamilySet`] (16, little endian), then the end of the prefix and the
+/// start of the arena (4 each, little endian, offsets into the whole allocation).
+const HEADER: usize = 24;
+
+/// A [`StoredObject`] as a scrape reads it: the header is read once, when the scrape takes
+/// its snapshot, and kept beside the pointer, so a family pass finds an object's data
+/// without first loading a header from the object's memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactObject {
     bytes: Arc<[u8]>,
-    /// `bytes[..prefix_len]` is the prefix (valid UTF-8: it was built from a `String`).
-    prefix_len: u32,
-    /// `bytes[prefix_len..arena_start]` is the stream, `bytes[arena_start..]` the arena.
+    /// `bytes[HEADER..prefix_end]` is the prefix (valid UTF-8: built from a `String`).
+    prefix_end: u32,
+    /// `bytes[prefix_end..arena_start]` is the stream, `bytes[arena_start..]` the arena.
     arena_start: u32,
     /// Which families have samples (see [`FamilySet`]).
     with_samples: FamilySet,
+}
+
+impl StoredObject {
+    /// The object with its header read.
+    pub fn view(&self) -> CompactObject {
+        let field = |range: std::ops::Range<usize>| self.bytes.get(range).unwrap_or_default();
+        let word = |at: usize| {
+            field(at..at + 4)
+                .try_into()
+                .map_or(HEADER as u32, u32::from_le_bytes)
+        };
+        let with_samples = field(0..16)
+            .try_into()
+            .map_or(FamilySet::ALL, |set| FamilySet(u128::from_le_bytes(set)));
+        // `build` wrote these; clamped anyway, so a slice can never be out of order.
+        let arena_start = (word(20) as usize).min(self.bytes.len());
+        let prefix_end = (word(16) as usize).clamp(HEADER.min(arena_start), arena_start);
+        CompactObject {
+            bytes: Arc::clone(&self.bytes),
+            prefix_end: prefix_end as u32,
+            arena_start: arena_start as u32,
+            with_samples,
+        }
+    }
+
+    /// Heap bytes owned by this object (for measurements).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 /// A set of family positions (in the resource's enabled families). A scrape copies each
@@ -51,6 +91,8 @@ pub struct FamilySet(u128);
 
 impl FamilySet {
     const WIDTH: usize = u128::BITS as usize;
+    /// Every family (what a header that cannot be read says).
+    const ALL: FamilySet = FamilySet(u128::MAX);
 
     fn insert(&mut self, family: usize) {
         if family < Self::WIDTH {
@@ -77,7 +119,7 @@ impl CompactObject {
         default_labels: &[&str],
         generated: &Generated<'_>,
         families: &[FamilyMeta],
-    ) -> CompactObject {
+    ) -> StoredObject {
         let mut prefix = Vec::new();
         for (index, (name, value)) in default_labels
             .iter()
@@ -104,17 +146,17 @@ impl CompactObject {
             }
         }
         let prefix = String::from_utf8_lossy(&prefix).into_owned();
-        let mut bytes =
-            Vec::with_capacity(prefix.len() + builder.stream.len() + builder.arena.len());
+        let prefix_end = HEADER + prefix.len();
+        let arena_start = prefix_end + builder.stream.len();
+        let mut bytes = Vec::with_capacity(arena_start + builder.arena.len());
+        bytes.extend_from_slice(&with_samples.0.to_le_bytes());
+        bytes.extend_from_slice(&(prefix_end as u32).to_le_bytes());
+        bytes.extend_from_slice(&(arena_start as u32).to_le_bytes());
         bytes.extend_from_slice(prefix.as_bytes());
         bytes.extend_from_slice(&builder.stream);
-        let arena_start = bytes.len() as u32;
         bytes.extend_from_slice(&builder.arena);
-        CompactObject {
+        StoredObject {
             bytes: Arc::from(bytes),
-            prefix_len: prefix.len() as u32,
-            arena_start,
-            with_samples,
         }
     }
 
@@ -137,11 +179,11 @@ impl CompactObject {
     }
 
     fn prefix_bytes(&self) -> &[u8] {
-        &self.bytes[..self.prefix_len as usize]
+        &self.bytes[HEADER..self.prefix_end as usize]
     }
 
     fn stream(&self) -> &[u8] {
-        &self.bytes[self.prefix_len as usize..self.arena_start as usize]
+        &self.bytes[self.prefix_end as usize..self.arena_start as usize]
     }
 
     fn arena(&self) -> &[u8] {
@@ -153,17 +195,12 @@ impl CompactObject {
     pub fn memory_at(&self, cursor: usize) -> [*const u8; 4] {
         let start = self.bytes.as_ptr();
         [
-            start.wrapping_add(self.prefix_len as usize + cursor),
-            start,
+            start.wrapping_add(self.prefix_end as usize + cursor),
+            start.wrapping_add(HEADER),
             // A prefix (namespace, name, uid) is about 100 bytes: its second cache line.
-            start.wrapping_add((self.prefix_len as usize).saturating_sub(1)),
+            start.wrapping_add((self.prefix_end as usize).saturating_sub(1)),
             start.wrapping_add(self.arena_start as usize),
         ]
-    }
-
-    /// Heap bytes owned by this object (for measurements).
-    pub fn heap_bytes(&self) -> usize {
-        self.bytes.len()
     }
 
     /// Writes the samples of the family whose data starts at `*cursor` and moves
@@ -251,7 +288,7 @@ impl CompactObject {
             out.push(if open { b',' } else { b'{' });
             open = true;
         };
-        if self.prefix_len > 0 {
+        if !self.prefix_bytes().is_empty() {
             separator(out);
             out.extend_from_slice(self.prefix_bytes());
         }
@@ -525,7 +562,8 @@ mod tests {
             families: vec![first, second, third, Samples::default()],
         };
         let families = [STATIC, DYNAMIC, EMPTY, EMPTY];
-        let object = CompactObject::build(&["namespace", "pod", "uid"], &generated, &families);
+        let object =
+            CompactObject::build(&["namespace", "pod", "uid"], &generated, &families).view();
 
         let mut out = Vec::new();
         let mut cursor = 0;
@@ -566,7 +604,7 @@ mod tests {
             labels: Some(&["a"]),
             ..EMPTY
         };
-        let object = CompactObject::build(&[], &generated, &[meta]);
+        let object = CompactObject::build(&[], &generated, &[meta]).view();
         let mut out = Vec::new();
         object.write_family(&meta, &mut 0, &mut out);
         assert_eq!(out, b"kube_x_empty{a=\"x\"} -1\n");
@@ -579,7 +617,7 @@ mod tests {
                 s
             }],
         };
-        let object = CompactObject::build(&[], &generated, &[EMPTY]);
+        let object = CompactObject::build(&[], &generated, &[EMPTY]).view();
         let mut out = Vec::new();
         object.write_family(&EMPTY, &mut 0, &mut out);
         assert_eq!(out, b"kube_x_empty 2\n");
@@ -605,7 +643,7 @@ mod tests {
             families,
         };
         let metas = vec![STATIC; count];
-        let object = CompactObject::build(&["namespace"], &generated, &metas);
+        let object = CompactObject::build(&["namespace"], &generated, &metas).view();
         let set = object.families_with_samples();
 
         let (mut written, mut skipped) = (Vec::new(), Vec::new());

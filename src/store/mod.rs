@@ -1,8 +1,8 @@
 //! The metrics store: per resource, object key (metadata.uid) → compact metrics.
 //!
 //! Fed by reflector events ([`Sink`]), read by scrapes ([`MetricsSource`]).
-//! Concurrency: each resource has one `RwLock<HashMap<key, CompactObject>>` (a
-//! [`CompactObject`] is a handle on shared, immutable bytes; cloning it is an `Arc` clone).
+//! Concurrency: each resource has one `RwLock<HashMap<key, StoredObject>>` (a
+//! [`StoredObject`] is a handle on shared, immutable bytes; cloning it is an `Arc` clone).
 //! - Ingestion computes an object's metrics *before* taking the lock, then holds the
 //!   write lock only for one map insert/remove.
 //! - A scrape holds the read lock only to clone the `Arc`s of the objects (a few
@@ -44,7 +44,7 @@ use crate::metrics::resources;
 use crate::metrics::{CopyingSink, ExpositionFormat, ExpositionSink, MetricsSource, RenderRequest};
 use crate::reflector::{Event, Sink};
 
-pub use compact::{CompactObject, FamilySet};
+pub use compact::{CompactObject, FamilySet, StoredObject};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -61,7 +61,7 @@ pub struct StoreOptions {
     pub annotations_allowlist: AllowListFlag,
 }
 
-type ObjectMap = HashMap<Arc<str>, CompactObject>;
+type ObjectMap = HashMap<Arc<str>, StoredObject>;
 
 /// Which reflector's objects a set holds: `None` for a cluster-wide list, the
 /// namespace for per-namespace reflectors (`--namespaces`). A relist swaps only its
@@ -272,7 +272,7 @@ impl ResourceStore {
         self.live.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn compile(&self, object: &Object) -> Option<(Arc<str>, CompactObject)> {
+    fn compile(&self, object: &Object) -> Option<(Arc<str>, StoredObject)> {
         let generated = self
             .metrics
             .generate(object, &self.enabled, &self.context)?;
@@ -341,7 +341,7 @@ impl ResourceStore {
             .flat_map(HashMap::iter)
             .map(|(key, object)| SnapshotEntry {
                 key: Arc::clone(key),
-                object: object.clone(),
+                object: object.view(),
             })
             .collect();
         objects.sort_by(|a, b| {
