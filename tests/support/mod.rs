@@ -9,21 +9,14 @@ pub mod exporter;
 pub mod realk8s;
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub use exporter::{get, series_keys, try_get, ExporterProcess};
 
 use kube_state_exporter::metrics::resources;
 use kube_state_exporter::replay::{Faults, Recording, ReplayHandle, ReplayServer};
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
-}
 
 /// A child process, killed (by its own PID) and reaped when dropped.
 pub struct ChildGuard(pub Child);
@@ -206,9 +199,9 @@ pub fn lifecycle_series(text: &str) -> std::collections::BTreeMap<String, f64> {
         .collect()
 }
 
-/// A `prometheus` process running `config` (prometheus.yml text) on a free loopback
-/// port; stopped (by PID) and its storage removed on drop (fields drop in order: the
-/// process, then its directory).
+/// A `prometheus` process running `config` (prometheus.yml text) on a loopback port that
+/// the system picks (its log says which); stopped (by PID) and its storage removed on drop
+/// (fields drop in order: the process, then its directory).
 pub struct PrometheusProcess {
     pub child: ChildGuard,
     pub dir: tempfile::TempDir,
@@ -221,23 +214,57 @@ impl PrometheusProcess {
         let config_path = dir.path().join("prometheus.yml");
         std::fs::write(&config_path, config).expect("the Prometheus config is written");
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("a log file");
-        let port = free_port();
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 dir.path().join("data").display()
             ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Port 0: a port picked here and passed on could be taken before Prometheus
+            // binds it.
+            .arg("--web.listen-address=127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("prometheus starts");
-        PrometheusProcess {
+        let mut process = PrometheusProcess {
             child: ChildGuard(child),
             dir,
-            port,
+            port: 0,
+        };
+        process.port = process.wait_for_port(Duration::from_secs(60));
+        process
+    }
+
+    /// The port of the log's `msg="Listening on" address=127.0.0.1:PORT` line (the bound
+    /// address; the earlier "Start listening" line repeats the flag's port 0). Panics with
+    /// the log when Prometheus ends or does not listen within `limit`.
+    fn wait_for_port(&mut self, limit: Duration) -> u16 {
+        let started = Instant::now();
+        loop {
+            let log = self.log();
+            let port = log
+                .lines()
+                .filter(|line| line.contains("msg=\"Listening on\""))
+                .find_map(|line| {
+                    line.split("address=")
+                        .nth(1)?
+                        .rsplit_once(':')?
+                        .1
+                        .parse()
+                        .ok()
+                });
+            if let Some(port) = port {
+                return port;
+            }
+            if let Ok(Some(status)) = self.child.0.try_wait() {
+                panic!("prometheus ended ({status}) before listening; log:\n{log}");
+            }
+            if started.elapsed() > limit {
+                panic!("prometheus did not listen within {limit:?}; log:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
