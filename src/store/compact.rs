@@ -52,35 +52,6 @@ pub struct CompactObject {
     with_samples: FamilySet,
 }
 
-impl StoredObject {
-    /// The object with its header read.
-    pub fn view(&self) -> CompactObject {
-        let field = |range: std::ops::Range<usize>| self.bytes.get(range).unwrap_or_default();
-        let word = |at: usize| {
-            field(at..at + 4)
-                .try_into()
-                .map_or(HEADER as u32, u32::from_le_bytes)
-        };
-        let with_samples = field(0..16)
-            .try_into()
-            .map_or(FamilySet::ALL, |set| FamilySet(u128::from_le_bytes(set)));
-        // `build` wrote these; clamped anyway, so a slice can never be out of order.
-        let arena_start = (word(20) as usize).min(self.bytes.len());
-        let prefix_end = (word(16) as usize).clamp(HEADER.min(arena_start), arena_start);
-        CompactObject {
-            bytes: Arc::clone(&self.bytes),
-            prefix_end: prefix_end as u32,
-            arena_start: arena_start as u32,
-            with_samples,
-        }
-    }
-
-    /// Heap bytes owned by this object (for measurements).
-    pub fn heap_bytes(&self) -> usize {
-        self.bytes.len()
-    }
-}
-
 /// A set of family positions (in the resource's enabled families). A scrape copies each
 /// object's set into its snapshot, so a family pass skips the objects without samples of
 /// that family without touching their memory: most (object, family) pairs are empty, and at
@@ -114,7 +85,8 @@ const TAG_ZERO: u8 = 0;
 const TAG_ONE: u8 = 1;
 const TAG_FLOAT: u8 = 2;
 
-impl CompactObject {
+impl StoredObject {
+    /// An object's metrics as generated, in the stored form.
     pub fn build(
         default_labels: &[&str],
         generated: &Generated<'_>,
@@ -160,6 +132,35 @@ impl CompactObject {
         }
     }
 
+    /// The object with its header read.
+    pub fn view(&self) -> CompactObject {
+        let field = |range: std::ops::Range<usize>| self.bytes.get(range).unwrap_or_default();
+        let word = |at: usize| {
+            field(at..at + 4)
+                .try_into()
+                .map_or(HEADER as u32, u32::from_le_bytes)
+        };
+        let with_samples = field(0..16)
+            .try_into()
+            .map_or(FamilySet::ALL, |set| FamilySet(u128::from_le_bytes(set)));
+        // `build` wrote these; clamped anyway, so a slice can never be out of order.
+        let arena_start = (word(20) as usize).min(self.bytes.len());
+        let prefix_end = (word(16) as usize).clamp(HEADER.min(arena_start), arena_start);
+        CompactObject {
+            bytes: Arc::clone(&self.bytes),
+            prefix_end: prefix_end as u32,
+            arena_start: arena_start as u32,
+            with_samples,
+        }
+    }
+
+    /// Heap bytes owned by this object (for measurements).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+impl CompactObject {
     /// The families this object has samples of.
     pub fn families_with_samples(&self) -> FamilySet {
         self.with_samples
@@ -563,7 +564,7 @@ mod tests {
         };
         let families = [STATIC, DYNAMIC, EMPTY, EMPTY];
         let object =
-            CompactObject::build(&["namespace", "pod", "uid"], &generated, &families).view();
+            StoredObject::build(&["namespace", "pod", "uid"], &generated, &families).view();
 
         let mut out = Vec::new();
         let mut cursor = 0;
@@ -604,7 +605,7 @@ mod tests {
             labels: Some(&["a"]),
             ..EMPTY
         };
-        let object = CompactObject::build(&[], &generated, &[meta]).view();
+        let object = StoredObject::build(&[], &generated, &[meta]).view();
         let mut out = Vec::new();
         object.write_family(&meta, &mut 0, &mut out);
         assert_eq!(out, b"kube_x_empty{a=\"x\"} -1\n");
@@ -617,7 +618,7 @@ mod tests {
                 s
             }],
         };
-        let object = CompactObject::build(&[], &generated, &[EMPTY]).view();
+        let object = StoredObject::build(&[], &generated, &[EMPTY]).view();
         let mut out = Vec::new();
         object.write_family(&EMPTY, &mut 0, &mut out);
         assert_eq!(out, b"kube_x_empty 2\n");
@@ -643,7 +644,7 @@ mod tests {
             families,
         };
         let metas = vec![STATIC; count];
-        let object = CompactObject::build(&["namespace"], &generated, &metas).view();
+        let object = StoredObject::build(&["namespace"], &generated, &metas).view();
         let set = object.families_with_samples();
 
         let (mut written, mut skipped) = (Vec::new(), Vec::new());

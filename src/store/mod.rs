@@ -276,9 +276,8 @@ impl ResourceStore {
         let generated = self
             .metrics
             .generate(object, &self.enabled, &self.context)?;
-        let compact =
-            CompactObject::build(self.metrics.default_labels(), &generated, &self.families);
-        Some((object_key(object), compact))
+        let stored = StoredObject::build(self.metrics.default_labels(), &generated, &self.families);
+        Some((object_key(object), stored))
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<Partition, ObjectMap>> {
